@@ -1,0 +1,47 @@
+// The shape every guard check has (the openai-guardrails-js shape): a pure function from context, value and
+// its own parsed config to a result value. Checks never throw on purpose; the runner treats a throw as a failure.
+import type { z } from 'zod';
+
+export type GuardStage = 'input' | 'output';
+
+export interface CheckContext {
+  readonly requestId: string;
+  readonly task: string;
+  /** Ids of the chunks retrieved for this request: the only ids an output may cite. */
+  readonly retrievedChunkIds: ReadonlySet<string>;
+  /** Per-request canary placed in the system prompt (LLM07-2). */
+  readonly canary: string;
+  /** Link hosts the policy allows in output (lower-case, no scheme). */
+  readonly allowedLinkHosts: readonly string[];
+}
+
+export interface CheckResult {
+  /** True when the check found a problem. */
+  readonly tripped: boolean;
+  /** Short, secret-free reasons (they reach the review queue and the audit row, never the raw secret). */
+  readonly reasons: readonly string[];
+  /**
+   * For checks that can repair: the value with the problem removed (redacted input, sanitised HTML).
+   * Used when the rule's action is `redact`; ignored otherwise.
+   */
+  readonly repaired?: Readonly<Record<string, unknown>>;
+}
+
+export interface CheckDefinition<Config = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly stages: readonly GuardStage[];
+  /** Whether the check can produce `repaired`; policies may only use `redact` with such checks. */
+  readonly canRepair: boolean;
+  readonly configSchema: z.ZodType<Config>;
+  readonly run: (
+    context: CheckContext,
+    value: Readonly<Record<string, unknown>>,
+    config: Config,
+  ) => CheckResult | Promise<CheckResult>;
+}
+
+/** Erases the config type so definitions with different configs share one registry map. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCheckDefinition = CheckDefinition<any>;
+export type CheckRegistry = ReadonlyMap<string, AnyCheckDefinition>;
