@@ -1,0 +1,52 @@
+// Opens the embedded SQLite database: pragmas, the sqlite-vec extension and versioned migrations.
+// Nothing outside store/ ever sees the Database handle.
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+
+export type SqliteDatabase = Database.Database;
+
+export interface Migration {
+  /** Stable, unique id; applied once, in list order, recorded in schema_migrations. */
+  readonly id: string;
+  readonly sql: string;
+}
+
+export interface OpenDatabaseOptions {
+  /** A file path, or ':memory:' for tests. */
+  readonly path: string;
+  readonly migrations: readonly Migration[];
+  /**
+   * WAL makes NORMAL durable against application crashes (a power loss may drop the last commits);
+   * FULL also survives power loss at a cost per commit. Chosen per deployment, not by accident.
+   */
+  readonly synchronous?: 'NORMAL' | 'FULL';
+}
+
+export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
+  const db = new Database(options.path);
+  try {
+    if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    sqliteVec.load(db);
+    applyMigrations(db, options.migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function applyMigrations(db: SqliteDatabase, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const applied = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[]);
+  const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+  for (const migration of migrations) {
+    if (applied.has(migration.id)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.id, new Date().toISOString());
+    })();
+  }
+}
