@@ -54,7 +54,7 @@ export const ContentDraftOutput = z.strictObject({
   body_html: z.string().min(1).max(20000),
   meta_description: z.string().min(1).max(160),
   citations: z.array(z.string().max(200)).max(10),
-  status: z.literal('draft').describe('Airlock never publishes; the caller decides'),
+  status: z.enum(['draft']).describe('Airlock never publishes; the caller decides'),
 });
 
 export type SupportAnswerInput = z.infer<typeof SupportAnswerInputV11>;

@@ -1,0 +1,74 @@
+// Schema of the non-corpus tables in the embedded store. Append new migrations; never edit an applied one.
+import type { Migration } from './db.js';
+
+export const CORE_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'core-001-keys-audit-idempotency-reviews',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        integration TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        environment TEXT NOT NULL CHECK (environment IN ('development','staging','production')),
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT,
+        last_used_at TEXT,
+        require_signature INTEGER NOT NULL DEFAULT 0,
+        signing_secrets TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        request_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        key_id TEXT,
+        action TEXT NOT NULL,
+        task TEXT,
+        event_id TEXT,
+        source TEXT,
+        decision TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        code TEXT,
+        chunk_ids TEXT NOT NULL,
+        model TEXT,
+        latency_ms REAL NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_request ON audit_log (request_id);
+      CREATE INDEX audit_log_key ON audit_log (key_id, seq);
+      CREATE TABLE idempotency_records (
+        scope TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('in_flight','completed')),
+        claimed_at TEXT NOT NULL,
+        expires_at TEXT,
+        response TEXT
+      );
+      CREATE TABLE reviews (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        key_id TEXT,
+        task TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('open','approved','rejected')),
+        reasons TEXT NOT NULL,
+        input TEXT NOT NULL,
+        raw_output TEXT NOT NULL,
+        chunk_ids TEXT NOT NULL,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        resolution TEXT
+      );
+      CREATE INDEX reviews_state ON reviews (state, created_at);
+      CREATE TABLE webhook_ids (
+        scope TEXT NOT NULL,
+        id TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (scope, id)
+      );
+    `,
+  },
+];
