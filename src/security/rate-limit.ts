@@ -1,0 +1,149 @@
+// Per-key request and token-budget limits plus the pre-auth per-IP auth-failure limit (RL-1..RL-4, LLM10-5, API2),
+// reported as IETF draft-10 RateLimit-Policy / RateLimit field values. Counting lives in rate-limiter-flexible stores.
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import type { RandomFraction } from './random.js';
+
+export const RateLimitsConfig = z.strictObject({
+  requestsPerMinute: z.int().min(1).describe('Requests per API key per task per minute'),
+  tokensPerDay: z.int().min(1).describe('Model tokens per API key per day (LLM10-5)'),
+  authFailuresPerMinutePerIp: z.int().min(1).describe('Failed authentications per client IP per minute (API2, RL-3)'),
+});
+export type RateLimitsConfig = z.infer<typeof RateLimitsConfig>;
+
+/** The slice of a rate-limiter-flexible limiter we use; RateLimiterMemory and RateLimiterRedis both satisfy it. */
+export interface RateLimiterStore {
+  consume(key: string, points?: number): Promise<RateLimiterRes>;
+  penalty(key: string, points?: number): Promise<RateLimiterRes>;
+  get(key: string): Promise<RateLimiterRes | null>;
+}
+
+export type RateLimiterStoreFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterStore;
+
+/** Stable policy names (RL-2): clients and dashboards key on them, so they never carry key material or task names. */
+export const POLICIES = {
+  requests: { name: 'per-key-task-minute', windowSeconds: 60, unit: undefined },
+  tokens: { name: 'per-key-tokens-day', windowSeconds: 86_400, unit: 'tokens' },
+  authFailures: { name: 'per-ip-auth-failures-minute', windowSeconds: 60, unit: undefined },
+} as const;
+export type PolicyName = (typeof POLICIES)[keyof typeof POLICIES]['name'];
+
+export interface RateLimitDecision {
+  readonly allowed: boolean;
+  /** For the `violated-policies` problem member when not allowed. */
+  readonly policy: PolicyName;
+  /** `RateLimit-Policy` field value, e.g. `"per-key-task-minute";q=60;w=60`. */
+  readonly policyHeader: string;
+  /** `RateLimit` field value, e.g. `"per-key-task-minute";r=59;t=42`. */
+  readonly limitHeader: string;
+  /** Whole seconds for `Retry-After`, at least the reported `t` (RL-1); present only when not allowed. */
+  readonly retryAfterSeconds?: number;
+}
+
+export interface RateLimits {
+  /** Counts one request for this key and task; call only after authentication succeeded (RL-3). */
+  consumeRequest(keyId: string, task: string): Promise<RateLimitDecision>;
+  /** Reports the remaining daily token budget without spending it; not allowed once it is used up. */
+  checkTokenBudget(keyId: string): Promise<RateLimitDecision>;
+  /** Records tokens actually used. Always recorded, even past the budget, because the upstream already spent them. */
+  chargeTokens(keyId: string, tokens: number): Promise<RateLimitDecision>;
+  /** Pre-auth check: is this IP already over its auth-failure limit? Spends nothing. */
+  checkAuthFailures(ip: string): Promise<RateLimitDecision>;
+  /** Counts one failed authentication from this IP; never touches any per-key quota. */
+  consumeAuthFailure(ip: string): Promise<RateLimitDecision>;
+}
+
+export interface CreateRateLimitsOptions extends RateLimitsConfig {
+  /** Jitter source for `t` and `Retry-After` (RL-4). */
+  readonly random: RandomFraction;
+  /** Defaults to RateLimiterMemory; pass one building RateLimiterRedis for several instances. */
+  readonly storeFactory?: RateLimiterStoreFactory;
+}
+
+const memoryStore: RateLimiterStoreFactory = (options) => new RateLimiterMemory(options);
+
+type Policy = (typeof POLICIES)[keyof typeof POLICIES];
+
+/** Up to 10% later, never earlier (RL-4): a reset reported late only makes clients wait a little longer. */
+function jitteredSeconds(ms: number, random: RandomFraction): number {
+  const fraction = Math.min(Math.max(random(), 0), 1);
+  return Math.ceil((Math.max(ms, 0) / 1000) * (1 + 0.1 * fraction));
+}
+
+/**
+ * Builds the three limiters. A store error (e.g. Redis down) rejects the returned promise rather than allowing the
+ * request: whether to fail open is the caller's explicit decision, never a default.
+ */
+export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
+  const config = RateLimitsConfig.parse({
+    requestsPerMinute: options.requestsPerMinute,
+    tokensPerDay: options.tokensPerDay,
+    authFailuresPerMinutePerIp: options.authFailuresPerMinutePerIp,
+  });
+  const { random, storeFactory = memoryStore } = options;
+
+  const limiter = (policy: Policy, quota: number) => ({
+    policy,
+    quota,
+    store: storeFactory({ keyPrefix: policy.name, points: quota, duration: policy.windowSeconds }),
+  });
+  const requests = limiter(POLICIES.requests, config.requestsPerMinute);
+  const tokens = limiter(POLICIES.tokens, config.tokensPerDay);
+  const authFailures = limiter(POLICIES.authFailures, config.authFailuresPerMinutePerIp);
+  type Limiter = typeof requests;
+
+  /** `allowed` means the quota has room for the next unit: consumed ≤ q after a consume, < q for a peek or charge. */
+  const decide = ({ policy, quota }: Limiter, res: RateLimiterRes | null, allowed: boolean): RateLimitDecision => {
+    const consumed = res?.consumedPoints ?? 0;
+    // A fresh or never-expiring record has no reset time; report the full window rather than 0.
+    const msToReset = res === null || res.msBeforeNext < 0 ? policy.windowSeconds * 1000 : res.msBeforeNext;
+    const t = jitteredSeconds(msToReset, random);
+    const unit = policy.unit === undefined ? '' : `;qu="${policy.unit}"`;
+    return {
+      allowed,
+      policy: policy.name,
+      policyHeader: `"${policy.name}";q=${quota}${unit};w=${policy.windowSeconds}`,
+      limitHeader: `"${policy.name}";r=${Math.max(quota - consumed, 0)};t=${t}`,
+      ...(allowed ? {} : { retryAfterSeconds: Math.max(t, 1) }),
+    };
+  };
+
+  const consume = async (target: Limiter, key: string): Promise<RateLimitDecision> => {
+    try {
+      return decide(target, await target.store.consume(key, 1), true);
+    } catch (rejection) {
+      // rate-limiter-flexible rejects with a RateLimiterRes when over the limit and with an Error when the store fails.
+      if (rejection instanceof RateLimiterRes) return decide(target, rejection, false);
+      throw rejection;
+    }
+  };
+
+  const peek = async (target: Limiter, key: string): Promise<RateLimitDecision> => {
+    const res = await target.store.get(key);
+    return decide(target, res, (res?.consumedPoints ?? 0) < target.quota);
+  };
+
+  // JSON keeps (keyId, task) unambiguous whatever characters a task name contains.
+  const requestKey = (keyId: string, task: string): string => JSON.stringify([keyId, task]);
+
+  return {
+    consumeRequest: (keyId, task) => consume(requests, requestKey(keyId, task)),
+    checkTokenBudget: (keyId) => peek(tokens, keyId),
+    async chargeTokens(keyId, used) {
+      if (!Number.isSafeInteger(used) || used < 0) throw new RangeError('tokens must be a non-negative integer');
+      if (used === 0) return peek(tokens, keyId);
+      const res = await tokens.store.penalty(keyId, used);
+      return decide(tokens, res, res.consumedPoints < tokens.quota);
+    },
+    checkAuthFailures: (ip) => peek(authFailures, ip),
+    consumeAuthFailure: (ip) => consume(authFailures, ip),
+  };
+}
+
+/** Joins several decisions into one `RateLimit-Policy` and one `RateLimit` value (SF Lists), as RL-2 wants both limits shown. */
+export function mergeRateLimitHeaders(decisions: readonly RateLimitDecision[]): { policyHeader: string; limitHeader: string } {
+  return {
+    policyHeader: decisions.map((decision) => decision.policyHeader).join(', '),
+    limitHeader: decisions.map((decision) => decision.limitHeader).join(', '),
+  };
+}
