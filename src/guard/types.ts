@@ -13,6 +13,8 @@ export interface CheckContext {
   readonly canary: string;
   /** Link hosts the policy allows in output (lower-case, no scheme). */
   readonly allowedLinkHosts: readonly string[];
+  /** The system message sent upstream; output checks look for verbatim overlap with it (LLM07-2). */
+  readonly systemPrompt: string;
 }
 
 export interface CheckResult {
@@ -25,6 +27,10 @@ export interface CheckResult {
    * Used when the rule's action is `redact`; ignored otherwise.
    */
   readonly repaired?: Readonly<Record<string, unknown>>;
+  /** Counts per kind of what was (or would be) redacted, e.g. `{ email: 2 }`; never the values themselves. */
+  readonly redactions?: Readonly<Record<string, number>>;
+  /** Detector score in [0, 1] for scoring checks, so evaluations can report TPR at a fixed FPR (PI-6). */
+  readonly score?: number;
 }
 
 export interface CheckDefinition<Config = unknown> {

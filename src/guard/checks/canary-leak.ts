@@ -1,0 +1,72 @@
+// Output check `canary_leak` (LLM07-2): the per-request canary from the system prompt, or a long verbatim run of
+// the system prompt, appearing in the output means the model was talked into disclosing its instructions.
+// Variants a model produces on request (spacing, case, reversal, ROT13, base64, hex) are undone before matching.
+import { z } from 'zod';
+import { stringLeaves } from '../fields.js';
+import { normaliseText } from '../normalise.js';
+import type { CheckDefinition } from '../types.js';
+
+export const CanaryLeakConfig = z.strictObject({
+  ngram: z.int().min(5).max(50).default(8).describe('Token n-gram length counted as verbatim system-prompt overlap'),
+  min_canary_chars: z
+    .int()
+    .min(8)
+    .default(16)
+    .describe('A run this long of the canary (letters and digits only) counts as a leak, so partial echoes trip too'),
+});
+export type CanaryLeakConfig = z.infer<typeof CanaryLeakConfig>;
+
+const flatten = (text: string): string => normaliseText(text).toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+const reverse = (text: string): string => Array.from(text).reverse().join('');
+const rot13 = (text: string): string =>
+  text.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 13) % 26) + 97));
+
+/** Decodings of every base64 and hex run in the text, because "encode it first" is a standard extraction ask. */
+function decodedRuns(text: string): string[] {
+  const base64 = [...text.matchAll(/[A-Za-z0-9+/_-]{12,}={0,2}/g)].flatMap(([run]) => {
+    const standard = run.replace(/-/g, '+').replace(/_/g, '/');
+    // Decode at every 4-character alignment, since a run may start in the middle of an encoded value.
+    return [0, 1, 2, 3].map((skip) => Buffer.from(standard.slice(skip), 'base64').toString('latin1'));
+  });
+  const hex = [...text.matchAll(/(?:[0-9a-f]{2}[\s:]?){8,}/gi)].map(([run]) =>
+    Buffer.from(run.replace(/[\s:]/g, ''), 'hex').toString('latin1'),
+  );
+  return [...base64, ...hex];
+}
+
+function canaryWindows(canary: string, size: number): string[] {
+  const flat = flatten(canary);
+  if (flat.length <= size) return flat === '' ? [] : [flat];
+  return Array.from({ length: flat.length - size + 1 }, (_, start) => flat.slice(start, start + size));
+}
+
+const tokens = (text: string): string[] => normaliseText(text).toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+
+function shingles(words: readonly string[], n: number): Set<string> {
+  const set = new Set<string>();
+  for (let i = 0; i + n <= words.length; i += 1) set.add(words.slice(i, i + n).join(' '));
+  return set;
+}
+
+export const canaryLeakCheck: CheckDefinition<CanaryLeakConfig> = {
+  name: 'canary_leak',
+  description: 'Canary or long verbatim system-prompt runs in the output, including encoded and reversed forms',
+  stages: ['output'],
+  canRepair: false,
+  configSchema: CanaryLeakConfig,
+  run: (context, value, config) => {
+    const text = stringLeaves(value).map((leaf) => leaf.text).join('\n');
+    const haystacks = [text, ...decodedRuns(text)].map(flatten).flatMap((flat) => [flat, reverse(flat), rot13(flat)]);
+    const windows = canaryWindows(context.canary, config.min_canary_chars);
+    const reasons: string[] = [];
+    if (windows.length === 0) reasons.push('no canary in context; cannot verify');
+    else if (haystacks.some((hay) => windows.some((window) => hay.includes(window)))) reasons.push('canary found in output');
+
+    const promptShingles = shingles(tokens(context.systemPrompt), config.ngram);
+    const outputs = [text, reverse(text)];
+    if (outputs.some((candidate) => [...shingles(tokens(candidate), config.ngram)].some((s) => promptShingles.has(s)))) {
+      reasons.push(`output repeats ≥ ${config.ngram} consecutive system-prompt tokens`);
+    }
+    return { tripped: reasons.length > 0, reasons };
+  },
+};
