@@ -27,6 +27,10 @@ export const TaskPolicy = z.strictObject({
   }),
   no_context: z.enum(['abstain', 'review', 'proceed']).describe('What to do when no approved chunk clears the floor'),
   idempotency: z.enum(['optional', 'required']).default('optional'),
+  allowed_link_hosts: z
+    .array(z.string().regex(/^[a-z0-9.-]+$/, 'a lower-case host name without scheme'))
+    .default([])
+    .describe('Hosts that links and images in the output may point to; everything else is the exfiltration channel'),
   max_output_tokens: z.int().min(64).max(8192).default(1024),
   input_rules: z.array(PolicyRule).default([]),
   output_rules: z.array(PolicyRule).default([]),

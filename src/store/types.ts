@@ -35,6 +35,7 @@ export interface KeyStore {
   findById(id: string): Promise<ApiKeyRecord | undefined>;
   list(): Promise<ApiKeyRecord[]>;
   revoke(id: string, at: string): Promise<boolean>;
+  setExpiry(id: string, at: string): Promise<boolean>;
   touch(id: string, at: string): Promise<void>;
   setSigningSecrets(id: string, secrets: readonly SigningSecret[], requireSignature: boolean): Promise<boolean>;
 }

@@ -39,6 +39,7 @@ export function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
   const byId = db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE id = ?');
   const all = db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
   const revoke = db.prepare('UPDATE api_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL');
+  const setExpiry = db.prepare('UPDATE api_keys SET expires_at = @at WHERE id = @id');
   const touch = db.prepare('UPDATE api_keys SET last_used_at = @at WHERE id = @id');
   const setSecrets = db.prepare('UPDATE api_keys SET signing_secrets = @secrets, require_signature = @require WHERE id = @id');
 
@@ -66,6 +67,9 @@ export function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
     },
     async revoke(id, at) {
       return revoke.run({ id, at }).changes === 1;
+    },
+    async setExpiry(id, at) {
+      return setExpiry.run({ id, at }).changes === 1;
     },
     async touch(id, at) {
       touch.run({ id, at });

@@ -1,0 +1,107 @@
+// Composition root: builds the Express app from its dependencies. No I/O at import, no environment reads;
+// main.ts (or a test) opens the store, loads policies and passes everything in.
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { AppError } from './errors.js';
+import type { PolicySet } from './policies.js';
+import type { Retriever } from './retrieval/types.js';
+import type { ModelClient } from './model/types.js';
+import type { CheckRegistry } from './guard/types.js';
+import type { RateLimits } from './security/rate-limit.js';
+import type { Environment, Store } from './store/types.js';
+import { createTaskPipeline } from './pipeline/run-task.js';
+import { createTaskService } from './pipeline/handle-task.js';
+import { buildOpenApiDocument } from './contracts/openapi.js';
+import { requestId } from './http/middleware/request-id.js';
+import { accessLog } from './http/middleware/access-log.js';
+import { authenticate } from './http/middleware/auth.js';
+import { rateLimitTask } from './http/middleware/rate-limit.js';
+import { bodyParserErrors } from './http/middleware/json-body.js';
+import { notFound, problemHandler } from './http/middleware/problems.js';
+import { taskRoutes } from './http/routes/tasks.js';
+import { healthRoutes } from './http/routes/health.js';
+
+export interface AppDeps {
+  readonly environment: Environment;
+  readonly version: string;
+  readonly bodyLimitBytes: number;
+  readonly idempotencyTtlMs: number;
+  readonly idempotencyWaitMs: number;
+  /** The longest a task may run; an in-flight idempotency claim older than twice this is abandoned (IDEM-8). */
+  readonly requestDeadlineMs: number;
+  readonly store: Store;
+  readonly retriever: Retriever;
+  readonly model: ModelClient;
+  readonly policies: PolicySet;
+  readonly checks: CheckRegistry;
+  readonly limits: RateLimits;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  readonly random: (bytes: number) => Buffer;
+  /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
+  readonly notReadyReason?: () => Promise<string | undefined>;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  const pipeline = createTaskPipeline({
+    policies: deps.policies,
+    retriever: deps.retriever,
+    model: deps.model,
+    checks: deps.checks,
+    clock: deps.clock,
+    newId: deps.newId,
+    random: deps.random,
+  });
+  const handleTask = createTaskService({
+    store: deps.store,
+    policies: deps.policies,
+    pipeline,
+    clock: deps.clock,
+    newId: deps.newId,
+    idempotencyTtlMs: deps.idempotencyTtlMs,
+    idempotencyWaitMs: deps.idempotencyWaitMs,
+    staleClaimMs: 2 * deps.requestDeadlineMs,
+    onOutcome: (event) => {
+      if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
+    },
+  });
+  const authenticateKey = authenticate({
+    keys: deps.store.keys,
+    environment: deps.environment,
+    limits: deps.limits,
+    clock: deps.clock,
+    rememberWebhookId: deps.store.rememberWebhookId,
+  });
+
+  app.use(requestId(deps.newId));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.use(accessLog({ logger: deps.logger, audit: deps.store.audit, clock: deps.clock, newId: deps.newId, quietPaths: new Set(['/healthz', '/readyz', '/metrics']) }));
+
+  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version);
+  app.use(
+    healthRoutes({
+      openApi,
+      notReadyReason: async () => {
+        if (!(await deps.store.ping().catch(() => false))) return 'database unavailable';
+        return deps.notReadyReason?.();
+      },
+    }),
+  );
+  app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateKey, rateLimit: rateLimitTask(deps.limits) }));
+  app.all('/v1/tasks/:task', () => {
+    throw new AppError('method_not_allowed', { detail: 'Use POST.', headers: { Allow: 'POST' } });
+  });
+
+  app.use(notFound);
+  app.use(bodyParserErrors);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,55 @@
+// Configuration: parsed once from the environment with zod, defaults in the schema, then deep-frozen.
+// An invalid value throws before the server listens, naming the variable.
+import { z } from 'zod';
+import { ENVIRONMENTS } from './store/types.js';
+
+const Flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const PositiveInt = z.coerce.number().int().positive();
+
+export const ConfigSchema = z.strictObject({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  AIRLOCK_ENV: z.enum(ENVIRONMENTS).default('development').describe('A key only works on a server of its own environment'),
+  AIRLOCK_DATA_DIR: z.string().min(1).default('./data'),
+  AIRLOCK_CORPUS_DIR: z.string().min(1).default('./corpus'),
+  AIRLOCK_POLICIES_DIR: z.string().min(1).default('./policies'),
+  AIRLOCK_BOOTSTRAP_CORPUS: Flag.default(true).describe('Ingest and approve the bundled corpus on first start'),
+  AIRLOCK_BODY_LIMIT_BYTES: PositiveInt.max(10 * 1024 * 1024).default(64 * 1024),
+  AIRLOCK_UPLOAD_LIMIT_BYTES: PositiveInt.max(50 * 1024 * 1024).default(2 * 1024 * 1024),
+  AIRLOCK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AIRLOCK_SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  AIRLOCK_UPSTREAM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AIRLOCK_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  AIRLOCK_UPSTREAM_TIMEOUT_MS: PositiveInt.max(300_000).default(20_000),
+  AIRLOCK_UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  AIRLOCK_EMBEDDINGS_MODEL: z.string().min(1).optional().describe('Use an OpenAI-compatible embeddings model instead of the local embedder'),
+  AIRLOCK_IDEMPOTENCY_TTL_HOURS: PositiveInt.max(24 * 30).default(24),
+  AIRLOCK_IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  AIRLOCK_RATE_REQUESTS_PER_MINUTE: PositiveInt.default(120),
+  AIRLOCK_RATE_TOKENS_PER_DAY: PositiveInt.default(2_000_000),
+  AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE: PositiveInt.default(30),
+  AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
+  AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+});
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads only the variables the schema names, so unrelated environment never trips the strict parse. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.shape)
+      .filter((name) => env[name] !== undefined && env[name] !== '')
+      .map((name) => [name, env[name]]),
+  );
+  const parsed = ConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,78 @@
+// The OpenAPI 3.1 document, derived from the zod contracts so it cannot drift from what the server enforces.
+import { z } from 'zod';
+import { TaskRequestEnvelope } from './envelope.js';
+import { TaskResponse } from './task-response.js';
+import { ProblemDetails } from './problem.js';
+import { TASK_CONTRACTS, type TaskName } from './tasks.js';
+
+const schemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: string): Record<string, unknown> {
+  const taskSchemas = Object.fromEntries(
+    tasks.flatMap((task) => [
+      ...Object.entries(TASK_CONTRACTS[task].inputs).map(([version, schema]) => [`${task}.input@${version}`, schemaOf(schema as z.ZodType, 'input')]),
+      [`${task}.output@1.0`, schemaOf(TASK_CONTRACTS[task].output)],
+    ]),
+  );
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Airlock',
+      version: serverVersion,
+      description:
+        'A guarded gateway between automations and AI models. Every success is marked untrusted: validate `output` against ' +
+        '`output_schema` before acting on it. Idempotency records are kept for the configured TTL (default 24 hours).',
+    },
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An Airlock API key (ak_<env>_…)' } },
+      schemas: {
+        TaskRequestEnvelope: schemaOf(TaskRequestEnvelope, 'input'),
+        TaskResponse: schemaOf(TaskResponse),
+        Problem: schemaOf(ProblemDetails),
+        ...taskSchemas,
+      },
+    },
+    security: [{ apiKey: [] }],
+    paths: {
+      '/v1/tasks/{task}': {
+        post: {
+          operationId: 'runTask',
+          summary: 'Run a guarded task',
+          parameters: [
+            { name: 'task', in: 'path', required: true, schema: { type: 'string', enum: tasks } },
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'Required by tasks whose policy says so' },
+            { name: 'webhook-id', in: 'header', required: false, schema: { type: 'string' } },
+            { name: 'webhook-timestamp', in: 'header', required: false, schema: { type: 'string' } },
+            { name: 'webhook-signature', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/TaskRequestEnvelope' } } } },
+          responses: {
+            200: { description: 'An untrusted, schema-valid result', content: { 'application/json': { schema: { $ref: '#/components/schemas/TaskResponse' } } } },
+            400: problemResponse('Invalid envelope, data, schema version or Idempotency-Key'),
+            401: problemResponse('Missing or invalid key or signature'),
+            403: problemResponse('Key lacks the scope for this task'),
+            404: problemResponse('Unknown task'),
+            409: problemResponse('Idempotent request in progress, or signed request replayed'),
+            413: problemResponse('Body too large'),
+            415: problemResponse('Not application/json'),
+            422: problemResponse('Idempotency-Key reused, input denied, output rejected or sent to review'),
+            429: problemResponse('Rate limit or token budget exceeded'),
+            502: problemResponse('Upstream rejected the request'),
+            503: problemResponse('Upstream or storage unavailable'),
+            504: problemResponse('Upstream timed out'),
+          },
+        },
+      },
+      '/healthz': { get: { operationId: 'health', security: [], responses: { 200: { description: 'The process is up' } } } },
+      '/readyz': { get: { operationId: 'ready', security: [], responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') } } },
+    },
+  };
+}

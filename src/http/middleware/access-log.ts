@@ -1,0 +1,58 @@
+// One log line per request with the correlation ids, and an audit row for requests that ended before the task
+// pipeline recorded its own (401, 400, 429 ...), so every request leaves one secret-free trace.
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { AuditStore } from '../../store/types.js';
+
+export interface AccessLogDeps {
+  readonly logger: Logger;
+  readonly audit: AuditStore;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  /** Paths whose requests are too frequent or too dull to audit (health probes, metrics). */
+  readonly quietPaths: ReadonlySet<string>;
+}
+
+export const accessLog = (deps: AccessLogDeps): RequestHandler =>
+  function accessLog(req, res, next) {
+    const startedAt = Date.now();
+    res.locals['startedAt'] = startedAt;
+    res.on('finish', () => {
+      const locals = res.locals;
+      const principal = locals['principal'] as { keyId: string } | undefined;
+      const entry = {
+        request_id: locals['requestId'],
+        key_id: principal?.keyId ?? null,
+        method: req.method,
+        route: req.route?.path ?? req.path,
+        task: locals['task'] ?? null,
+        status: res.statusCode,
+        code: locals['problemCode'] ?? null,
+        latency_ms: Date.now() - startedAt,
+        replayed: res.getHeader('Idempotent-Replayed') === 'true',
+      };
+      if (deps.quietPaths.has(req.path)) return;
+      deps.logger.info(entry, 'request');
+      if (locals['audited'] === true) return;
+      deps.audit
+        .append({
+          id: deps.newId(),
+          requestId: String(locals['requestId']),
+          at: deps.clock().toISOString(),
+          keyId: entry.key_id,
+          action: `${req.method} ${String(entry.route)}`.slice(0, 200),
+          task: typeof entry.task === 'string' ? entry.task.slice(0, 100) : null,
+          eventId: null,
+          source: null,
+          decision: res.statusCode < 400 ? 'allowed' : 'error',
+          status: res.statusCode,
+          code: typeof entry.code === 'string' ? entry.code : null,
+          chunkIds: [],
+          model: null,
+          latencyMs: entry.latency_ms,
+          detail: {},
+        })
+        .catch((error: unknown) => deps.logger.error({ err: error, request_id: entry.request_id }, 'audit append failed'));
+    });
+    next();
+  };

@@ -1,0 +1,100 @@
+// Authentication: API key → principal (constant-time hash check, environment, expiry, revocation), then the
+// Standard Webhooks signature over the raw body when the key requires or the caller sends one (SIG-1..SIG-8).
+// Failures are counted per client IP (RL-3) and never against any key's quota.
+import type { RequestHandler, Request } from 'express';
+import { AppError } from '../../errors.js';
+import { parseApiKey, verifyApiKeyHash } from '../../security/api-key.js';
+import { replayWindowSeconds, verifyWebhookSignature } from '../../security/webhook-signature.js';
+import type { RateLimits } from '../../security/rate-limit.js';
+import type { ApiKeyRecord, Environment, KeyStore } from '../../store/types.js';
+import type { Principal } from '../../scopes.js';
+import { rawBodyOf } from './json-body.js';
+
+export interface AuthDeps {
+  readonly keys: KeyStore;
+  readonly environment: Environment;
+  readonly limits: RateLimits;
+  readonly clock: () => Date;
+  readonly rememberWebhookId: (scope: string, id: string, expiresAt: Date, now: Date) => Promise<boolean>;
+}
+
+/** Last-use stamps are written at most this often per key, so authentication does not write on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+
+export function authenticate(deps: AuthDeps): RequestHandler {
+  async function rejectAndCount(req: Request, detail: string): Promise<never> {
+    await deps.limits.consumeAuthFailure(req.ip ?? 'unknown');
+    throw new AppError('unauthenticated', { detail });
+  }
+
+  async function keyFor(req: Request): Promise<ApiKeyRecord> {
+    const header = req.get('authorization');
+    const presented = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
+    if (presented === undefined) return rejectAndCount(req, 'Send an API key as "Authorization: Bearer <key>".');
+    const parsed = parseApiKey(presented);
+    const record = parsed === null ? undefined : await deps.keys.findById(parsed.id);
+    if (parsed === null || record === undefined || !verifyApiKeyHash(parsed.secretHash, record.secretHash)) {
+      return rejectAndCount(req, 'The API key is not valid.');
+    }
+    const now = deps.clock();
+    if (record.revokedAt !== null) return rejectAndCount(req, 'The API key has been revoked.');
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now.getTime()) return rejectAndCount(req, 'The API key has expired.');
+    if (record.environment !== deps.environment || parsed.environment !== deps.environment) {
+      return rejectAndCount(req, `The API key is for ${record.environment}; this server is ${deps.environment}.`);
+    }
+    if (record.lastUsedAt === null || now.getTime() - Date.parse(record.lastUsedAt) > TOUCH_INTERVAL_MS) {
+      await deps.keys.touch(record.id, now.toISOString());
+    }
+    return record;
+  }
+
+  async function verifySignature(req: Request, record: ApiKeyRecord): Promise<void> {
+    const headers = { id: req.get('webhook-id'), timestamp: req.get('webhook-timestamp'), signature: req.get('webhook-signature') };
+    const signed = headers.id !== undefined || headers.signature !== undefined;
+    if (!record.requireSignature && !signed) return;
+    const now = deps.clock();
+    const secrets = record.signingSecrets
+      .filter((secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now.getTime())
+      .map((secret) => secret.secret);
+    const result = verifyWebhookSignature({ headers, rawBody: rawBodyOf(req.body), secrets, now });
+    if (!result.ok) {
+      await deps.limits.consumeAuthFailure(req.ip ?? 'unknown');
+      throw new AppError(result.code, { detail: `Signature check failed: ${result.reason}.` });
+    }
+    const expiresAt = new Date(now.getTime() + replayWindowSeconds() * 1000);
+    const firstTime = await deps.rememberWebhookId(record.id, result.webhookId, expiresAt, now);
+    // SIG-5: a repeated webhook-id is refused, unless it carries an Idempotency-Key and so takes the replay path.
+    if (!firstTime && req.get('idempotency-key') === undefined) {
+      throw new AppError('request_replayed', { detail: 'This webhook-id was already received.' });
+    }
+  }
+
+  return async function authenticate(req, res, next) {
+    const gate = await deps.limits.checkAuthFailures(req.ip ?? 'unknown');
+    if (!gate.allowed) {
+      throw new AppError('rate_limited', {
+        detail: 'Too many failed authentications from this address.',
+        headers: { 'Retry-After': String(gate.retryAfterSeconds ?? 60), 'RateLimit-Policy': gate.policyHeader, RateLimit: gate.limitHeader },
+        extensions: { 'violated-policies': [gate.policy] },
+      });
+    }
+    const record = await keyFor(req);
+    await verifySignature(req, record);
+    const principal: Principal = { keyId: record.id, scopes: record.scopes };
+    res.locals['principal'] = principal;
+    next();
+  };
+}
+
+export const principalOf = (locals: Record<string, unknown>): Principal => {
+  const principal = locals['principal'] as Principal | undefined;
+  if (principal === undefined) throw new AppError('unauthenticated');
+  return principal;
+};
+
+export const requireAdmin: RequestHandler = (_req, res, next) => {
+  const principal = principalOf(res.locals);
+  if (!principal.scopes.includes('admin')) throw new AppError('forbidden_scope', { detail: 'This route needs a key with the admin scope.' });
+  next();
+};

@@ -1,0 +1,35 @@
+// The last handlers: unknown routes become 404 problems, every error becomes an RFC 9457 problem, and an error
+// that is not ours becomes a generic 500 whose details reach only the log (LLM02-3, API8).
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { AppError, isAppError, toProblem } from '../../errors.js';
+
+export function sendProblem(res: Response, error: AppError): void {
+  const requestId = String(res.locals['requestId'] ?? 'unknown');
+  res.locals['problemCode'] = error.code;
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  if (error.status === 401 && !res.hasHeader('WWW-Authenticate')) res.setHeader('WWW-Authenticate', 'Bearer realm="airlock"');
+  // RETRY-1 (beat): tell Stainless-style SDKs not to retry permanent failures.
+  if (!toProblem(error, requestId).retryable) res.setHeader('x-should-retry', 'false');
+  res.status(error.status).type('application/problem+json').setHeader('Cache-Control', 'no-store');
+  res.send(JSON.stringify(toProblem(error, requestId)));
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', { detail: `No route for ${req.method} ${req.path}.` }));
+};
+
+export const problemHandler = (logger: Logger): ErrorRequestHandler =>
+  function problemHandler(error: unknown, req, res, _next) {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    if (isAppError(error)) {
+      if (error.status >= 500) logger.warn({ request_id: res.locals['requestId'], code: error.code, err: error.cause ?? error }, 'request failed');
+      sendProblem(res, error);
+      return;
+    }
+    logger.error({ request_id: res.locals['requestId'], err: error }, 'unexpected error');
+    sendProblem(res, new AppError('internal_error', { detail: 'An unexpected error occurred; the request id identifies it in our logs.' }));
+  };

@@ -1,0 +1,25 @@
+// Liveness, readiness and the OpenAPI document.
+import { Router } from 'express';
+import { AppError } from '../../errors.js';
+
+export interface HealthDeps {
+  /** Resolves to a reason when not ready (database closed, corpus not loaded, draining), or undefined when ready. */
+  readonly notReadyReason: () => Promise<string | undefined>;
+  readonly openApi: Readonly<Record<string, unknown>>;
+}
+
+export function healthRoutes(deps: HealthDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const reason = await deps.notReadyReason().catch(() => 'readiness check failed');
+    if (reason !== undefined) throw new AppError('not_ready', { detail: reason, headers: { 'Retry-After': '2' } });
+    res.json({ status: 'ready' });
+  });
+  router.get('/openapi.json', (_req, res) => {
+    res.json(deps.openApi);
+  });
+  return router;
+}

@@ -1,0 +1,14 @@
+// Turns zod issues into the problem `errors` list: one {path, message} per issue, paths dotted from the body root.
+import type { z } from 'zod';
+import type { FieldError } from '../errors.js';
+
+export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[], prefix: readonly string[] = []): FieldError[] {
+  return issues.map((issue) => {
+    const path = [...prefix, ...issue.path.map(String)];
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    return {
+      path: path.join('.') || '(body)',
+      message: unknownKeys.length > 0 ? `unknown field(s): ${unknownKeys.join(', ')}` : issue.message,
+    };
+  });
+}

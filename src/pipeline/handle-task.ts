@@ -1,0 +1,153 @@
+// One task call from parsed envelope to recorded outcome: the idempotency claim around the pipeline, and the
+// audit row, stored response and review item committed together (IDEM-5..IDEM-8).
+import { AppError } from '../errors.js';
+import { TaskRequestEnvelope } from '../contracts/envelope.js';
+import { zodIssuesToFieldErrors } from './field-errors.js';
+import type { Principal } from '../scopes.js';
+import type { AuditRecord, StoredResponse, Store } from '../store/types.js';
+import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from './run-task.js';
+import type { PolicySet } from '../policies.js';
+import { canCallTask } from '../scopes.js';
+
+export interface TaskServiceDeps {
+  readonly store: Store;
+  readonly policies: PolicySet;
+  readonly pipeline: TaskPipeline;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  readonly idempotencyTtlMs: number;
+  /** How long a duplicate waits for the in-flight original before it is told 409 (0: never wait). */
+  readonly idempotencyWaitMs: number;
+  /** A claim older than this belongs to a request that died with its process (IDEM-8). */
+  readonly staleClaimMs: number;
+  readonly onOutcome?: (event: { task: string; status: number; decision: string; replayed: boolean; usage: number; keyId: string }) => void;
+}
+
+export interface TaskCall {
+  readonly taskName: string;
+  /** The parsed JSON body, not yet validated. */
+  readonly body: unknown;
+  readonly principal: Principal;
+  readonly requestId: string;
+  readonly startedAt: number;
+  /** Present when the caller sent a valid Idempotency-Key; `scope` is already the composite key (IDEM-3). */
+  readonly idempotency?: { readonly scope: string; readonly fingerprint: string };
+  readonly signal?: AbortSignal;
+}
+
+export interface TaskReply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly replayed: boolean;
+}
+
+export function createTaskService(deps: TaskServiceDeps) {
+  // Duplicates of a request running in this process wait on it instead of polling the store.
+  const running = new Map<string, Promise<unknown>>();
+
+  const toReply = (response: StoredResponse, replayed: boolean): TaskReply => ({ ...response, replayed });
+
+  async function claim(call: TaskCall, scope: string, fingerprint: string): Promise<TaskReply | undefined> {
+    const deadline = Date.now() + deps.idempotencyWaitMs;
+    for (;;) {
+      const result = await deps.store.idempotency.claim({ scope, fingerprint, now: deps.clock(), staleAfterMs: deps.staleClaimMs });
+      switch (result.kind) {
+        case 'claimed':
+          return undefined;
+        case 'replay':
+          return toReply(result.response, true);
+        case 'mismatch':
+          throw new AppError('idempotency_key_reused', { detail: 'This Idempotency-Key was used with a different request body.' });
+        case 'in_flight': {
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) {
+            throw new AppError('idempotency_request_in_progress', { headers: { 'Retry-After': '1' } });
+          }
+          const original = running.get(scope);
+          // Across processes there is no promise to wait on, so poll gently until the deadline.
+          await Promise.race([original ?? Promise.resolve(), sleep(original === undefined ? Math.min(50, remaining) : remaining)]).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  return async function handleTask(call: TaskCall): Promise<TaskReply> {
+    const { task, policy } = resolveTask(deps.policies, call.taskName);
+    if (!canCallTask(call.principal, task)) {
+      throw new AppError('forbidden_scope', { detail: `This key may not call ${task}.` });
+    }
+    if (policy.idempotency === 'required' && call.idempotency === undefined) {
+      throw new AppError('idempotency_key_missing', { detail: `${task} requires an Idempotency-Key header so retries cannot duplicate work.` });
+    }
+    const parsedEnvelope = TaskRequestEnvelope.safeParse(call.body);
+    if (!parsedEnvelope.success) {
+      throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsedEnvelope.error.issues) });
+    }
+    const envelope = parsedEnvelope.data;
+    const input = parseTaskInput(task, policy, envelope);
+
+    const idempotency = call.idempotency;
+    if (idempotency !== undefined) {
+      const replay = await claim(call, idempotency.scope, idempotency.fingerprint);
+      if (replay !== undefined) {
+        deps.onOutcome?.({ task, status: replay.status, decision: 'replayed', replayed: true, usage: 0, keyId: call.principal.keyId });
+        return replay;
+      }
+    }
+
+    const execution = (async (): Promise<TaskOutcome> => {
+      try {
+        return await deps.pipeline({ task, policy, envelope: envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
+      } catch (error) {
+        if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+        throw error;
+      }
+    })();
+    if (idempotency !== undefined) running.set(idempotency.scope, execution.catch(() => undefined));
+
+    try {
+      const outcome = await execution;
+      const now = deps.clock();
+      const audit: AuditRecord = {
+        id: deps.newId(),
+        requestId: call.requestId,
+        at: now.toISOString(),
+        keyId: call.principal.keyId,
+        action: 'task.run',
+        task,
+        eventId: envelope.event_id,
+        source: envelope.source,
+        decision: outcome.decision,
+        status: outcome.status,
+        code: outcome.code,
+        chunkIds: outcome.chunkIds,
+        model: outcome.status === 200 ? ((outcome.body as { model: { provider: string; name: string } }).model.name ?? null) : null,
+        latencyMs: Date.now() - call.startedAt,
+        detail: { ...outcome.detail, usage: outcome.usage, schema_version: envelope.schema_version },
+      };
+      const response: StoredResponse = { status: outcome.status, headers: outcome.headers, body: outcome.body };
+      const storeResponse = idempotency !== undefined && !outcome.transient;
+      try {
+        await deps.store.recordOutcome({
+          audit,
+          ...(storeResponse ? { idempotency: { scope: idempotency.scope, response, expiresAt: new Date(now.getTime() + deps.idempotencyTtlMs).toISOString() } } : {}),
+          ...(outcome.review === undefined ? {} : { review: outcome.review }),
+        });
+      } catch (error) {
+        // Fail closed: an answer whose audit row could not be written is never delivered as a success.
+        if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+        throw new AppError('store_unavailable', { cause: error, headers: { 'Retry-After': '2' } });
+      }
+      if (idempotency !== undefined && outcome.transient) await deps.store.idempotency.release(idempotency.scope);
+      deps.onOutcome?.({ task, status: outcome.status, decision: outcome.decision, replayed: false, usage: outcome.usage.total_tokens, keyId: call.principal.keyId });
+      return toReply(response, false);
+    } finally {
+      if (idempotency !== undefined) running.delete(idempotency.scope);
+    }
+  };
+}
+
+export type TaskService = ReturnType<typeof createTaskService>;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
