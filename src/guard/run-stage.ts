@@ -1,7 +1,8 @@
-// Runs one stage (input or output) of a task policy's rules and folds the results into a single decision value.
-// Fail closed throughout: an unknown check, a config that does not parse, a throw, or a malformed result is a
-// failure that applies the rule's action (a failed `redact` becomes `review`), never a pass.
-import type { PolicyRule, RuleAction } from '../contracts/policy.js';
+// Runs one stage (input or output) of a task policy's rules and folds the results into a single decision value,
+// and validates those rules at boot. Fail closed throughout: an unknown check, a config that does not parse, a
+// throw, or a malformed result is a failure that applies the rule's action (a failed `redact` becomes `review`).
+import { z } from 'zod';
+import type { PolicyRule, RuleAction, TaskPolicy } from '../contracts/policy.js';
 import type { CheckContext, CheckRegistry, CheckResult, GuardStage } from './types.js';
 
 export type StageDecision = 'allow' | 'deny' | 'review';
@@ -100,4 +101,42 @@ export async function runStage(args: RunStageArgs): Promise<StageOutcome> {
     if ((action === 'deny' || action === 'review') && SEVERITY[action] > SEVERITY[decision]) decision = action;
   }
   return { decision, value, outcomes };
+}
+
+// Boot-time validation: a typo in a policy file stops the server before it listens, instead of failing (closed)
+// on every request.
+
+/** Thrown at boot; `issues` name each offending rule as `input_rules[0] (secrets): …`. */
+export class PolicyRuleError extends Error {
+  readonly issues: readonly string[];
+
+  constructor(issues: readonly string[]) {
+    super(`invalid guard rules: ${issues.join('; ')}`);
+    this.name = 'PolicyRuleError';
+    this.issues = issues;
+  }
+}
+
+function ruleIssues(registry: CheckRegistry, rule: PolicyRule, stage: GuardStage, label: string): string[] {
+  const where = `${label} (${rule.check})`;
+  const definition = registry.get(rule.check);
+  if (definition === undefined) return [`${where}: unknown check`];
+  const issues: string[] = [];
+  if (!definition.stages.includes(stage)) issues.push(`${where}: check does not support the ${stage} stage`);
+  if (rule.action === 'redact' && !definition.canRepair) issues.push(`${where}: action redact needs a check that can repair`);
+  const parsed = definition.configSchema.safeParse(rule.config);
+  if (!parsed.success) issues.push(`${where}: invalid config: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
+  return issues;
+}
+
+/** Throws PolicyRuleError listing every problem in the policy's input and output rules. */
+export function validatePolicyRules(
+  registry: CheckRegistry,
+  policy: Pick<TaskPolicy, 'input_rules' | 'output_rules'>,
+): void {
+  const issues = [
+    ...policy.input_rules.flatMap((rule, i) => ruleIssues(registry, rule, 'input', `input_rules[${i}]`)),
+    ...policy.output_rules.flatMap((rule, i) => ruleIssues(registry, rule, 'output', `output_rules[${i}]`)),
+  ];
+  if (issues.length > 0) throw new PolicyRuleError(issues);
 }
