@@ -1,0 +1,73 @@
+// Loads corpus files (front matter + body) from a directory tree into the store; also the first-start bootstrap.
+import { readdir, readFile } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
+import type { ContentType } from '../contracts/corpus.js';
+import { isAppError } from '../errors.js';
+import type { IngestResult, SqliteCorpus } from '../store/sqlite/corpus.js';
+import { parseFrontMatter } from './front-matter.js';
+
+const CONTENT_TYPES: Readonly<Record<string, ContentType>> = { '.md': 'markdown', '.txt': 'text', '.html': 'html' };
+
+export interface IngestDirectoryOptions {
+  /** When set, every file must declare this collection. */
+  readonly collection?: string;
+  readonly approve: boolean;
+  readonly actor: string;
+  readonly onProgress?: (event: { readonly path: string; readonly index: number; readonly total: number }) => void;
+}
+
+export interface FileOutcome {
+  readonly path: string;
+  readonly result?: IngestResult;
+  /** Stable problem code and detail when the file was refused; other files still load. */
+  readonly error?: { readonly code: string; readonly detail: string };
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && extname(entry.name).toLowerCase() in CONTENT_TYPES)
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+export async function ingestDirectory(corpus: SqliteCorpus, dir: string, options: IngestDirectoryOptions): Promise<FileOutcome[]> {
+  const files = await listFiles(dir);
+  const outcomes: FileOutcome[] = [];
+  for (const [index, path] of files.entries()) {
+    const name = relative(dir, path);
+    options.onProgress?.({ path: name, index, total: files.length });
+    try {
+      const raw = await readFile(path);
+      const { meta, body } = parseFrontMatter(raw.toString('utf8'), name);
+      if (options.collection !== undefined && meta.collection !== options.collection) {
+        outcomes.push({ path: name, error: { code: 'validation_failed', detail: `collection is ${meta.collection}, expected ${options.collection}` } });
+        continue;
+      }
+      const result = await corpus.ingestDocument({
+        id: meta.id,
+        collection: meta.collection,
+        source: meta.source,
+        owner: meta.owner,
+        title: meta.title,
+        content: body,
+        contentType: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'text',
+        actor: options.actor,
+        approve: options.approve,
+      });
+      outcomes.push({ path: name, result });
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      outcomes.push({ path: name, error: { code: error.code, detail: error.detail ?? error.message } });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * First-start load of the bundled corpus/ directory: every file ingested and approved. A bundled file that the scanner
+ * quarantines stays quarantined (it is reported, never force-approved) so a poisoned commit cannot bypass review.
+ */
+export async function bootstrapCorpus(corpus: SqliteCorpus, dir: string, actor: string): Promise<FileOutcome[]> {
+  return ingestDirectory(corpus, dir, { approve: true, actor });
+}

@@ -1,0 +1,610 @@
+// The governed corpus on SQLite: versioned documents, the draft/quarantine/approve/retire state machine, and hybrid search
+// over approved chunks only (LLM04-1, LLM04-3, LLM08-1, LLM08-2).
+import { AppError } from '../../errors.js';
+import {
+  CollectionName,
+  ContentType,
+  DocumentId,
+  type CorpusChunk,
+  type CorpusDocument,
+  type CorpusVersion,
+  type VersionState,
+} from '../../contracts/corpus.js';
+import { chunkId, chunkText, sha256Hex } from '../../retrieval/chunking.js';
+import { reciprocalRankFusion } from '../../retrieval/fusion.js';
+import { tokenize } from '../../retrieval/embedders/hashing.js';
+import { scanChunks } from '../../retrieval/injection-scan.js';
+import { unifiedDiff } from '../../retrieval/line-diff.js';
+import { htmlToText, normaliseCorpusText } from '../../retrieval/text.js';
+import type { ChunkingSettings, Embedder, RetrievedChunk, Retriever, ScanFinding, SearchRequest } from '../../retrieval/types.js';
+import { createVectorIndex, type VectorIndexOptions } from '../../retrieval/vector-index.js';
+import type { SqliteDatabase } from './db.js';
+
+export { CORPUS_MIGRATIONS } from './corpus-schema.js';
+
+export const REINDEX_COMMAND = 'airlock corpus reindex';
+
+export interface CorpusOptions {
+  readonly embedder: Embedder;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  readonly chunking: ChunkingSettings;
+  /** Largest accepted upload in bytes (UTF-8); bigger ones are refused with payload_too_large. */
+  readonly maxDocumentBytes?: number;
+  readonly index?: VectorIndexOptions;
+}
+
+export interface IngestInput {
+  readonly id?: string;
+  readonly collection: string;
+  readonly source: string;
+  readonly owner: string;
+  readonly title: string;
+  /** Raw upload; bytes are hashed as received (LLM04-1) and must be UTF-8 text. */
+  readonly content: string | Uint8Array;
+  readonly contentType: string;
+  readonly actor: string;
+  /** Approve at once when the scan is clean; a flagged version is quarantined regardless. */
+  readonly approve?: boolean;
+}
+
+export interface IngestResult {
+  /** False when the content equals the latest version's: nothing was written. */
+  readonly created: boolean;
+  readonly document: CorpusDocument;
+  readonly version: CorpusVersion;
+  /** Set when this ingest approved the version and an older one was retired by it. */
+  readonly retiredVersion: number | null;
+}
+
+export interface ApproveResult {
+  readonly documentId: string;
+  readonly version: number;
+  readonly previousState: VersionState;
+  readonly retiredVersion: number | null;
+  /** The scan reasons the admin overrode when approving a quarantined version. */
+  readonly findings: readonly ScanFinding[];
+  readonly actor: string;
+}
+
+export interface StateChange {
+  readonly documentId: string;
+  readonly version: number;
+  readonly previousState: VersionState;
+  readonly actor: string;
+}
+
+export interface CorpusStats {
+  readonly documents: number;
+  readonly chunks: number;
+  readonly approvedChunks: number;
+  readonly versionsByState: Readonly<Record<VersionState, number>>;
+}
+
+export interface VersionDiff {
+  readonly documentId: string;
+  readonly from: number;
+  readonly to: number;
+  readonly diff: string;
+}
+
+export interface SqliteCorpus {
+  ingestDocument(input: IngestInput): Promise<IngestResult>;
+  listDocuments(filter?: { readonly collection?: string }): CorpusDocument[];
+  getDocument(documentId: string): CorpusDocument;
+  listVersions(documentId: string): CorpusVersion[];
+  getChunks(documentId: string, version: number): CorpusChunk[];
+  diffVersions(documentId: string, from: number, to: number): VersionDiff;
+  /** Approves `version` (default: the latest); retires the previously approved version in the same transaction. */
+  approve(documentId: string, version: number | undefined, actor: string): ApproveResult;
+  retire(documentId: string, actor: string): StateChange;
+  /** Deletes a version that was never approved (draft or quarantined). */
+  deleteDraft(documentId: string, version: number, actor: string): StateChange;
+  stats(): CorpusStats;
+  /** Re-embeds every stored chunk with the current embedder and records it; the only way out of an embedder mismatch. */
+  reindex(actor: string): Promise<{ readonly chunks: number; readonly embedder: string; readonly dimension: number; readonly actor: string }>;
+  readonly retriever: Retriever;
+}
+
+interface DocumentRow {
+  id: string;
+  collection: string;
+  source: string;
+  owner: string;
+  title: string;
+  created_at: string;
+  latest_version: number | null;
+  approved_version: number | null;
+}
+
+interface VersionRow {
+  document_id: string;
+  version: number;
+  state: VersionState;
+  content_sha256: string;
+  content_type: ContentType;
+  bytes: number;
+  ingested_by: string;
+  ingested_at: string;
+  approved_by: string | null;
+  approved_at: string | null;
+  retired_by: string | null;
+  retired_at: string | null;
+  chunking: string;
+  embedder: string;
+  findings: string;
+  chunk_count: number;
+}
+
+interface ChunkRow {
+  rowid: number;
+  chunk_id: string;
+  document_id: string;
+  version: number;
+  ordinal: number;
+  text: string;
+}
+
+const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
+const CANDIDATES_PER_LIST = 50;
+
+const toBlob = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+// Copy out of the SQLite-owned buffer: it may be unaligned for a Float32Array view and is reused by the driver.
+const fromBlob = (blob: Buffer): Float32Array => new Float32Array(Uint8Array.from(blob).buffer);
+
+const toDocument = (row: DocumentRow): CorpusDocument => ({
+  id: row.id,
+  collection: row.collection,
+  source: row.source,
+  owner: row.owner,
+  title: row.title,
+  createdAt: row.created_at,
+  latestVersion: row.latest_version ?? 0,
+  approvedVersion: row.approved_version,
+});
+
+const toVersion = (row: VersionRow): CorpusVersion => ({
+  documentId: row.document_id,
+  version: row.version,
+  state: row.state,
+  contentSha256: row.content_sha256,
+  contentType: row.content_type,
+  bytes: row.bytes,
+  ingestedBy: row.ingested_by,
+  ingestedAt: row.ingested_at,
+  approvedBy: row.approved_by,
+  approvedAt: row.approved_at,
+  retiredBy: row.retired_by,
+  retiredAt: row.retired_at,
+  chunking: JSON.parse(row.chunking) as CorpusVersion['chunking'],
+  embedder: JSON.parse(row.embedder) as CorpusVersion['embedder'],
+  findings: JSON.parse(row.findings) as CorpusVersion['findings'],
+  chunkCount: row.chunk_count,
+});
+
+/** Checks an upload before any work is done; every failure leaves the store untouched. */
+function decodeUpload(input: IngestInput, maxBytes: number): { raw: string; bytes: Uint8Array; contentType: ContentType } {
+  const contentType = ContentType.safeParse(input.contentType);
+  if (!contentType.success) {
+    throw new AppError('unsupported_media_type', { detail: `content type must be one of ${ContentType.options.join(', ')}` });
+  }
+  const bytes = typeof input.content === 'string' ? new TextEncoder().encode(input.content) : input.content;
+  if (bytes.byteLength > maxBytes) {
+    throw new AppError('payload_too_large', { detail: `document is ${bytes.byteLength} bytes; the limit is ${maxBytes}` });
+  }
+  if (bytes.includes(0)) throw new AppError('unsupported_media_type', { detail: 'document contains NUL bytes (binary content)' });
+  let raw: string;
+  try {
+    raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AppError('unsupported_media_type', { detail: 'document is not valid UTF-8 text' });
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being detected
+  const controls = raw.match(/[\u0001-\u0008\u000E-\u001F\u007F]/g)?.length ?? 0;
+  if (controls > 0 && controls > raw.length / 100) {
+    throw new AppError('unsupported_media_type', { detail: 'document looks binary (control characters)' });
+  }
+  return { raw, bytes, contentType: contentType.data };
+}
+
+function validateMetadata(input: IngestInput, id: string): void {
+  const errors = [
+    ...(DocumentId.safeParse(id).success ? [] : [{ path: 'id', message: 'must match ^[a-z0-9][a-z0-9._-]*$ (max 128)' }]),
+    ...(CollectionName.safeParse(input.collection).success ? [] : [{ path: 'collection', message: 'must match ^[a-z][a-z0-9_-]*$' }]),
+    ...(['source', 'owner', 'title', 'actor'] as const)
+      .filter((field) => input[field].trim() === '' || input[field].length > 2000)
+      .map((field) => ({ path: field, message: 'must be 1 to 2000 characters' })),
+  ];
+  if (errors.length > 0) throw new AppError('validation_failed', { detail: 'invalid document metadata', errors });
+}
+
+/** Visible, normalised text plus what extraction had to hide; markdown may carry raw HTML, so it is reduced too. */
+function extract(raw: string, contentType: ContentType): { text: string; invisibleRemoved: number; hiddenElements: number } {
+  const normalised = normaliseCorpusText(raw);
+  const hasHtml = contentType === 'html' || (contentType === 'markdown' && /<[a-z][^>]*>/i.test(normalised.text));
+  if (!hasHtml) return { text: normalised.text.trim(), invisibleRemoved: normalised.invisibleRemoved, hiddenElements: 0 };
+  const html = htmlToText(normalised.text);
+  return { text: html.text, invisibleRemoved: normalised.invisibleRemoved, hiddenElements: html.hiddenElements };
+}
+
+/** Terms of the query as an FTS5 OR-expression of quoted tokens: user text never reaches FTS5 syntax. */
+function ftsExpression(query: string): string | null {
+  const terms = [...new Set(tokenize(query).filter((t) => t.length > 1))].slice(0, 32);
+  return terms.length === 0 ? null : terms.map((t) => `"${t}"`).join(' OR ');
+}
+
+export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): SqliteCorpus {
+  const { embedder, clock } = options;
+  const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_BYTES;
+  const embedderJson = JSON.stringify({ name: embedder.name, dimension: embedder.dimension });
+  const index = createVectorIndex(embedder.dimension, options.index);
+  let indexedGeneration = -1;
+
+  const documentSelect = `
+    SELECT d.*, (SELECT MAX(version) FROM corpus_versions v WHERE v.document_id = d.id) AS latest_version,
+      (SELECT version FROM corpus_versions v WHERE v.document_id = d.id AND v.state = 'approved') AS approved_version
+    FROM corpus_documents d`;
+  const versionSelect = `
+    SELECT v.*, (SELECT COUNT(*) FROM corpus_chunks c WHERE c.document_id = v.document_id AND c.version = v.version) AS chunk_count
+    FROM corpus_versions v`;
+  const sql = {
+    meta: db.prepare<[string], string>('SELECT value FROM corpus_meta WHERE key = ?').pluck(),
+    setMeta: db.prepare('INSERT INTO corpus_meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    bumpGeneration: db.prepare("UPDATE corpus_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"),
+    chunkCount: db.prepare<[], number>('SELECT COUNT(*) FROM corpus_chunks').pluck(),
+    document: db.prepare<[string], DocumentRow>(`${documentSelect} WHERE d.id = ?`),
+    documents: db.prepare<{ collection: string | null }, DocumentRow>(
+      `${documentSelect} WHERE @collection IS NULL OR d.collection = @collection ORDER BY d.collection, d.id`,
+    ),
+    insertDocument: db.prepare(
+      `INSERT INTO corpus_documents (id, collection, source, owner, title, created_at, created_by)
+       VALUES (@id, @collection, @source, @owner, @title, @at, @actor)`,
+    ),
+    updateDocument: db.prepare('UPDATE corpus_documents SET source = @source, owner = @owner, title = @title WHERE id = @id'),
+    takeVersionNumber: db.prepare<[string], number>(
+      'UPDATE corpus_documents SET next_version = next_version + 1 WHERE id = ? RETURNING next_version - 1',
+    ).pluck(),
+    deleteDocumentIfEmpty: db.prepare(
+      'DELETE FROM corpus_documents WHERE id = ? AND NOT EXISTS (SELECT 1 FROM corpus_versions WHERE document_id = corpus_documents.id)',
+    ),
+    version: db.prepare<[string, number], VersionRow>(`${versionSelect} WHERE v.document_id = ? AND v.version = ?`),
+    latestVersion: db.prepare<[string], VersionRow>(`${versionSelect} WHERE v.document_id = ? ORDER BY v.version DESC LIMIT 1`),
+    approvedVersion: db.prepare<[string], VersionRow>(`${versionSelect} WHERE v.document_id = ? AND v.state = 'approved'`),
+    versions: db.prepare<[string], VersionRow>(`${versionSelect} WHERE v.document_id = ? ORDER BY v.version`),
+    versionText: db.prepare<[string, number], string>('SELECT text FROM corpus_versions WHERE document_id = ? AND version = ?').pluck(),
+    insertVersion: db.prepare(
+      `INSERT INTO corpus_versions (document_id, version, state, content_sha256, content_type, bytes, text, ingested_by, ingested_at,
+         chunking, embedder, findings)
+       VALUES (@documentId, @version, @state, @sha, @contentType, @bytes, @text, @actor, @at, @chunking, @embedder, @findings)`,
+    ),
+    setApproved: db.prepare(
+      "UPDATE corpus_versions SET state = 'approved', approved_by = @actor, approved_at = @at, retired_by = NULL, retired_at = NULL WHERE document_id = @documentId AND version = @version",
+    ),
+    setRetired: db.prepare(
+      "UPDATE corpus_versions SET state = 'retired', retired_by = @actor, retired_at = @at WHERE document_id = @documentId AND version = @version",
+    ),
+    deleteVersion: db.prepare('DELETE FROM corpus_versions WHERE document_id = ? AND version = ?'),
+    versionCounts: db.prepare<[], { state: VersionState; n: number }>('SELECT state, COUNT(*) AS n FROM corpus_versions GROUP BY state'),
+    documentCount: db.prepare<[], number>('SELECT COUNT(*) FROM corpus_documents').pluck(),
+    insertChunk: db.prepare(
+      `INSERT INTO corpus_chunks (document_id, version, ordinal, chunk_id, text, embedding)
+       VALUES (@documentId, @version, @ordinal, @chunkId, @text, @embedding)`,
+    ),
+    chunks: db.prepare<[string, number], ChunkRow>(
+      'SELECT rowid, chunk_id, document_id, version, ordinal, text FROM corpus_chunks WHERE document_id = ? AND version = ? ORDER BY ordinal',
+    ),
+    chunkVectors: db.prepare<[string, number], { rowid: number; embedding: Buffer }>(
+      'SELECT rowid, embedding FROM corpus_chunks WHERE document_id = ? AND version = ?',
+    ),
+    allChunkTexts: db.prepare<[], { rowid: number; text: string }>('SELECT rowid, text FROM corpus_chunks ORDER BY rowid'),
+    setEmbedding: db.prepare('UPDATE corpus_chunks SET embedding = @embedding WHERE rowid = @rowid'),
+    setVersionsEmbedder: db.prepare('UPDATE corpus_versions SET embedder = ?'),
+    approvedVectors: db.prepare<[], { rowid: number; collection: string; embedding: Buffer }>(
+      `SELECT c.rowid, d.collection, c.embedding FROM corpus_chunks c
+       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
+       JOIN corpus_documents d ON d.id = c.document_id`,
+    ),
+    approvedChunkCount: db.prepare<[], number>('SELECT COUNT(*) FROM corpus_fts').pluck(),
+    ftsInsert: db.prepare(
+      `INSERT INTO corpus_fts (rowid, text, collection)
+       SELECT c.rowid, c.text, d.collection FROM corpus_chunks c JOIN corpus_documents d ON d.id = c.document_id
+       WHERE c.document_id = ? AND c.version = ?`,
+    ),
+    ftsDelete: db.prepare(
+      'DELETE FROM corpus_fts WHERE rowid IN (SELECT rowid FROM corpus_chunks WHERE document_id = ? AND version = ?)',
+    ),
+    ftsSearch: db.prepare<{ match: string; collections: string; limit: number }, { rowid: number }>(
+      `SELECT rowid FROM corpus_fts
+       WHERE corpus_fts MATCH @match AND collection IN (SELECT value FROM json_each(@collections))
+       ORDER BY bm25(corpus_fts) LIMIT @limit`,
+    ),
+    // Defence in depth: the hit list is re-checked against state and collection in the same statement that reads the text.
+    hits: db.prepare<{ rowids: string; collections: string }, ChunkRow & { collection: string; title: string; embedding: Buffer }>(
+      `SELECT c.rowid, c.chunk_id, c.document_id, c.version, c.ordinal, c.text, d.collection, d.title, c.embedding
+       FROM corpus_chunks c
+       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
+       JOIN corpus_documents d ON d.id = c.document_id
+       WHERE c.rowid IN (SELECT value FROM json_each(@rowids)) AND d.collection IN (SELECT value FROM json_each(@collections))`,
+    ),
+  };
+
+  const generation = (): number => Number(sql.meta.get('generation') ?? 0);
+
+  /** Null when the stored index was built by this embedder (or nothing is stored yet); otherwise why it cannot be used. */
+  function embedderMismatch(): string | null {
+    const stored = sql.meta.get('embedder');
+    if (stored === undefined || stored === embedderJson || sql.chunkCount.get() === 0) return null;
+    return `corpus was embedded with ${stored} but the configured embedder is ${embedderJson}; run \`${REINDEX_COMMAND}\``;
+  }
+
+  function requireEmbedder(): void {
+    const mismatch = embedderMismatch();
+    if (mismatch !== null) throw new AppError('not_ready', { detail: mismatch, extensions: { reindex_command: REINDEX_COMMAND } });
+  }
+
+  /** Reloads the in-process index when another connection (the CLI, another process) changed approvals. */
+  function syncIndex(): void {
+    const current = generation();
+    if (current === indexedGeneration) return;
+    index.clear();
+    for (const row of sql.approvedVectors.iterate()) index.add(row.rowid, row.collection, fromBlob(row.embedding));
+    indexedGeneration = current;
+  }
+
+  type IndexOp = () => void;
+
+  /** Moves a version's chunks into or out of both indexes; index edits run only after the transaction commits. */
+  function publish(documentId: string, version: number, collection: string, ops: IndexOp[]): void {
+    sql.ftsInsert.run(documentId, version);
+    const rows = sql.chunkVectors.all(documentId, version);
+    ops.push(() => {
+      for (const row of rows) index.add(row.rowid, collection, fromBlob(row.embedding));
+    });
+  }
+
+  function unpublish(documentId: string, version: number, ops: IndexOp[]): void {
+    sql.ftsDelete.run(documentId, version);
+    const rows = sql.chunkVectors.all(documentId, version);
+    ops.push(() => {
+      for (const row of rows) index.remove(row.rowid);
+    });
+  }
+
+  /**
+   * Runs a state change and then the matching index edits with no await in between, so no search can observe the
+   * database and the in-process index disagreeing (and never two versions of one document).
+   */
+  function mutate<T>(body: (ops: IndexOp[]) => T): T {
+    requireEmbedder();
+    syncIndex();
+    const ops: IndexOp[] = [];
+    const result = db.transaction(() => {
+      const value = body(ops);
+      if (ops.length > 0) sql.bumpGeneration.run();
+      return value;
+    })();
+    for (const op of ops) op();
+    if (ops.length > 0) indexedGeneration = generation();
+    return result;
+  }
+
+  function requireDocument(documentId: string): DocumentRow {
+    const row = sql.document.get(documentId);
+    if (!row) throw new AppError('not_found', { detail: `document ${documentId} not found` });
+    return row;
+  }
+
+  function requireVersion(documentId: string, version: number): VersionRow {
+    const row = sql.version.get(documentId, version);
+    if (!row) throw new AppError('not_found', { detail: `document ${documentId} has no version ${version}` });
+    return row;
+  }
+
+  function approveInTransaction(documentId: string, version: number, actor: string, ops: IndexOp[]): ApproveResult {
+    const document = requireDocument(documentId);
+    const target = requireVersion(documentId, version);
+    // retired → approved is the rollback path (LLM04-1); approved stays approved only once.
+    if (target.state === 'approved') {
+      throw new AppError('state_conflict', { detail: `version ${version} of ${documentId} is already approved` });
+    }
+    const at = clock().toISOString();
+    const current = sql.approvedVersion.get(documentId);
+    if (current) {
+      sql.setRetired.run({ documentId, version: current.version, actor, at });
+      unpublish(documentId, current.version, ops);
+    }
+    sql.setApproved.run({ documentId, version, actor, at });
+    publish(documentId, version, document.collection, ops);
+    return {
+      documentId,
+      version,
+      previousState: target.state,
+      retiredVersion: current?.version ?? null,
+      findings: JSON.parse(target.findings) as ScanFinding[],
+      actor,
+    };
+  }
+
+  async function ingestDocument(input: IngestInput): Promise<IngestResult> {
+    requireEmbedder();
+    const { raw, bytes, contentType } = decodeUpload(input, maxBytes);
+    const documentId = input.id ?? options.newId();
+    validateMetadata(input, documentId);
+    const extracted = extract(raw, contentType);
+    if (extracted.text === '') throw new AppError('validation_failed', { detail: 'document has no visible text' });
+    const sha = sha256Hex(bytes);
+    const drafts = chunkText(extracted.text, options.chunking);
+    const findings = scanChunks(drafts, extracted);
+    const vectors = await embedder.embed(drafts.map((d) => d.text));
+
+    return mutate((ops) => {
+      const existing = sql.document.get(documentId);
+      if (existing && existing.collection !== input.collection) {
+        throw new AppError('state_conflict', {
+          detail: `document ${documentId} belongs to collection ${existing.collection}; moving collections needs a new id`,
+        });
+      }
+      const latest = existing ? sql.latestVersion.get(documentId) : undefined;
+      if (existing && latest && latest.content_sha256 === sha) {
+        return { created: false, document: toDocument(existing), version: toVersion(latest), retiredVersion: null };
+      }
+      const at = clock().toISOString();
+      const fields = { id: documentId, source: input.source, owner: input.owner, title: input.title };
+      if (existing) sql.updateDocument.run(fields);
+      else sql.insertDocument.run({ ...fields, collection: input.collection, at, actor: input.actor });
+      const version = sql.takeVersionNumber.get(documentId) ?? 1;
+      sql.insertVersion.run({
+        documentId,
+        version,
+        state: findings.length > 0 ? 'quarantined' : 'draft',
+        sha,
+        contentType,
+        bytes: bytes.byteLength,
+        text: extracted.text,
+        actor: input.actor,
+        at,
+        chunking: JSON.stringify(options.chunking),
+        embedder: embedderJson,
+        findings: JSON.stringify(findings),
+      });
+      drafts.forEach((draft, i) => {
+        sql.insertChunk.run({
+          documentId,
+          version,
+          ordinal: draft.ordinal,
+          chunkId: chunkId(documentId, draft.ordinal, draft.text),
+          text: draft.text,
+          embedding: toBlob(vectors[i] as Float32Array),
+        });
+      });
+      sql.setMeta.run({ key: 'embedder', value: embedderJson });
+      const approval = input.approve === true && findings.length === 0 ? approveInTransaction(documentId, version, input.actor, ops) : null;
+      return {
+        created: true,
+        document: toDocument(requireDocument(documentId)),
+        version: toVersion(requireVersion(documentId, version)),
+        retiredVersion: approval?.retiredVersion ?? null,
+      };
+    });
+  }
+
+  async function search(request: SearchRequest): Promise<RetrievedChunk[]> {
+    requireEmbedder();
+    const collections = [...new Set(request.collections)];
+    if (collections.length === 0 || request.k <= 0) return [];
+    const [queryVector] = await embedder.embed([request.query]);
+    if (!queryVector) return [];
+    // Everything below is synchronous: one consistent view of the approved set.
+    syncIndex();
+    const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
+    const dense = index.search(queryVector, collections, depth);
+    const match = ftsExpression(request.query);
+    const collectionsJson = JSON.stringify(collections);
+    const lexical = match === null ? [] : sql.ftsSearch.all({ match, collections: collectionsJson, limit: depth }).map((r) => r.rowid);
+    const fused = reciprocalRankFusion([
+      { rowids: dense.map((h) => h.rowid), weight: 1 },
+      { rowids: lexical, weight: 1 },
+    ]);
+    const ranked = [...fused.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, request.k);
+    const rows = new Map(
+      sql.hits.all({ rowids: JSON.stringify(ranked.map(([rowid]) => rowid)), collections: collectionsJson }).map((row) => [row.rowid, row]),
+    );
+    const results: RetrievedChunk[] = [];
+    for (const [rowid] of ranked) {
+      const row = rows.get(rowid);
+      if (!row) continue;
+      const score = Math.max(0, Math.min(1, cosine(queryVector, fromBlob(row.embedding))));
+      if (score < request.minScore) continue;
+      results.push({
+        chunkId: row.chunk_id,
+        documentId: row.document_id,
+        documentVersion: row.version,
+        collection: row.collection,
+        title: row.title,
+        text: row.text,
+        score,
+      });
+    }
+    return results;
+  }
+
+  return {
+    ingestDocument,
+    listDocuments: (filter = {}) => sql.documents.all({ collection: filter.collection ?? null }).map(toDocument),
+    getDocument: (documentId) => toDocument(requireDocument(documentId)),
+    listVersions: (documentId) => {
+      requireDocument(documentId);
+      return sql.versions.all(documentId).map(toVersion);
+    },
+    getChunks: (documentId, version) => {
+      requireVersion(documentId, version);
+      return sql.chunks.all(documentId, version).map((row) => ({
+        chunkId: row.chunk_id,
+        documentId: row.document_id,
+        version: row.version,
+        ordinal: row.ordinal,
+        text: row.text,
+      }));
+    },
+    diffVersions: (documentId, from, to) => {
+      requireVersion(documentId, from);
+      requireVersion(documentId, to);
+      const diff = unifiedDiff(sql.versionText.get(documentId, from) ?? '', sql.versionText.get(documentId, to) ?? '', {
+        from: `${documentId}@${from}`,
+        to: `${documentId}@${to}`,
+      });
+      return { documentId, from, to, diff };
+    },
+    approve: (documentId, version, actor) =>
+      mutate((ops) => approveInTransaction(documentId, version ?? requireDocument(documentId).latest_version ?? 0, actor, ops)),
+    retire: (documentId, actor) =>
+      mutate((ops) => {
+        requireDocument(documentId);
+        const current = sql.approvedVersion.get(documentId);
+        if (!current) throw new AppError('state_conflict', { detail: `document ${documentId} has no approved version` });
+        sql.setRetired.run({ documentId, version: current.version, actor, at: clock().toISOString() });
+        unpublish(documentId, current.version, ops);
+        return { documentId, version: current.version, previousState: 'approved' as const, actor };
+      }),
+    deleteDraft: (documentId, version, actor) =>
+      mutate(() => {
+        const target = requireVersion(documentId, version);
+        if (target.state !== 'draft' && target.state !== 'quarantined') {
+          throw new AppError('state_conflict', { detail: `version ${version} of ${documentId} is ${target.state}; only unapproved versions can be deleted` });
+        }
+        sql.deleteVersion.run(documentId, version);
+        sql.deleteDocumentIfEmpty.run(documentId);
+        return { documentId, version, previousState: target.state, actor };
+      }),
+    stats: () => {
+      const versionsByState: Record<VersionState, number> = { draft: 0, approved: 0, quarantined: 0, retired: 0 };
+      for (const row of sql.versionCounts.all()) versionsByState[row.state] = row.n;
+      return {
+        documents: sql.documentCount.get() ?? 0,
+        chunks: sql.chunkCount.get() ?? 0,
+        approvedChunks: sql.approvedChunkCount.get() ?? 0,
+        versionsByState,
+      };
+    },
+    async reindex(actor) {
+      const rows = sql.allChunkTexts.all();
+      const vectors: Float32Array[] = [];
+      for (let i = 0; i < rows.length; i += 256) vectors.push(...(await embedder.embed(rows.slice(i, i + 256).map((r) => r.text))));
+      db.transaction(() => {
+        rows.forEach((row, i) => sql.setEmbedding.run({ rowid: row.rowid, embedding: toBlob(vectors[i] as Float32Array) }));
+        sql.setVersionsEmbedder.run(embedderJson);
+        sql.setMeta.run({ key: 'embedder', value: embedderJson });
+        sql.bumpGeneration.run();
+      })();
+      syncIndex();
+      return { chunks: rows.length, embedder: embedder.name, dimension: embedder.dimension, actor };
+    },
+    retriever: { search },
+  };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i += 1) dot += (a[i] ?? 0) * (b[i] ?? 0);
+  return dot;
+}
