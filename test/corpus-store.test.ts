@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../src/errors.js';
+import type { IngestInput } from '../src/store/sqlite/corpus.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import { ingestDirectory, bootstrapCorpus } from '../src/retrieval/corpus-files.js';
 import { doc, FIXTURE_DIR, openTestCorpus } from './fixtures/corpus/open-corpus.js';
@@ -98,7 +99,7 @@ describe('corpus store', () => {
     try {
       await t.corpus.ingestDocument(doc('returns', 'help', RETURNS, { approve: true }));
       const before = t.corpus.stats();
-      const cases: [ReturnType<typeof doc>, string][] = [
+      const cases: [IngestInput, string][] = [
         [doc('empty', 'help', '   \n'), 'validation_failed'],
         [doc('big', 'help', 'x'.repeat(3 * 1024 * 1024)), 'payload_too_large'],
         [doc('nul', 'help', 'text\u0000with nul'), 'unsupported_media_type'],

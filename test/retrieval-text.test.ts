@@ -51,7 +51,7 @@ describe('corpus text pipeline', () => {
   test('hashing embedder, when given related and unrelated texts, then it is deterministic, unit length and ranks the related one higher', async () => {
     const embedder = createHashingEmbedder();
     const [q, related, unrelated, again] = await embedder.embed(['refund my coffee order', 'Refunds for coffee orders', 'Parcel tracking link', 'refund my coffee order']);
-    const dot = (a?: Float32Array, b?: Float32Array) => (a ?? []).reduce((s, v, i) => s + v * (b?.[i] ?? 0), 0);
+    const dot = (a?: Float32Array, b?: Float32Array): number => (a ?? new Float32Array()).reduce((s, v, i) => s + v * (b?.[i] ?? 0), 0);
     assert.ok(Math.abs(dot(q, q) - 1) < 1e-5);
     assert.deepEqual(q, again);
     assert.ok(dot(q, related) > dot(q, unrelated) + 0.2);
