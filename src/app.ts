@@ -20,6 +20,10 @@ import { bodyParserErrors } from './http/middleware/json-body.js';
 import { notFound, problemHandler } from './http/middleware/problems.js';
 import { taskRoutes } from './http/routes/tasks.js';
 import { healthRoutes } from './http/routes/health.js';
+import { adminRoutes } from './http/routes/admin.js';
+import { createKeyAdmin } from './admin/keys.js';
+import { createReviewAdmin } from './admin/reviews.js';
+import type { SqliteCorpus } from './store/sqlite/corpus.js';
 
 export interface AppDeps {
   readonly environment: Environment;
@@ -39,6 +43,8 @@ export interface AppDeps {
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
+  readonly corpus: SqliteCorpus;
+  readonly uploadLimitBytes: number;
   /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
   readonly notReadyReason?: () => Promise<string | undefined>;
 }
@@ -96,6 +102,16 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateKey, rateLimit: rateLimitTask(deps.limits) }));
+  app.use(
+    adminRoutes({
+      authenticate: authenticateKey,
+      keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
+      reviews: createReviewAdmin({ reviews: deps.store.reviews, audit: deps.store.audit, policies: deps.policies, clock: deps.clock, newId: deps.newId }),
+      corpus: deps.corpus,
+      audit: deps.store.audit,
+      uploadLimitBytes: deps.uploadLimitBytes,
+    }),
+  );
   app.all('/v1/tasks/:task', () => {
     throw new AppError('method_not_allowed', { detail: 'Use POST.', headers: { Allow: 'POST' } });
   });

@@ -24,6 +24,7 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_UPSTREAM_TIMEOUT_MS: PositiveInt.max(300_000).default(20_000),
   AIRLOCK_UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   AIRLOCK_EMBEDDINGS_MODEL: z.string().min(1).optional().describe('Use an OpenAI-compatible embeddings model instead of the local embedder'),
+  AIRLOCK_EMBEDDINGS_DIMENSION: PositiveInt.max(8192).default(1536),
   AIRLOCK_IDEMPOTENCY_TTL_HOURS: PositiveInt.max(24 * 30).default(24),
   AIRLOCK_IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   AIRLOCK_RATE_REQUESTS_PER_MINUTE: PositiveInt.default(120),

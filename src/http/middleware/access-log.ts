@@ -44,13 +44,13 @@ export const accessLog = (deps: AccessLogDeps): RequestHandler =>
           task: typeof entry.task === 'string' ? entry.task.slice(0, 100) : null,
           eventId: null,
           source: null,
-          decision: res.statusCode < 400 ? 'allowed' : 'error',
+          decision: res.statusCode >= 400 ? 'error' : req.path.startsWith('/admin/') ? 'admin' : 'allowed',
           status: res.statusCode,
           code: typeof entry.code === 'string' ? entry.code : null,
           chunkIds: [],
           model: null,
           latencyMs: entry.latency_ms,
-          detail: {},
+          detail: (locals['auditDetail'] as Record<string, unknown> | undefined) ?? {},
         })
         .catch((error: unknown) => deps.logger.error({ err: error, request_id: entry.request_id }, 'audit append failed'));
     });

@@ -10,6 +10,12 @@ export const rawBodyOf = (body: unknown): Buffer => (Buffer.isBuffer(body) ? bod
 /** Parses the raw body as JSON into res.locals.json; 415 for other media types, 400 for bad JSON. */
 export const parseJson: RequestHandler = (req, res, next) => {
   const raw = rawBodyOf(req.body);
+  if (raw.length === 0) {
+    // No body at all: schemas downstream decide whether one was required.
+    res.locals['json'] = undefined;
+    next();
+    return;
+  }
   if (!req.is('application/json')) {
     throw new AppError('unsupported_media_type', { detail: 'Send the body as application/json.' });
   }

@@ -1,0 +1,260 @@
+// The `airlock` command line: keys, corpus, reviews, policies and doctor. It opens the same database as the
+// server (AIRLOCK_DATA_DIR) and never prints a secret except the one it just created.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../config.js';
+import { openRuntime, databasePath, type Runtime } from '../runtime.js';
+import { createKeyAdmin } from '../admin/keys.js';
+import { createReviewAdmin } from '../admin/reviews.js';
+import { createCheckRegistry } from '../guard/registry.js';
+import { loadPolicies } from '../policies.js';
+import { isAppError } from '../errors.js';
+import { print, progressBar, table, type CliIO } from './output.js';
+import { ingestDirectory } from '../retrieval/corpus-files.js';
+
+const HELP = `airlock: the guarded gateway between automations and AI models
+
+Usage: airlock <command> [options]            (add --json for machine-readable output)
+
+  keys create --name NAME --scopes 'tasks:*' [--env ENV] [--expires ISO] [--signed]
+                                     create an API key; the key is printed once
+  keys list                          list keys (never their secrets)
+  keys revoke ID                     revoke a key now
+  keys rotate ID [--overlap-hours 24] new key with the same scopes; the old one expires after the overlap
+  keys rotate-secret ID [--overlap-hours 24]
+                                     new signing secret; older ones stop verifying after the overlap
+  corpus ingest PATH [--collection C] [--approve]
+                                     ingest a file or folder (markdown, text, HTML with front matter)
+  corpus list                        documents with their current state
+  corpus approve DOC [--version N]   approve a version (the previous approved one is retired atomically)
+  corpus retire DOC                  retire the approved version
+  corpus reindex                     re-embed every version with the configured embedder
+  reviews list [--state open]        the review queue
+  reviews show ID                    one review item
+  reviews resolve ID --approve|--reject [--output JSON] [--note TEXT]
+  policies check [DIR]               validate policy files (exit 1 on the first error)
+  doctor                             check configuration, database, sqlite-vec, corpus and upstream
+  help                               this text
+
+Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_POLICIES_DIR, AIRLOCK_CORPUS_DIR, ...`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const need = (value: string | undefined, what: string): string => {
+  if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
+  return value;
+};
+
+async function withRuntime<T>(config: Config, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = openRuntime(config);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, out: Writable, err: Writable): Promise<number> {
+  let io: CliIO = { out, err, json: false };
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        name: { type: 'string' },
+        scopes: { type: 'string' },
+        env: { type: 'string' },
+        expires: { type: 'string' },
+        signed: { type: 'boolean', default: false },
+        'overlap-hours': { type: 'string', default: '24' },
+        collection: { type: 'string' },
+        approve: { type: 'boolean', default: false },
+        reject: { type: 'boolean', default: false },
+        version: { type: 'string' },
+        state: { type: 'string' },
+        output: { type: 'string' },
+        note: { type: 'string' },
+      },
+    });
+    io = { out, err, json: values.json };
+    const [area, action, target] = positionals;
+    if (values.help || area === undefined || area === 'help') {
+      out.write(`${HELP}\n`);
+      return 0;
+    }
+    if (area === 'policies' && action === 'check') {
+      const dir = resolve(target ?? env['AIRLOCK_POLICIES_DIR'] ?? './policies');
+      const policies = loadPolicies(dir, createCheckRegistry());
+      print(io, { ok: true, dir, tasks: [...policies.keys()] }, () => `ok: ${policies.size} policies in ${dir} (${[...policies.keys()].join(', ')})`);
+      return 0;
+    }
+    const config = loadConfig(env);
+    const overlapHours = Number(values['overlap-hours']);
+    if (!Number.isFinite(overlapHours) || overlapHours < 0) throw new UsageError('--overlap-hours must be a non-negative number');
+
+    switch (`${area} ${action ?? ''}`.trim()) {
+      case 'keys create':
+        return await withRuntime(config, async (runtime) => {
+          const created = await keyAdmin(runtime).create({
+            name: need(values.name, '--name'),
+            scopes: need(values.scopes, '--scopes').split(/[\s,]+/).filter(Boolean),
+            ...(values.env === undefined ? {} : { environment: values.env as Config['AIRLOCK_ENV'] }),
+            ...(values.expires === undefined ? {} : { expires_at: values.expires }),
+            require_signature: values.signed,
+          });
+          print(io, { id: created.id, key: created.key, ...(created.signing_secret === undefined ? {} : { signing_secret: created.signing_secret }) }, () =>
+            [`id:  ${created.id}`, `key: ${created.key}`, ...(created.signing_secret === undefined ? [] : [`signing secret: ${created.signing_secret}`]), 'Store the key now: it is not shown again.'].join('\n'),
+          );
+          return 0;
+        });
+      case 'keys list':
+        return await withRuntime(config, async (runtime) => {
+          const keys = await keyAdmin(runtime).list();
+          print(io, keys, () => table(keys, ['id', 'name', 'environment', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']));
+          return 0;
+        });
+      case 'keys revoke':
+        return await withRuntime(config, async (runtime) => {
+          const key = await keyAdmin(runtime).revoke(need(target, 'key id'));
+          print(io, key, () => `revoked ${key.id}`);
+          return 0;
+        });
+      case 'keys rotate':
+        return await withRuntime(config, async (runtime) => {
+          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours);
+          print(io, { id: rotated.id, key: rotated.key, previous: rotated.previous }, () =>
+            `new id:  ${rotated.id}\nnew key: ${rotated.key}\nold key ${rotated.previous.id} expires at ${String(rotated.previous.expires_at)}`,
+          );
+          return 0;
+        });
+      case 'keys rotate-secret':
+        return await withRuntime(config, async (runtime) => {
+          const rotated = await keyAdmin(runtime).rotateSigningSecret(need(target, 'key id'), overlapHours);
+          print(io, rotated, () => `signing secret: ${rotated.signing_secret}`);
+          return 0;
+        });
+      case 'corpus ingest':
+        return await withRuntime(config, async (runtime) => {
+          const bar = progressBar(io, 'ingesting');
+          const outcomes = await ingestDirectory(runtime.corpus, resolve(need(target, 'path')), {
+            approve: values.approve,
+            actor: 'cli',
+            ...(values.collection === undefined ? {} : { collection: values.collection }),
+            onProgress: (event) => bar(event.index + 1, event.total),
+          });
+          const rows = outcomes.map((outcome) => ({
+            path: outcome.path,
+            document: outcome.result?.document.id ?? null,
+            version: outcome.result?.version.version ?? null,
+            state: outcome.result === undefined ? 'refused' : outcome.result.created ? outcome.result.version.state : 'unchanged',
+            detail: outcome.error?.detail ?? (outcome.result?.version.findings.length ? outcome.result.version.findings.flatMap((finding) => finding.reasons).join('; ') : null),
+          }));
+          print(io, rows, () => table(rows, ['path', 'document', 'version', 'state', 'detail']));
+          return outcomes.some((outcome) => outcome.error !== undefined) ? 1 : 0;
+        });
+      case 'corpus list':
+        return await withRuntime(config, async (runtime) => {
+          const documents = runtime.corpus.listDocuments();
+          print(io, documents, () => table(documents.map((document) => ({ ...document })), ['id', 'collection', 'title', 'approvedVersion', 'latestVersion']));
+          return 0;
+        });
+      case 'corpus approve':
+        return await withRuntime(config, async (runtime) => {
+          const version = values.version === undefined ? undefined : Number(values.version);
+          const result = runtime.corpus.approve(need(target, 'document id'), version, 'cli');
+          print(io, result, () => `approved ${result.documentId} v${result.version}`);
+          return 0;
+        });
+      case 'corpus retire':
+        return await withRuntime(config, async (runtime) => {
+          const result = runtime.corpus.retire(need(target, 'document id'), 'cli');
+          print(io, result, () => `retired ${result.documentId} v${result.version}`);
+          return 0;
+        });
+      case 'corpus reindex':
+        return await withRuntime(config, async (runtime) => {
+          const result = await runtime.corpus.reindex('cli');
+          print(io, result, () => `re-embedded ${result.chunks} chunks with ${result.embedder} (${result.dimension} dimensions)`);
+          return 0;
+        });
+      case 'reviews list':
+        return await withRuntime(config, async (runtime) => {
+          const reviews = await reviewAdmin(runtime).list(values.state === undefined ? {} : { state: values.state });
+          print(io, reviews, () => table(reviews.map((review) => ({ ...review, reasons: review.reasons.join('; ') })), ['id', 'created_at', 'task', 'state', 'reasons']));
+          return 0;
+        });
+      case 'reviews show':
+        return await withRuntime(config, async (runtime) => {
+          const review = await reviewAdmin(runtime).get(need(target, 'review id'));
+          print(io, review, () => JSON.stringify(review, null, 2));
+          return 0;
+        });
+      case 'reviews resolve':
+        return await withRuntime(config, async (runtime) => {
+          if (values.approve === values.reject) throw new UsageError('pass exactly one of --approve or --reject');
+          const review = await reviewAdmin(runtime).resolve(need(target, 'review id'), {
+            decision: values.approve ? 'approve' : 'reject',
+            ...(values.output === undefined ? {} : { output: JSON.parse(values.output) as unknown }),
+            ...(values.note === undefined ? {} : { note: values.note }),
+            by: 'cli',
+          });
+          print(io, review, () => `${review.id}: ${review.state}`);
+          return 0;
+        });
+      case 'doctor':
+        return await doctor(config, io);
+      default:
+        throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof UsageError || (error instanceof TypeError && 'code' in error) ? 2 : 1;
+    if (io.json) err.write(`${JSON.stringify({ error: isAppError(error) ? error.code : 'error', message })}\n`);
+    else err.write(`airlock: ${message}\n`);
+    return code;
+  }
+}
+
+const keyAdmin = (runtime: Runtime) =>
+  createKeyAdmin({ keys: runtime.store.keys, environment: runtime.config.AIRLOCK_ENV, clock: runtime.clock, random: runtime.random });
+
+const reviewAdmin = (runtime: Runtime) =>
+  createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, policies: runtime.policies, clock: runtime.clock, newId: runtime.newId });
+
+async function doctor(config: Config, io: CliIO): Promise<number> {
+  const checks: Array<{ check: string; ok: boolean; detail: string }> = [];
+  const record = (check: string, ok: boolean, detail: string): void => {
+    checks.push({ check, ok, detail });
+  };
+  record('config', true, `environment ${config.AIRLOCK_ENV}, data dir ${resolve(config.AIRLOCK_DATA_DIR)}`);
+  try {
+    await withRuntime(config, async (runtime) => {
+      record('database', await runtime.store.ping(), databasePath(config));
+      record('sqlite-vec', true, 'extension loaded');
+      record('policies', true, [...runtime.policies.keys()].join(', '));
+      const stats = runtime.corpus.stats();
+      record('corpus', stats.approvedChunks > 0, `${stats.documents} documents, ${stats.approvedChunks} approved chunks, embedder ${runtime.embedder.name}`);
+      if (runtime.model.provider === 'offline') {
+        record('upstream', true, 'offline extractive provider (no network needed)');
+      } else {
+        const base = config.AIRLOCK_UPSTREAM_BASE_URL ?? 'https://api.openai.com/v1';
+        const reachable = await fetch(`${base.replace(/\/$/, '')}/models`, {
+          headers: { authorization: `Bearer ${config.OPENAI_API_KEY ?? 'not-needed'}` },
+          signal: AbortSignal.timeout(5_000),
+        }).then((response) => response.status < 500, () => false);
+        record('upstream', reachable, `${base} model ${config.AIRLOCK_MODEL}`);
+      }
+    });
+  } catch (error) {
+    record('startup', false, error instanceof Error ? error.message : String(error));
+  }
+  const ok = checks.every((check) => check.ok);
+  print(io, { ok, checks }, () => checks.map((check) => `${check.ok ? 'ok  ' : 'FAIL'}  ${check.check.padEnd(11)} ${check.detail}`).join('\n'));
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,163 @@
+// /admin/*: keys, the governed corpus, the review queue and the audit trail, for keys with the `admin` scope.
+// Thin adapters: each handler parses with a zod schema, calls a domain service and records what it changed in
+// res.locals.auditDetail, which the access log writes as the action's audit row.
+import { Router, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import type { KeyAdmin } from '../../admin/keys.js';
+import { CreateKeyRequest } from '../../admin/keys.js';
+import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
+import type { SqliteCorpus } from '../../store/sqlite/corpus.js';
+import type { AuditStore } from '../../store/types.js';
+import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
+import { parseJson, rawBody } from '../middleware/json-body.js';
+import { principalOf, requireAdmin } from '../middleware/auth.js';
+
+export interface AdminRouteDeps {
+  readonly authenticate: RequestHandler;
+  readonly keys: KeyAdmin;
+  readonly reviews: ReviewAdmin;
+  readonly corpus: SqliteCorpus;
+  readonly audit: AuditStore;
+  readonly uploadLimitBytes: number;
+}
+
+const parse = <T extends z.ZodType>(schema: T, value: unknown): z.infer<T> => {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsed.error.issues) });
+  return parsed.data;
+};
+
+const audited = (res: Response, detail: Record<string, unknown>): void => {
+  res.locals['auditDetail'] = detail;
+};
+
+const UploadDocument = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/).optional(),
+  collection: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+  source: z.string().min(1).max(2000),
+  owner: z.string().min(1).max(200),
+  title: z.string().min(1).max(300),
+  content: z.string(),
+  content_type: z.enum(['markdown', 'text', 'html']),
+  approve: z.boolean().default(false),
+});
+const ApproveBody = z.strictObject({ version: z.int().min(1).optional() });
+const RotateBody = z.strictObject({ overlap_hours: z.number().min(0).max(24 * 30).default(24) });
+const VersionParam = z.coerce.number().int().min(1);
+const AuditQuery = z.strictObject({
+  request_id: z.string().max(128).optional(),
+  key_id: z.string().max(64).optional(),
+  task: z.string().max(100).optional(),
+  decision: z.enum(['allowed', 'abstained', 'rejected', 'denied', 'review', 'error', 'admin']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const ReviewQuery = z.strictObject({ state: z.enum(['open', 'approved', 'rejected']).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+export function adminRoutes(deps: AdminRouteDeps): Router {
+  const router = Router();
+  const body = [rawBody(deps.uploadLimitBytes), deps.authenticate, requireAdmin, parseJson];
+  const noBody = [deps.authenticate, requireAdmin];
+  const param = (value: unknown): string => String(value);
+
+  router.get('/admin/keys', ...noBody, async (_req, res) => {
+    res.json({ keys: await deps.keys.list() });
+  });
+  router.post('/admin/keys', ...body, async (_req, res) => {
+    const created = await deps.keys.create(parse(CreateKeyRequest, res.locals['json']));
+    audited(res, { key_id: created.id, scopes: created.record.scopes });
+    res.status(201).setHeader('Cache-Control', 'no-store').json(created);
+  });
+  router.post('/admin/keys/:id/revoke', ...noBody, async (req, res) => {
+    const key = await deps.keys.revoke(param(req.params['id']));
+    audited(res, { key_id: key.id });
+    res.json(key);
+  });
+  router.post('/admin/keys/:id/rotate', ...body, async (req, res) => {
+    const { overlap_hours } = parse(RotateBody, res.locals['json']);
+    const rotated = await deps.keys.rotate(param(req.params['id']), overlap_hours);
+    audited(res, { key_id: rotated.id, previous: rotated.previous.id });
+    res.status(201).setHeader('Cache-Control', 'no-store').json(rotated);
+  });
+  router.post('/admin/keys/:id/rotate-secret', ...body, async (req, res) => {
+    const { overlap_hours } = parse(RotateBody, res.locals['json']);
+    const rotated = await deps.keys.rotateSigningSecret(param(req.params['id']), overlap_hours);
+    audited(res, { key_id: rotated.id });
+    res.status(201).setHeader('Cache-Control', 'no-store').json(rotated);
+  });
+
+  router.get('/admin/corpus/documents', ...noBody, (req, res) => {
+    const collection = typeof req.query['collection'] === 'string' ? req.query['collection'] : undefined;
+    res.json({ documents: deps.corpus.listDocuments(collection === undefined ? {} : { collection }), stats: deps.corpus.stats() });
+  });
+  router.post('/admin/corpus/documents', ...body, async (_req, res) => {
+    const upload = parse(UploadDocument, res.locals['json']);
+    const result = await deps.corpus.ingestDocument({
+      ...(upload.id === undefined ? {} : { id: upload.id }),
+      collection: upload.collection,
+      source: upload.source,
+      owner: upload.owner,
+      title: upload.title,
+      content: upload.content,
+      contentType: upload.content_type,
+      actor: principalOf(res.locals).keyId,
+      approve: upload.approve,
+    });
+    audited(res, { document_id: result.document.id, version: result.version.version, state: result.version.state, created: result.created });
+    res.status(result.created ? 201 : 200).json(result);
+  });
+  router.get('/admin/corpus/documents/:id', ...noBody, (req, res) => {
+    const id = param(req.params['id']);
+    res.json({ document: deps.corpus.getDocument(id), versions: deps.corpus.listVersions(id) });
+  });
+  router.get('/admin/corpus/documents/:id/versions/:version/chunks', ...noBody, (req, res) => {
+    res.json({ chunks: deps.corpus.getChunks(param(req.params['id']), parse(VersionParam, req.params['version'])) });
+  });
+  router.get('/admin/corpus/documents/:id/diff', ...noBody, (req, res) => {
+    const query = parse(z.object({ from: VersionParam, to: VersionParam }), req.query);
+    res.json(deps.corpus.diffVersions(param(req.params['id']), query.from, query.to));
+  });
+  router.post('/admin/corpus/documents/:id/approve', ...body, (req, res) => {
+    const { version } = parse(ApproveBody, res.locals['json'] ?? {});
+    const result = deps.corpus.approve(param(req.params['id']), version, principalOf(res.locals).keyId);
+    audited(res, { document_id: result.documentId, version: result.version, previous_state: result.previousState, retired_version: result.retiredVersion });
+    res.json(result);
+  });
+  router.post('/admin/corpus/documents/:id/retire', ...noBody, (req, res) => {
+    const result = deps.corpus.retire(param(req.params['id']), principalOf(res.locals).keyId);
+    audited(res, { document_id: result.documentId, version: result.version });
+    res.json(result);
+  });
+  router.delete('/admin/corpus/documents/:id/versions/:version', ...noBody, (req, res) => {
+    const result = deps.corpus.deleteDraft(param(req.params['id']), parse(VersionParam, req.params['version']), principalOf(res.locals).keyId);
+    audited(res, { document_id: result.documentId, version: result.version });
+    res.json(result);
+  });
+
+  router.get('/admin/reviews', ...noBody, async (req, res) => {
+    const query = parse(ReviewQuery, req.query);
+    res.json({ reviews: await deps.reviews.list(query), open: await deps.reviews.depth() });
+  });
+  router.get('/admin/reviews/:id', ...noBody, async (req, res) => {
+    res.json(await deps.reviews.get(param(req.params['id'])));
+  });
+  router.post('/admin/reviews/:id/resolve', ...body, async (req, res) => {
+    const request = parse(ResolveReviewRequest, res.locals['json']);
+    const review = await deps.reviews.resolve(param(req.params['id']), { ...request, by: principalOf(res.locals).keyId, requestId: String(res.locals['requestId']) });
+    res.locals['audited'] = true;
+    res.json(review);
+  });
+
+  router.get('/admin/audit', ...noBody, async (req, res) => {
+    const query = parse(AuditQuery, req.query);
+    const rows = await deps.audit.list({
+      limit: query.limit,
+      ...(query.request_id === undefined ? {} : { requestId: query.request_id }),
+      ...(query.key_id === undefined ? {} : { keyId: query.key_id }),
+      ...(query.task === undefined ? {} : { task: query.task }),
+      ...(query.decision === undefined ? {} : { decision: query.decision }),
+    });
+    res.json({ audit: rows });
+  });
+  return router;
+}

@@ -1,0 +1,90 @@
+// Opens everything a process needs from a parsed Config: the store, the corpus, the embedder, the model, the
+// policies and the checks. main.ts and the CLI share it so both see the same database the same way.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Config } from './config.js';
+import { openSqliteStore, type SqliteStore } from './store/sqlite/index.js';
+import { CORPUS_MIGRATIONS } from './store/sqlite/corpus-schema.js';
+import { createSqliteCorpus, type SqliteCorpus } from './store/sqlite/corpus.js';
+import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
+import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
+import { createOpenAiEmbedder } from './retrieval/embedders/openai.js';
+import type { Embedder } from './retrieval/types.js';
+import { createOfflineModel } from './model/offline.js';
+import { createOpenAIModel } from './model/openai.js';
+import type { ModelClient } from './model/types.js';
+import { createCheckRegistry } from './guard/registry.js';
+import type { CheckRegistry } from './guard/types.js';
+import { loadPolicies, type PolicySet } from './policies.js';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly store: SqliteStore;
+  readonly corpus: SqliteCorpus;
+  readonly embedder: Embedder;
+  readonly model: ModelClient;
+  readonly checks: CheckRegistry;
+  readonly policies: PolicySet;
+  readonly clock: () => Date;
+  readonly newId: () => string;
+  readonly random: (bytes: number) => Buffer;
+  close(): Promise<void>;
+}
+
+export const databasePath = (config: Config): string => join(resolve(config.AIRLOCK_DATA_DIR), 'airlock.db');
+
+export function createEmbedder(config: Config): Embedder {
+  if (config.AIRLOCK_EMBEDDINGS_MODEL === undefined) return createHashingEmbedder();
+  return createOpenAiEmbedder({
+    apiKey: config.OPENAI_API_KEY ?? 'not-needed',
+    model: config.AIRLOCK_EMBEDDINGS_MODEL,
+    dimension: config.AIRLOCK_EMBEDDINGS_DIMENSION,
+    ...(config.AIRLOCK_UPSTREAM_BASE_URL === undefined ? {} : { baseURL: config.AIRLOCK_UPSTREAM_BASE_URL }),
+    timeoutMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS,
+    maxRetries: config.AIRLOCK_UPSTREAM_MAX_RETRIES,
+  });
+}
+
+/** The OpenAI provider when a key or an OpenAI-compatible base URL is configured, otherwise the offline provider. */
+export function createModel(config: Config, onAttempt?: () => void): ModelClient {
+  if (config.OPENAI_API_KEY === undefined && config.AIRLOCK_UPSTREAM_BASE_URL === undefined) return createOfflineModel();
+  return createOpenAIModel({
+    // Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK requires one.
+    apiKey: config.OPENAI_API_KEY ?? 'not-needed',
+    ...(config.AIRLOCK_UPSTREAM_BASE_URL === undefined ? {} : { baseURL: config.AIRLOCK_UPSTREAM_BASE_URL }),
+    model: config.AIRLOCK_MODEL,
+    timeoutMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS,
+    maxRetries: config.AIRLOCK_UPSTREAM_MAX_RETRIES,
+    ...(onAttempt === undefined ? {} : { onAttempt }),
+  });
+}
+
+export function openRuntime(config: Config, options: { onUpstreamAttempt?: () => void } = {}): Runtime {
+  const checks = createCheckRegistry();
+  const policies = loadPolicies(config.AIRLOCK_POLICIES_DIR, checks);
+  mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
+  const store = openSqliteStore({ path: databasePath(config), extraMigrations: CORPUS_MIGRATIONS, synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS });
+  const clock = (): Date => new Date();
+  const newId = (): string => randomUUID();
+  const embedder = createEmbedder(config);
+  try {
+    const corpus = createSqliteCorpus(store.db, { embedder, clock, newId, chunking: DEFAULT_CHUNKING, maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES });
+    return {
+      config,
+      store,
+      corpus,
+      embedder,
+      model: createModel(config, options.onUpstreamAttempt),
+      checks,
+      policies,
+      clock,
+      newId,
+      random: randomBytes,
+      close: () => store.close(),
+    };
+  } catch (error) {
+    void store.close();
+    throw error;
+  }
+}

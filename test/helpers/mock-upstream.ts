@@ -1,0 +1,85 @@
+// A real OpenAI-compatible HTTP server for tests and benchmarks: the SDK's own timeouts and retries run against it.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ChatRequestBody {
+  model: string;
+  messages: Array<{ role: string; content: string }>;
+  response_format?: { type: string; json_schema?: { name: string; strict?: boolean; schema: Record<string, unknown> } };
+  max_completion_tokens?: number;
+  [key: string]: unknown;
+}
+
+export type UpstreamBehaviour =
+  | { readonly kind: 'answer'; readonly content: string | ((request: ChatRequestBody) => string); readonly delayMs?: number }
+  | { readonly kind: 'status'; readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
+  | { readonly kind: 'hang' };
+
+export interface MockUpstream {
+  readonly baseURL: string;
+  /** Every chat request received, in order (the body as the SDK sent it). */
+  readonly requests: ChatRequestBody[];
+  /** Behaviours consumed one per request; the last one repeats. */
+  setBehaviours(behaviours: readonly UpstreamBehaviour[]): void;
+  close(): Promise<void>;
+}
+
+const readBody = async (req: IncomingMessage): Promise<string> => {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+};
+
+export const chatCompletion = (content: string) => ({
+  id: 'chatcmpl-mock',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'mock-model',
+  choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+  usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 },
+});
+
+export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = []): Promise<MockUpstream> {
+  let behaviours = [...initial];
+  const requests: ChatRequestBody[] = [];
+  const hanging = new Set<import('node:http').ServerResponse>();
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const text = await readBody(req);
+      if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found' } }));
+        return;
+      }
+      const body = JSON.parse(text) as ChatRequestBody;
+      requests.push(body);
+      const behaviour = behaviours.length > 1 ? behaviours.shift() : behaviours[0];
+      if (behaviour === undefined || behaviour.kind === 'hang') {
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        return;
+      }
+      if (behaviour.kind === 'status') {
+        res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
+        res.end(JSON.stringify(behaviour.body ?? { error: { message: `mock status ${behaviour.status}`, type: 'mock' } }));
+        return;
+      }
+      if (behaviour.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+      const content = typeof behaviour.content === 'function' ? behaviour.content(body) : behaviour.content;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chatCompletion(content)));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    setBehaviours(next) {
+      behaviours = [...next];
+    },
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
