@@ -221,6 +221,11 @@ describe('header checks (SIG-1, SIG-6, SIG-7)', () => {
     }
   });
 
+  test('verifyWebhookSignature, when the signature header is longer than any rotation needs, then signature_invalid (format)', () => {
+    const long = Array.from({ length: 30 }, () => KAT.signature).join(' ');
+    assert.deepEqual(verifyKat(katHeaders(long)), { ok: false, code: 'signature_invalid', reason: 'format' });
+  });
+
   test('verifyWebhookSignature, when it fails, then the result names the failed check and never the secret or signature', () => {
     const failures = [
       verifyKat({ id: undefined, timestamp: undefined, signature: undefined }),
