@@ -5,6 +5,7 @@ import { citationsRetrievedCheck, CitationsRetrievedConfig } from '../src/guard/
 import { fieldLimitsCheck, FieldLimitsConfig } from '../src/guard/checks/field-limits.js';
 import { htmlSanitiseCheck, HtmlSanitiseConfig } from '../src/guard/checks/html-sanitise.js';
 import { linkAllowlistCheck, LinkAllowlistConfig } from '../src/guard/checks/link-allowlist.js';
+import { plainTextCheck, PlainTextConfig } from '../src/guard/checks/plain-text.js';
 import type { CheckContext, CheckResult } from '../src/guard/types.js';
 
 const SYSTEM_PROMPT =
@@ -159,5 +160,34 @@ describe('canary_leak check (LLM07-2)', () => {
   });
   test('when the context has no canary, then it fails closed', () => {
     assert.equal(run('fine', { canary: '' }).tripped, true);
+  });
+});
+
+describe('plain_text check (LLM05-2)', () => {
+  const run = (value: Record<string, unknown>) => sync(plainTextCheck.run(context, value, PlainTextConfig.parse({})));
+  test('when a plain field carries a script tag or an on* handler, then it trips and the repair strips them', () => {
+    const result = run({ answer: 'Hi <script>alert(1)</script><b onclick="x()">there</b>', body_html: '<p>kept</p>' });
+    assert.equal(result.tripped, true);
+    assert.equal(result.repaired?.['answer'], 'Hi there');
+    assert.equal(result.repaired?.['body_html'], '<p>kept</p>');
+  });
+  test('when an attribute breakout payload is in a plain field, then it trips', () => {
+    assert.equal(run({ answer: '"onerror="alert(1)' }).tripped, true);
+  });
+  test('when plain text uses comparison signs or escaped markup, then it passes', () => {
+    assert.equal(run({ answer: 'If a < b and c > d, write &lt;b&gt; literally.' }).tripped, false);
+  });
+  test('when only the HTML field has markup, then it passes', () => {
+    assert.equal(run({ body_html: '<p>x</p>', title: 'Plain' }).tripped, false);
+  });
+});
+
+describe('plain_text script calls (LLM05-2)', () => {
+  test('when a plain field holds a script call, then it trips and the call is neutralised; the option turns it off', () => {
+    const on = sync(plainTextCheck.run(context, { answer: '.alert(1); then document.cookie' }, PlainTextConfig.parse({})));
+    assert.equal(on.tripped, true);
+    assert.equal(on.repaired?.['answer'], '.[script removed]1); then [script removed]');
+    const off = sync(plainTextCheck.run(context, { answer: '.alert(1);' }, PlainTextConfig.parse({ script_calls: false })));
+    assert.equal(off.tripped, false);
   });
 });

@@ -7,6 +7,7 @@ import { htmlSanitiseCheck } from './html-sanitise.js';
 import { jailbreakScreenCheck } from './jailbreak-screen.js';
 import { linkAllowlistCheck } from './link-allowlist.js';
 import { piiCheck } from './pii.js';
+import { plainTextCheck } from './plain-text.js';
 import { secretsCheck } from './secrets.js';
 import { topicAllowlistCheck } from './topic-allowlist.js';
 
@@ -18,6 +19,7 @@ export const builtInChecks: readonly AnyCheckDefinition[] = [
   citationsRetrievedCheck,
   htmlSanitiseCheck,
   linkAllowlistCheck,
+  plainTextCheck,
   fieldLimitsCheck,
   canaryLeakCheck,
 ];
