@@ -206,6 +206,17 @@ describe('configuration and stores', () => {
     assert.deepEqual(only(decision.limitHeader).params, { r: 2, t: 30 });
   });
 
+  test('checkTokenBudget, when the store still returns a record whose window has ended, then the budget counts as fresh', async () => {
+    const stale: RateLimiterStoreFactory = () => ({
+      consume: () => Promise.reject(new Error('unused')),
+      penalty: () => Promise.reject(new Error('unused')),
+      get: () => Promise.resolve(new RateLimiterRes(0, 0, 5_000, false)),
+    });
+    const decision = await limits({ storeFactory: stale }).checkTokenBudget('key_a');
+    assert.equal(decision.allowed, true);
+    assert.deepEqual(only(decision.limitHeader).params, { r: 1000, t: 86_400 });
+  });
+
   test('consumeRequest, when the store fails, then the error propagates instead of allowing the request', async () => {
     const failing: RateLimiterStoreFactory = () => ({
       consume: () => Promise.reject(new Error('redis down')),

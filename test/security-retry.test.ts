@@ -84,6 +84,11 @@ describe('backoffDelay (RETRY-2)', () => {
     );
   });
 
+  test('backoffDelay, when the random source misbehaves, then the jitter stays within its bounds', () => {
+    assert.equal(backoffDelay(0, () => 5), 375);
+    assert.equal(backoffDelay(0, () => -5), 500);
+  });
+
   test('backoffDelay, when custom base and cap are given, then they apply', () => {
     assert.equal(backoffDelay(2, () => 0, { baseMs: 100, maxMs: 250 }), 250);
     assert.equal(backoffDelay(1, () => 0.5, { baseMs: 100 }), 175);

@@ -2,7 +2,7 @@
 // reported as IETF draft-10 RateLimit-Policy / RateLimit field values. Counting lives in rate-limiter-flexible stores.
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import type { RandomFraction } from './random.js';
+import { drawFraction, type RandomFraction } from './random.js';
 
 export const RateLimitsConfig = z.strictObject({
   requestsPerMinute: z.int().min(1).describe('Requests per API key per task per minute'),
@@ -66,8 +66,7 @@ type Policy = (typeof POLICIES)[keyof typeof POLICIES];
 
 /** Up to 10% later, never earlier (RL-4): a reset reported late only makes clients wait a little longer. */
 function jitteredSeconds(ms: number, random: RandomFraction): number {
-  const fraction = Math.min(Math.max(random(), 0), 1);
-  return Math.ceil((Math.max(ms, 0) / 1000) * (1 + 0.1 * fraction));
+  return Math.ceil((Math.max(ms, 0) / 1000) * (1 + 0.1 * drawFraction(random)));
 }
 
 /**
@@ -119,7 +118,9 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
   };
 
   const peek = async (target: Limiter, key: string): Promise<RateLimitDecision> => {
-    const res = await target.store.get(key);
+    const stored = await target.store.get(key);
+    // The memory store deletes a record by timer, so an expired one can still be read for a moment.
+    const res = stored !== null && stored.msBeforeNext > 0 ? stored : null;
     return decide(target, res, (res?.consumedPoints ?? 0) < target.quota);
   };
 

@@ -1,5 +1,5 @@
 // Retry classification and timing (RETRY-1, RETRY-2) shared by our client and the upstream-call middleware.
-import type { RandomFraction } from './random.js';
+import { drawFraction, type RandomFraction } from './random.js';
 
 // RETRY-1 transient statuses. 409 is absent: ours means "replayed" as often as "in progress", so only the
 // problem body's `retryable` (or `x-should-retry`) can make a 409 retryable.
@@ -91,6 +91,5 @@ export function backoffDelay(attempt: number, random: RandomFraction, options: B
   const { baseMs = 500, maxMs = 8_000 } = options;
   if (!Number.isSafeInteger(attempt) || attempt < 0) throw new RangeError('attempt must be a non-negative integer');
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  const fraction = Math.min(Math.max(random(), 0), 1);
-  return Math.round(ceiling * (1 - 0.25 * fraction));
+  return Math.round(ceiling * (1 - 0.25 * drawFraction(random)));
 }
