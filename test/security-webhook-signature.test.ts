@@ -191,8 +191,12 @@ describe('secret rotation (SIG-3, SIG-7)', () => {
     assert.equal(verifyKat(katHeaders(`${signedWith(oldSecret)} ${signedWith(newSecret)}`), { secrets: [newSecret] }).ok, true);
   });
 
-  test('verifyWebhookSignature, when no secret or a malformed secret is configured, then it throws rather than fail open', () => {
-    for (const secrets of [[], ['whsec_'], ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], ['whsec_c2hvcnQ='], ['whsec_not base64!']]) {
+  test('verifyWebhookSignature, when every secret has expired (none left), then no signature matches', () => {
+    assert.deepEqual(verifyKat(katHeaders(KAT.signature), { secrets: [] }), { ok: false, code: 'signature_invalid', reason: 'no match' });
+  });
+
+  test('verifyWebhookSignature, when a malformed or weak secret is configured, then it throws rather than fail open', () => {
+    for (const secrets of [['whsec_'], ['MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], ['whsec_c2hvcnQ='], ['whsec_not base64!']]) {
       assert.throws(() => verifyKat(katHeaders(KAT.signature), { secrets }), RangeError, JSON.stringify(secrets));
     }
   });

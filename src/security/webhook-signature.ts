@@ -37,7 +37,10 @@ export interface VerifyWebhookSignatureOptions {
   readonly headers: SignatureHeaders;
   /** The body exactly as received, captured before JSON parsing (SIG-2). */
   readonly rawBody: Buffer;
-  /** Every currently valid `whsec_` secret of the API key; two during a rotation overlap (SIG-7). */
+  /**
+   * Every currently valid `whsec_` secret of the API key; two during a rotation overlap (SIG-7). An empty list (all
+   * expired) verifies nothing: the result is `no match`, never a pass.
+   */
   readonly secrets: readonly string[];
   readonly now: Date;
   readonly toleranceSeconds?: number;
@@ -86,7 +89,6 @@ function v1Signatures(header: string): Buffer[] {
 export function verifyWebhookSignature(options: VerifyWebhookSignatureOptions): SignatureVerification {
   const { headers, rawBody, now, toleranceSeconds = DEFAULT_TOLERANCE_SECONDS } = options;
   assertTolerance(toleranceSeconds);
-  if (options.secrets.length === 0) throw new RangeError('at least one signing secret is required');
   const keys = options.secrets.map(decodeSigningSecret);
 
   const { id, timestamp, signature } = headers;
