@@ -45,12 +45,49 @@ interface Sentence {
   readonly terms: ReadonlySet<string>;
 }
 
-/** Splits chunk text into answerable sentences; markdown headings are labels, not answers. */
+const TABLE_SEPARATOR_ROW = /^[\s|:-]*$/;
+
+/**
+ * A markdown table as self-contained sentences: each data row is read with its column headers
+ * ("Germany — Carrier: DHL; Shipping cost: €6.90"), so one row can answer a question on its own.
+ * Works whether or not the chunk kept its line breaks.
+ */
+function tableSentences(text: string): string[] {
+  const start = text.indexOf('|');
+  const prose = text.slice(0, start).trim();
+  const rows = text
+    .slice(start)
+    .split(/\|\s*\n?\s*\|/u)
+    .map((row) => row.replace(/^\s*\||\|\s*$/g, '').trim())
+    .filter((row) => row.length > 0);
+  const cells = (row: string): string[] => row.split('|').map((cell) => cell.trim());
+  const [header, ...body] = rows;
+  const headers = header === undefined ? [] : cells(header);
+  const rendered = body
+    .filter((row) => !TABLE_SEPARATOR_ROW.test(row))
+    .map((row) => {
+      const values = cells(row);
+      const [first, ...rest] = values;
+      return `${first ?? ''} — ${rest.map((value, i) => `${headers[i + 1] ?? ''}: ${value}`).join('; ')}`;
+    });
+  return [...(prose.length > 0 ? [prose] : []), ...rendered];
+}
+
+/** Splits chunk text into answerable sentences, with markdown markers removed. */
 function sentencesOf(chunk: RetrievedChunk): Sentence[] {
   const pieces = chunk.text
-    .split(/\n+|(?<=[.!?])\s+(?=[A-Z0-9"'(])/u)
-    .map((piece) => piece.replace(/^\s*(?:[-*+]|\d+\.)\s+/u, '').replace(/[*_`]/g, '').trim())
-    .filter((piece) => piece.length > 0 && !piece.startsWith('#'));
+    .split(/\n(?!\s*\|)|(?<=[.!?])\s+(?=[A-Z0-9"'(#])/u)
+    .flatMap((piece) => ((piece.match(/\|/g)?.length ?? 0) >= 3 ? tableSentences(piece) : [piece]))
+    .flatMap((piece) => piece.split(/\s(?=#{1,6}\s)/u))
+    .map((piece) =>
+      piece
+        .replace(/^\s*#{1,6}\s+/u, '')
+        .replace(/^\s*(?:[-*+]|\d+\.)\s+/u, '')
+        .replace(/[*_`]/g, '')
+        .trim(),
+    )
+    // Headings and fragments are labels, not answers.
+    .filter((piece) => piece.split(/\s+/u).length >= 4);
   return pieces.map((text, position) => ({ chunk, position, text, terms: new Set(contentTerms(text)) }));
 }
 

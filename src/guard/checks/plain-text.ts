@@ -29,6 +29,12 @@ const SCRIPT_CALL =
   /\b(?:alert|prompt|confirm|eval|settimeout|setinterval|atob|fromcharcode)\s*[(`]|\bdocument\s*\.\s*(?:cookie|domain|write|location)\b|\bwindow\s*\.\s*(?:location|onerror|open)\b/gi;
 const SCRIPT_REMOVED = '[script removed]';
 
+/**
+ * Replaces browser script idioms and handler-looking text with a marker. Also used on the text nodes of HTML fields:
+ * inert as escaped text, they still turn live if a caller pastes the text into an attribute or template.
+ */
+export const neutraliseScriptText = (text: string): string => text.replace(SCRIPT_CALL, SCRIPT_REMOVED).replace(HANDLER_ATTRIBUTE, SCRIPT_REMOVED);
+
 function hasMarkup(text: string, scriptCalls: boolean): boolean {
   return TAG.test(text) || HANDLER.test(text) || (scriptCalls && text.search(SCRIPT_CALL) !== -1);
 }

@@ -1,0 +1,125 @@
+// Builds a real app for tests: a fresh SQLite file with sqlite-vec, the fixture corpus ingested and approved, the
+// bundled policies and checks, and logs captured in memory. No ports; supertest drives the app directly.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { createApp } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
+import { createSqliteCorpus, type SqliteCorpus } from '../../src/store/sqlite/corpus.js';
+import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
+import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
+import { ingestDirectory } from '../../src/retrieval/corpus-files.js';
+import { createOfflineModel } from '../../src/model/offline.js';
+import type { ModelClient } from '../../src/model/types.js';
+import { createCheckRegistry } from '../../src/guard/registry.js';
+import { loadPolicies } from '../../src/policies.js';
+import { createRateLimits } from '../../src/security/rate-limit.js';
+import { createKeyAdmin } from '../../src/admin/keys.js';
+import type { Environment } from '../../src/store/types.js';
+
+export const FIXTURE_CORPUS = join(import.meta.dirname, '..', 'fixtures', 'support-corpus');
+export const BUNDLED_POLICIES = join(import.meta.dirname, '..', '..', 'policies');
+
+export interface TestContextOptions {
+  readonly model?: ModelClient;
+  readonly environment?: Environment;
+  readonly corpusDir?: string | null;
+  readonly requestsPerMinute?: number;
+  readonly tokensPerDay?: number;
+  readonly bodyLimitBytes?: number;
+  readonly idempotencyWaitMs?: number;
+  readonly clock?: () => Date;
+  readonly dir?: string;
+}
+
+export interface TestContext {
+  readonly app: Express;
+  readonly store: SqliteStore;
+  readonly corpus: SqliteCorpus;
+  readonly dir: string;
+  /** Every log line the app wrote, as text. */
+  readonly logs: string[];
+  createKey(scopes: readonly string[], options?: { environment?: Environment; signed?: boolean; expiresAt?: string }): Promise<{ id: string; key: string; signingSecret?: string }>;
+  close(): Promise<void>;
+}
+
+export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'airlock-test-'));
+  const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS });
+  const clock = options.clock ?? ((): Date => new Date());
+  const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING });
+  const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;
+  if (corpusDir !== null) await ingestDirectory(corpus, corpusDir, { approve: true, actor: 'test' });
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const checks = createCheckRegistry();
+  const environment = options.environment ?? 'development';
+  const keyAdmin = createKeyAdmin({ keys: store.keys, environment, clock, random: randomBytes });
+  const app = createApp({
+    environment,
+    version: 'test',
+    bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    uploadLimitBytes: 256 * 1024,
+    idempotencyTtlMs: 24 * 3_600_000,
+    idempotencyWaitMs: options.idempotencyWaitMs ?? 5_000,
+    requestDeadlineMs: 30_000,
+    store,
+    corpus,
+    retriever: corpus.retriever,
+    model: options.model ?? createOfflineModel(),
+    policies: loadPolicies(BUNDLED_POLICIES, checks),
+    checks,
+    limits: createRateLimits({
+      requestsPerMinute: options.requestsPerMinute ?? 10_000,
+      tokensPerDay: options.tokensPerDay ?? 10_000_000,
+      authFailuresPerMinutePerIp: 10_000,
+      random: () => 0,
+    }),
+    logger: createLogger({ level: 'info', destination }),
+    clock,
+    newId: randomUUID,
+    random: randomBytes,
+  });
+  return {
+    app,
+    store,
+    corpus,
+    dir,
+    logs,
+    async createKey(scopes, keyOptions = {}) {
+      const created = await keyAdmin.create({
+        name: `test-${randomUUID().slice(0, 8)}`,
+        scopes: [...scopes],
+        ...(keyOptions.environment === undefined ? {} : { environment: keyOptions.environment }),
+        ...(keyOptions.expiresAt === undefined ? {} : { expires_at: keyOptions.expiresAt }),
+        require_signature: keyOptions.signed ?? false,
+      });
+      return { id: created.id, key: created.key, ...(created.signing_secret === undefined ? {} : { signingSecret: created.signing_secret }) };
+    },
+    async close() {
+      await store.close();
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let eventCounter = 0;
+
+/** A valid v1.0 envelope around `data`; override any member to make it invalid on purpose. */
+export function envelope(data: Record<string, unknown>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  eventCounter += 1;
+  return { schema_version: '1.0', source: 'test', event_id: `evt_${eventCounter}`, timestamp: '2026-05-12T10:15:00Z', data, ...overrides };
+}
+
+export const rowCount = (ctx: TestContext, table: string): number =>
+  (ctx.store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
