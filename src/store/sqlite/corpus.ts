@@ -11,7 +11,7 @@ import {
   type VersionState,
 } from '../../contracts/corpus.js';
 import { chunkId, chunkText, sha256Hex } from '../../retrieval/chunking.js';
-import { reciprocalRankFusion } from '../../retrieval/fusion.js';
+import { fuseScores, type LexicalHit } from '../../retrieval/fusion.js';
 import { tokenize } from '../../retrieval/embedders/hashing.js';
 import { scanChunks } from '../../retrieval/injection-scan.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
@@ -32,6 +32,8 @@ export interface CorpusOptions {
   /** Largest accepted upload in bytes (UTF-8); bigger ones are refused with payload_too_large. */
   readonly maxDocumentBytes?: number;
   readonly index?: VectorIndexOptions;
+  /** Share of the dense signal in hybrid ranking (0..1); measured by scripts/eval-retrieval.ts. */
+  readonly denseWeight?: number;
 }
 
 export interface IngestInput {
@@ -103,8 +105,13 @@ export interface SqliteCorpus {
   stats(): CorpusStats;
   /** Re-embeds every stored chunk with the current embedder and records it; the only way out of an embedder mismatch. */
   reindex(actor: string): Promise<{ readonly chunks: number; readonly embedder: string; readonly dimension: number; readonly actor: string }>;
+  /** Hybrid retrieval (dense + BM25, fused); the one the gateway uses. */
   readonly retriever: Retriever;
+  /** Single-signal retrievers, for evaluation and diagnosis. */
+  retrieverFor(mode: SearchMode): Retriever;
 }
+
+export type SearchMode = 'hybrid' | 'dense' | 'lexical';
 
 interface DocumentRow {
   id: string;
@@ -147,6 +154,7 @@ interface ChunkRow {
 
 const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
 const CANDIDATES_PER_LIST = 50;
+const DEFAULT_DENSE_WEIGHT = 0.4;
 
 const toBlob = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 // Copy out of the SQLite-owned buffer: it may be unaligned for a Float32Array view and is reused by the driver.
@@ -238,6 +246,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
   const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_BYTES;
   const embedderJson = JSON.stringify({ name: embedder.name, dimension: embedder.dimension });
   const index = createVectorIndex(embedder.dimension, options.index);
+  const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
   let indexedGeneration = -1;
 
   const documentSelect = `
@@ -313,8 +322,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     ftsDelete: db.prepare(
       'DELETE FROM corpus_fts WHERE rowid IN (SELECT rowid FROM corpus_chunks WHERE document_id = ? AND version = ?)',
     ),
-    ftsSearch: db.prepare<{ match: string; collections: string; limit: number }, { rowid: number }>(
-      `SELECT rowid FROM corpus_fts
+    ftsSearch: db.prepare<{ match: string; collections: string; limit: number }, LexicalHit>(
+      `SELECT rowid, -bm25(corpus_fts) AS bm25 FROM corpus_fts
        WHERE corpus_fts MATCH @match AND collection IN (SELECT value FROM json_each(@collections))
        ORDER BY bm25(corpus_fts) LIMIT @limit`,
     ),
@@ -488,7 +497,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     });
   }
 
-  async function search(request: SearchRequest): Promise<RetrievedChunk[]> {
+  async function search(request: SearchRequest, mode: SearchMode = 'hybrid'): Promise<RetrievedChunk[]> {
     requireEmbedder();
     const collections = [...new Set(request.collections)];
     if (collections.length === 0 || request.k <= 0) return [];
@@ -497,24 +506,22 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     // Everything below is synchronous: one consistent view of the approved set.
     syncIndex();
     const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
-    const dense = index.search(queryVector, collections, depth);
-    const match = ftsExpression(request.query);
+    const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
+    const match = mode === 'dense' ? null : ftsExpression(request.query);
     const collectionsJson = JSON.stringify(collections);
-    const lexical = match === null ? [] : sql.ftsSearch.all({ match, collections: collectionsJson, limit: depth }).map((r) => r.rowid);
-    const fused = reciprocalRankFusion([
-      { rowids: dense.map((h) => h.rowid), weight: 1 },
-      { rowids: lexical, weight: 1 },
-    ]);
-    const ranked = [...fused.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, request.k);
-    const rows = new Map(
-      sql.hits.all({ rowids: JSON.stringify(ranked.map(([rowid]) => rowid)), collections: collectionsJson }).map((row) => [row.rowid, row]),
+    const lexical = match === null ? [] : sql.ftsSearch.all({ match, collections: collectionsJson, limit: depth });
+    const candidates = [...new Set([...dense.map((h) => h.rowid), ...lexical.map((h) => h.rowid)])];
+    const rows = sql.hits.all({ rowids: JSON.stringify(candidates), collections: collectionsJson });
+    const scored = fuseScores(
+      rows.map((row) => ({ rowid: row.rowid, cosine: cosine(queryVector, fromBlob(row.embedding)) })),
+      lexical,
+      mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight,
     );
+    const byRowid = new Map(rows.map((row) => [row.rowid, row]));
     const results: RetrievedChunk[] = [];
-    for (const [rowid] of ranked) {
-      const row = rows.get(rowid);
-      if (!row) continue;
-      const score = Math.max(0, Math.min(1, cosine(queryVector, fromBlob(row.embedding))));
-      if (score < request.minScore) continue;
+    for (const { rowid, score } of scored) {
+      const row = byRowid.get(rowid);
+      if (!row || score < request.minScore) continue;
       results.push({
         chunkId: row.chunk_id,
         documentId: row.document_id,
@@ -524,6 +531,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         text: row.text,
         score,
       });
+      if (results.length === request.k) break;
     }
     return results;
   }
@@ -599,7 +607,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       syncIndex();
       return { chunks: rows.length, embedder: embedder.name, dimension: embedder.dimension, actor };
     },
-    retriever: { search },
+    retriever: { search: (request) => search(request) },
+    retrieverFor: (mode) => ({ search: (request) => search(request, mode) }),
   };
 }
 

@@ -1,0 +1,100 @@
+// Retrieval benchmark on synthetic topical text: ingest throughput, KNN latency and recall@10 against exact KNN, RSS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
+import { createVectorIndex } from '../src/retrieval/vector-index.js';
+import { CORPUS_MIGRATIONS, createSqliteCorpus } from '../src/store/sqlite/corpus.js';
+import { openDatabase } from '../src/store/sqlite/db.js';
+
+const CHUNKS = Number(process.argv[2] ?? 100_000);
+const QUERIES = 200;
+const CHUNKS_PER_DOC = 10;
+
+// Deterministic PRNG (mulberry32) so runs are comparable.
+let seed = 42;
+const random = (): number => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+const syllables = ['ka', 'lo', 'mi', 'ren', 'tas', 'vor', 'bel', 'cu', 'dan', 'es', 'fi', 'gor', 'hu', 'ix', 'jo', 'pra'];
+const vocabulary = Array.from({ length: 6000 }, () => Array.from({ length: 2 + Math.floor(random() * 2) }, () => pick(syllables)).join(''));
+// Topics share a common pool and own a private slice, like real collections of help articles.
+const topics = Array.from({ length: 300 }, () => Array.from({ length: 40 }, () => pick(vocabulary)));
+const sentence = (topic: readonly string[]): string =>
+  `${Array.from({ length: 28 }, () => (random() < 0.6 ? pick(topic) : pick(vocabulary))).join(' ')}.`;
+
+const percentile = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.floor(values.length * p)] ?? 0;
+
+const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
+const db = openDatabase({ path: join(dir, 'bench.db'), migrations: CORPUS_MIGRATIONS });
+const embedder = createHashingEmbedder();
+const corpus = createSqliteCorpus(db, {
+  embedder,
+  clock: () => new Date(),
+  newId: () => 'unused',
+  chunking: { maxChars: 260, overlapSentences: 0 },
+});
+
+const documents = Array.from({ length: Math.ceil(CHUNKS / CHUNKS_PER_DOC) }, (_, i) => {
+  const topic = pick(topics);
+  return { id: `doc-${i}`, collection: i % 2 === 0 ? 'help' : 'pricing', text: Array.from({ length: CHUNKS_PER_DOC }, () => sentence(topic)).join('\n\n') };
+});
+
+let started = performance.now();
+for (const document of documents) {
+  await corpus.ingestDocument({
+    id: document.id,
+    collection: document.collection,
+    source: 'bench',
+    owner: 'bench',
+    title: document.id,
+    content: document.text,
+    contentType: 'text',
+    actor: 'bench',
+    approve: true,
+  });
+}
+const ingestSeconds = (performance.now() - started) / 1000;
+const stats = corpus.stats();
+
+// The index alone, over the same vectors, to compare with exact brute-force KNN.
+const allTexts = documents.flatMap((d) => corpus.getChunks(d.id, 1).map((c) => ({ text: c.text, collection: d.collection })));
+const vectors = await embedder.embed(allTexts.map((c) => c.text));
+const index = createVectorIndex(embedder.dimension, { minCandidates: Number(process.argv[3] ?? 200) });
+vectors.forEach((vector, rowid) => index.add(rowid, allTexts[rowid]?.collection ?? '', vector));
+
+const queryTexts = Array.from({ length: QUERIES }, () => sentence(pick(topics)).split(' ').slice(0, 8).join(' '));
+const queryVectors = await embedder.embed(queryTexts);
+let recallSum = 0;
+const knnTimes: number[] = [];
+for (const query of queryVectors) {
+  started = performance.now();
+  const approx = index.search(query, ['help'], 10);
+  knnTimes.push(performance.now() - started);
+  const exact = vectors
+    .map((vector, rowid) => ({ rowid, similarity: allTexts[rowid]?.collection === 'help' ? vector.reduce((s, v, i) => s + v * (query[i] ?? 0), 0) : -2 }))
+    .sort((a, b) => b.similarity - a.similarity)
+    .slice(0, 10);
+  const found = new Set(approx.map((h) => h.rowid));
+  recallSum += exact.filter((h) => found.has(h.rowid)).length / 10;
+}
+
+const searchTimes: number[] = [];
+for (const query of queryTexts) {
+  started = performance.now();
+  await corpus.retriever.search({ query, collections: ['help'], k: 10, minScore: 0 });
+  searchTimes.push(performance.now() - started);
+}
+
+console.log(`chunks indexed            ${stats.approvedChunks} (${stats.documents} documents, 2 collections)`);
+console.log(`ingest (embed+scan+store+approve)  ${(stats.chunks / ingestSeconds).toFixed(0)} chunks/s`);
+console.log(`KNN index p50 / p95       ${percentile(knnTimes, 0.5).toFixed(2)} / ${percentile(knnTimes, 0.95).toFixed(2)} ms  (one collection = half the chunks)`);
+console.log(`KNN recall@10 vs exact    ${(recallSum / QUERIES).toFixed(3)}`);
+console.log(`hybrid search p50 / p95   ${percentile(searchTimes, 0.5).toFixed(2)} / ${percentile(searchTimes, 0.95).toFixed(2)} ms  (embed + KNN + FTS5 + fetch)`);
+console.log(`RSS                       ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB (includes a second, benchmark-only index copy)`);
+db.close();
+rmSync(dir, { recursive: true, force: true });
