@@ -64,7 +64,7 @@ const stats = corpus.stats();
 // The index alone, over the same vectors, to compare with exact brute-force KNN.
 const allTexts = documents.flatMap((d) => corpus.getChunks(d.id, 1).map((c) => ({ text: c.text, collection: d.collection })));
 const vectors = await embedder.embed(allTexts.map((c) => c.text));
-const index = createVectorIndex(embedder.dimension, { minCandidates: Number(process.argv[3] ?? 200) });
+const index = createVectorIndex(embedder.dimension, { minCandidates: Number(process.argv[3] ?? 2000) });
 vectors.forEach((vector, rowid) => index.add(rowid, allTexts[rowid]?.collection ?? '', vector));
 
 const queryTexts = Array.from({ length: QUERIES }, () => sentence(pick(topics)).split(' ').slice(0, 8).join(' '));

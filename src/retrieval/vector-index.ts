@@ -23,6 +23,7 @@ export interface VectorIndex {
 export interface VectorIndexOptions {
   /** Candidates kept per requested neighbour after the bit-code pass, before exact float re-scoring. */
   readonly oversample?: number;
+  /** Partitions at or below this size are scanned exactly; above it, this many bit-code candidates are re-scored. */
   readonly minCandidates?: number;
 }
 
@@ -95,7 +96,7 @@ function signCode(vector: Float32Array, words: number): Uint32Array {
 export function createVectorIndex(dimension: number, options: VectorIndexOptions = {}): VectorIndex {
   const words = Math.ceil(dimension / 32);
   const oversample = options.oversample ?? 20;
-  const minCandidates = options.minCandidates ?? 200;
+  const minCandidates = options.minCandidates ?? 2000;
   const partitions = new Map<string, Partition>();
   const located = new Map<number, { partition: Partition; slot: number }>();
 
