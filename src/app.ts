@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): Express {
     environment: deps.environment,
     limits: deps.limits,
     clock: deps.clock,
-    rememberWebhookId: deps.store.rememberWebhookId,
+    replayCache: deps.store.replayCache,
   });
 
   app.use(requestId(deps.newId));

@@ -1,5 +1,6 @@
 // The storage seam: plain records and async repository interfaces, so the embedded SQLite store and a
 // PostgreSQL store can stand behind the same calls. Nothing here exposes SQL, statements or handles.
+import type { ReplayCache } from '../security/replay-cache.js';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -145,8 +146,8 @@ export interface Store {
   readonly reviews: ReviewStore;
   /** Writes the audit row, the stored idempotent response and any review item atomically. */
   recordOutcome(outcome: RequestOutcome): Promise<void>;
-  /** Remembers a signed request id; false when it was already seen within the window (SIG-5). */
-  rememberWebhookId(scope: string, id: string, expiresAt: Date, now: Date): Promise<boolean>;
+  /** Signed-request ids seen within the replay window (SIG-5). */
+  readonly replayCache: ReplayCache;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

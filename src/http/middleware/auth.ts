@@ -9,13 +9,14 @@ import type { RateLimits } from '../../security/rate-limit.js';
 import type { ApiKeyRecord, Environment, KeyStore } from '../../store/types.js';
 import type { Principal } from '../../scopes.js';
 import { rawBodyOf } from './json-body.js';
+import type { ReplayCache } from '../../security/replay-cache.js';
 
 export interface AuthDeps {
   readonly keys: KeyStore;
   readonly environment: Environment;
   readonly limits: RateLimits;
   readonly clock: () => Date;
-  readonly rememberWebhookId: (scope: string, id: string, expiresAt: Date, now: Date) => Promise<boolean>;
+  readonly replayCache: ReplayCache;
 }
 
 /** Last-use stamps are written at most this often per key, so authentication does not write on every request. */
@@ -62,8 +63,8 @@ export function authenticate(deps: AuthDeps): RequestHandler {
       await deps.limits.consumeAuthFailure(req.ip ?? 'unknown');
       throw new AppError(result.code, { detail: `Signature check failed: ${result.reason}.` });
     }
-    const expiresAt = new Date(now.getTime() + replayWindowSeconds() * 1000);
-    const firstTime = await deps.rememberWebhookId(record.id, result.webhookId, expiresAt, now);
+    // Scoped to the key, not the route: the route is not signed, so a captured request must not work elsewhere.
+    const firstTime = await deps.replayCache.remember(record.id, result.webhookId, replayWindowSeconds(), now);
     // SIG-5: a repeated webhook-id is refused, unless it carries an Idempotency-Key and so takes the replay path.
     if (!firstTime && req.get('idempotency-key') === undefined) {
       throw new AppError('request_replayed', { detail: 'This webhook-id was already received.' });

@@ -54,13 +54,16 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async recordOutcome(outcome) {
       recordOutcome.immediate(outcome);
     },
-    async rememberWebhookId(scope, id, expiresAt, now) {
-      const nowIso = now.toISOString();
-      if (++rememberedSinceSweep >= SWEEP_EVERY) {
-        rememberedSinceSweep = 0;
-        purgeIds.run(nowIso);
-      }
-      return rememberId.run({ scope, id, expires_at: expiresAt.toISOString(), now: nowIso }).changes === 1;
+    replayCache: {
+      async remember(scope, id, ttlSeconds, now) {
+        const nowIso = now.toISOString();
+        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+        if (++rememberedSinceSweep >= SWEEP_EVERY) {
+          rememberedSinceSweep = 0;
+          purgeIds.run(nowIso);
+        }
+        return rememberId.run({ scope, id, expires_at: expiresAt.toISOString(), now: nowIso }).changes === 1;
+      },
     },
     async ping() {
       return ping.get() === 1;
