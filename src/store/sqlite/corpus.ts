@@ -81,6 +81,8 @@ export interface CorpusStats {
   readonly chunks: number;
   readonly approvedChunks: number;
   readonly versionsByState: Readonly<Record<VersionState, number>>;
+  /** Bumped by every change to what is retrievable; the index of each process follows it. */
+  readonly generation: number;
 }
 
 export interface VersionDiff {
@@ -592,6 +594,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         chunks: sql.chunkCount.get() ?? 0,
         approvedChunks: sql.approvedChunkCount.get() ?? 0,
         versionsByState,
+        generation: generation(),
       };
     },
     async reindex(actor) {
