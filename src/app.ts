@@ -14,13 +14,16 @@ import { createTaskService } from './pipeline/handle-task.js';
 import { buildOpenApiDocument } from './contracts/openapi.js';
 import { requestId } from './http/middleware/request-id.js';
 import { accessLog } from './http/middleware/access-log.js';
-import { authenticate } from './http/middleware/auth.js';
+import { authenticate, requireAdmin } from './http/middleware/auth.js';
+import type { Metrics } from './metrics.js';
 import { rateLimitTask } from './http/middleware/rate-limit.js';
 import { bodyParserErrors } from './http/middleware/json-body.js';
 import { notFound, problemHandler } from './http/middleware/problems.js';
 import { taskRoutes } from './http/routes/tasks.js';
 import { healthRoutes } from './http/routes/health.js';
 import { adminRoutes } from './http/routes/admin.js';
+import { openAiCompatRoutes } from './http/routes/openai-compat.js';
+import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
 import { createReviewAdmin } from './admin/reviews.js';
 import type { SqliteCorpus } from './store/sqlite/corpus.js';
@@ -40,6 +43,7 @@ export interface AppDeps {
   readonly checks: CheckRegistry;
   readonly limits: RateLimits;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
@@ -62,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
     clock: deps.clock,
     newId: deps.newId,
     random: deps.random,
+    observer: deps.metrics,
   });
   const handleTask = createTaskService({
     store: deps.store,
@@ -73,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
     idempotencyWaitMs: deps.idempotencyWaitMs,
     staleClaimMs: 2 * deps.requestDeadlineMs,
     onOutcome: (event) => {
+      if (event.replayed) deps.metrics.replay(event.task);
       if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
     },
   });
@@ -89,7 +95,21 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(accessLog({ logger: deps.logger, audit: deps.store.audit, clock: deps.clock, newId: deps.newId, quietPaths: new Set(['/healthz', '/readyz', '/metrics']) }));
+  app.use(
+    accessLog({
+      logger: deps.logger,
+      audit: deps.store.audit,
+      clock: deps.clock,
+      newId: deps.newId,
+      quietPaths: new Set(['/healthz', '/readyz', '/metrics']),
+      onFinish: (route, task, status, seconds) => deps.metrics.request(route, task, status, seconds),
+    }),
+  );
+  deps.metrics.attachState({
+    openReviews: () => deps.store.reviews.countOpen(),
+    versionsByState: async () => deps.corpus.stats().versionsByState,
+    indexGeneration: async () => deps.corpus.stats().generation,
+  });
 
   const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version);
   app.use(
@@ -103,6 +123,18 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateKey, rateLimit: rateLimitTask(deps.limits) }));
   app.use(
+    openAiCompatRoutes({
+      handleTask,
+      tasks: [...deps.policies.keys()],
+      bodyLimitBytes: deps.bodyLimitBytes,
+      authenticate: authenticateKey,
+      rateLimit: rateLimitTask(deps.limits),
+      clock: deps.clock,
+      logger: deps.logger,
+    }),
+  );
+  app.use(consoleRoutes());
+  app.use(
     adminRoutes({
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
@@ -112,6 +144,9 @@ export function createApp(deps: AppDeps): Express {
       uploadLimitBytes: deps.uploadLimitBytes,
     }),
   );
+  app.get('/metrics', authenticateKey, requireAdmin, async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   app.all('/v1/tasks/:task', () => {
     throw new AppError('method_not_allowed', { detail: 'Use POST.', headers: { Allow: 'POST' } });
   });
