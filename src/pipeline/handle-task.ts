@@ -66,7 +66,7 @@ export function createTaskService(deps: TaskServiceDeps) {
           }
           const original = running.get(scope);
           // Across processes there is no promise to wait on, so poll gently until the deadline.
-          await Promise.race([original ?? Promise.resolve(), sleep(original === undefined ? Math.min(50, remaining) : remaining)]).catch(() => undefined);
+          await settledOrElapsed(original, original === undefined ? Math.min(50, remaining) : remaining);
         }
       }
     }
@@ -150,4 +150,21 @@ export function createTaskService(deps: TaskServiceDeps) {
 
 export type TaskService = ReturnType<typeof createTaskService>;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Resolves when `work` settles or after `ms`, whichever comes first, and clears its timer: a bare race with a sleep
+ * would leave one timer per waiting duplicate, and a race with an already-resolved promise never sleeps at all.
+ */
+const settledOrElapsed = (work: Promise<unknown> | undefined, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void work?.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
