@@ -1,0 +1,518 @@
+// Load benchmark (`npm run bench:load`): the mock upstream direct, a bare node:http pass-through, the Portkey gateway and
+// Airlock's full support.answer pipeline, in turn, under wrk at several concurrencies. The system under test runs on
+// CPU 0; wrk, the mock and this script on CPU 1. Prints a table per concurrency and writes JSON lines to bench/results/.
+//
+// Options: --duration=10 --warmup=5 --reps=2 --concurrency=1,32,64 --chunks=100000,10000 --delay-ms=0
+//          --systems=mock,bare,portkey,airlock --profile (adds a `node --cpu-prof` Airlock run at c=32 and summarises it)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { signWebhook } from '../../src/security/webhook-signature.js';
+import { buildPrompt } from '../../src/model/prompt.js';
+import { outputJsonSchema } from '../../src/policies.js';
+import type { BenchKey } from './build-db.js';
+import { createSyntheticText } from './synthetic.js';
+import { summariseProfile } from './profile-summary.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+const SCRATCH = '/tmp/airlock-bench';
+const PORTKEY_VERSION = '1.15.2';
+const PORTKEY_DIR = join(SCRATCH, 'portkey');
+const PORTKEY_BIN = join(PORTKEY_DIR, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+const SUT_CPU = '0';
+const LOAD_CPU = '1';
+const TSX = ['--import', 'tsx'];
+
+// ---------------------------------------------------------------------------------------------------------------- options
+const option = (name: string, fallback: string): string =>
+  process.argv.find((value) => value.startsWith(`--${name}=`))?.split('=').slice(1).join('=') ?? fallback;
+const numbers = (text: string): number[] => text.split(',').filter((part) => part !== '').map(Number);
+const DURATION = Number(option('duration', '10'));
+const WARMUP = Number(option('warmup', '5'));
+const REPS = Number(option('reps', '2'));
+const CONCURRENCY = numbers(option('concurrency', '1,32,64'));
+const CHUNKS = numbers(option('chunks', '100000,10000'));
+const DELAY_MS = Number(option('delay-ms', '0'));
+const SYSTEMS = new Set(option('systems', 'mock,bare,portkey,airlock').split(','));
+const PROFILE = process.argv.includes('--profile');
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const RUN_DIR = join(SCRATCH, `run-${stamp}`);
+mkdirSync(RUN_DIR, { recursive: true });
+mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
+const RESULTS = join(REPO, 'bench', 'results', `load-${stamp}.jsonl`);
+const emit = (record: Record<string, unknown>): void => writeFileSync(RESULTS, `${JSON.stringify(record)}\n`, { flag: 'a' });
+const log = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+// ------------------------------------------------------------------------------------------------------------ processes
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  const result = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+interface Server {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly pid: number;
+}
+
+/** Starts `node args` pinned to `cpu`; resolves once a line on stdout or stderr matches `ready` (port in group 1). */
+function startNode(name: string, cpu: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; ready: RegExp; port?: number }): Promise<Server> {
+  const logFile = createWriteStream(join(RUN_DIR, `${name}.log`));
+  const child = spawn('taskset', ['-c', cpu, process.execPath, ...args], { cwd: REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return new Promise((resolvePromise, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s; see ${join(RUN_DIR, `${name}.log`)}`)), 60_000);
+    const watch = (data: Buffer): void => {
+      logFile.write(data);
+      seen += data.toString('utf8');
+      const match = options.ready.exec(seen);
+      if (match === null) {
+        if (seen.length > 65_536) seen = seen.slice(-4096);
+        return;
+      }
+      clearTimeout(timer);
+      // taskset execs node, so the child's pid is the server's pid.
+      resolvePromise({ name, child, port: options.port ?? Number(match[1]), pid: child.pid ?? 0 });
+      seen = '';
+    };
+    child.stdout?.on('data', watch);
+    child.stderr?.on('data', watch);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}; see ${join(RUN_DIR, `${name}.log`)}`));
+    });
+  });
+}
+
+async function stop(server: Server, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  await new Promise<void>((resolvePromise) => {
+    const force = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
+    server.child.once('exit', () => {
+      clearTimeout(force);
+      resolvePromise();
+    });
+    server.child.kill(signal);
+  });
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolvePromise) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolvePromise(port));
+    });
+  });
+
+const CLOCK_TICKS = Number(run('getconf', ['CLK_TCK']).trim());
+/** utime + stime of the whole process (all threads), in milliseconds. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+function memoryMb(pid: number): { rssMb: number; hwmMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), hwmMb: Math.round(kb('VmHWM') / 1024) };
+}
+
+// ------------------------------------------------------------------------------------------------------------ setup
+function ensureWrk(): void {
+  if (spawnSync('which', ['wrk']).status === 0) return;
+  log('wrk missing: apt-get install wrk');
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', 'wrk']);
+}
+
+function ensurePortkey(): void {
+  const installed = join(PORTKEY_DIR, 'node_modules', '@portkey-ai', 'gateway', 'package.json');
+  if (existsSync(installed) && (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version === PORTKEY_VERSION) return;
+  log(`installing @portkey-ai/gateway@${PORTKEY_VERSION} into ${PORTKEY_DIR} (scratch, not a project dependency)`);
+  mkdirSync(PORTKEY_DIR, { recursive: true });
+  run('npm', ['install', '--prefix', PORTKEY_DIR, '--no-audit', '--no-fund', '--no-save', `@portkey-ai/gateway@${PORTKEY_VERSION}`]);
+}
+
+// ------------------------------------------------------------------------------------------------------------ requests
+/** One wrk request line: path, body, then `name: value` headers, tab-separated (JSON bodies never hold a raw tab). */
+const requestLine = (path: string, body: string, headers: Record<string, string>): string =>
+  [path, body, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\t');
+
+/**
+ * What Airlock itself sends upstream for one support.answer call (system rules, question, five datamarked chunks,
+ * strict json_schema), so the pass-through systems carry the same model call.
+ */
+function upstreamChatBody(): string {
+  const text = createSyntheticText();
+  const chunks = Array.from({ length: 5 }, (_, i) => ({ chunkId: `doc-${i}#0-${'0123456789abcdef'}`, title: `Article ${i}`, text: text.paragraph(i, 3) }));
+  const prompt = buildPrompt({
+    policyDescription: "Answer a customer's support question from the approved help and pricing articles only, citing the chunks used.",
+    taskName: 'support.answer',
+    outputSchemaName: 'support.answer.output',
+    input: { question: text.question(1) },
+    chunks,
+    random: (bytes) => Buffer.alloc(bytes, 7),
+  });
+  return JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: prompt.system },
+      { role: 'user', content: prompt.user },
+    ],
+    max_completion_tokens: 800,
+    response_format: { type: 'json_schema', json_schema: { name: 'support_answer_output', strict: true, schema: outputJsonSchema('support.answer') } },
+  });
+}
+
+function writeStaticRequests(file: string, headers: Record<string, string>): void {
+  const line = requestLine('/v1/chat/completions', upstreamChatBody(), { 'content-type': 'application/json', ...headers });
+  writeFileSync(file, `${Array.from({ length: 16 }, () => line).join('\n')}\n`);
+}
+
+const questions = (() => {
+  const text = createSyntheticText();
+  return Array.from({ length: 2000 }, (_, i) => text.question((i * 7) % text.topics));
+})();
+let batch = 0;
+
+/** `count` distinct signed support.answer calls, timestamped now: unique event_id, webhook-id and Idempotency-Key each. */
+function writeAirlockRequests(file: string, key: BenchKey, count: number): void {
+  batch += 1;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const iso = new Date(timestamp * 1000).toISOString();
+  const lines: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const id = `${stamp}-${batch}-${i}`;
+    const body = JSON.stringify({ schema_version: '1.0', source: 'bench', event_id: `evt-${id}`, timestamp: iso, data: { question: questions[i % questions.length] } });
+    const webhookId = `msg_${id}`;
+    lines.push(
+      requestLine('/v1/tasks/support.answer', body, {
+        authorization: `Bearer ${key.key}`,
+        'content-type': 'application/json',
+        'webhook-id': webhookId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook({ id: webhookId, timestamp, rawBody: Buffer.from(body), secret: key.signingSecret }),
+        'idempotency-key': `bench-${id}`,
+      }),
+    );
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+// ------------------------------------------------------------------------------------------------------------ measuring
+interface WrkResult {
+  requests: number;
+  duration_us: number;
+  connect: number;
+  read: number;
+  write: number;
+  status: number;
+  timeout: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+  mean_us: number;
+  wrapped: number;
+}
+
+function wrk(port: number, path: string, concurrency: number, seconds: number, requestsFile: string): WrkResult {
+  const output = run('taskset', ['-c', LOAD_CPU, 'wrk', '-t1', `-c${concurrency}`, `-d${seconds}s`, '--timeout', '10s', '-s', join(REPO, 'bench', 'load', 'requests.lua'), `http://127.0.0.1:${port}${path}`], {
+    ...process.env,
+    BENCH_REQUESTS: requestsFile,
+    BENCH_THREADS: '1',
+  });
+  const line = /WRK_JSON (\{.*\})/.exec(output)?.[1];
+  if (line === undefined) throw new Error(`no WRK_JSON in wrk output:\n${output}`);
+  return JSON.parse(line) as WrkResult;
+}
+
+interface Measurement {
+  readonly system: string;
+  readonly chunks: number | null;
+  readonly concurrency: number;
+  readonly rep: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuMsPerRequest: number;
+  readonly errors: number;
+  readonly wrk: WrkResult;
+  readonly outcomes?: Record<string, number>;
+  readonly wrapped: boolean;
+}
+
+interface Target {
+  readonly system: string;
+  readonly chunks: number | null;
+  readonly server: Server;
+  readonly path: string;
+  /** Writes a request file good for `count` requests and returns its path. */
+  prepare(count: number): string;
+  /** Pipeline outcomes (status/decision counts) of the requests since the last call, for Airlock. */
+  outcomes?(): Record<string, number>;
+}
+
+let expectedRps = 3000;
+
+function measure(target: Target, concurrency: number, seconds: number, rep: number): Measurement {
+  const file = target.prepare(Math.ceil(expectedRps * (seconds + 2) * 1.5) + 2000);
+  target.outcomes?.();
+  const before = cpuMs(target.server.pid);
+  const result = wrk(target.server.port, target.path, concurrency, seconds, file);
+  const cpu = cpuMs(target.server.pid) - before;
+  const rps = result.requests / (result.duration_us / 1e6);
+  if (target.outcomes !== undefined) expectedRps = Math.max(expectedRps, rps);
+  const outcomes = target.outcomes?.();
+  const measurement: Measurement = {
+    system: target.system,
+    chunks: target.chunks,
+    concurrency,
+    rep,
+    rps,
+    p50Ms: result.p50_us / 1000,
+    p99Ms: result.p99_us / 1000,
+    cpuMsPerRequest: result.requests > 0 ? cpu / result.requests : 0,
+    errors: result.connect + result.read + result.write + result.status + result.timeout,
+    wrk: result,
+    ...(outcomes === undefined ? {} : { outcomes }),
+    wrapped: target.outcomes !== undefined && result.wrapped > 0,
+  };
+  return measurement;
+}
+
+// ------------------------------------------------------------------------------------------------------------ systems
+async function startMock(): Promise<Server> {
+  return startNode('mock', LOAD_CPU, [...TSX, 'bench/load/mock-upstream.ts', `--delay-ms=${DELAY_MS}`], { ready: /\{"port":(\d+)\}/ });
+}
+
+async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readonly string[] = []): Promise<Server> {
+  return startNode(`airlock-${dir.split('-').pop() ?? ''}`, SUT_CPU, [...extraNodeArgs, ...TSX, 'bench/load/airlock-server.ts'], {
+    ready: /AIRLOCK_READY \{"port":(\d+)/,
+    env: {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      AIRLOCK_ENV: 'development',
+      AIRLOCK_DATA_DIR: dir,
+      AIRLOCK_POLICIES_DIR: join(REPO, 'policies'),
+      AIRLOCK_BOOTSTRAP_CORPUS: 'false',
+      AIRLOCK_LOG_LEVEL: 'info',
+      OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+      AIRLOCK_UPSTREAM_BASE_URL: `http://127.0.0.1:${mockPort}/v1`,
+      AIRLOCK_MODEL: 'gpt-4o-mini',
+      // "Limits high": the limiter runs and counts on every request but never refuses one here.
+      AIRLOCK_RATE_REQUESTS_PER_MINUTE: '100000000',
+      AIRLOCK_RATE_TOKENS_PER_DAY: '1000000000000',
+    },
+  });
+}
+
+function airlockTarget(server: Server, dir: string, chunks: number): Target {
+  const key = JSON.parse(readFileSync(join(dir, 'bench-key.json'), 'utf8')) as BenchKey;
+  const db = new Database(join(dir, 'airlock.db'), { readonly: true, fileMustExist: true });
+  const since = db.prepare('SELECT status, decision, count(*) AS n, max(seq) AS last FROM audit_log WHERE seq > ? GROUP BY status, decision');
+  let lastSeq = (db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck().get() as number) ?? 0;
+  return {
+    system: 'airlock',
+    chunks,
+    server,
+    path: '/v1/tasks/support.answer',
+    prepare(count) {
+      const file = join(RUN_DIR, `airlock-requests.tsv`);
+      writeAirlockRequests(file, key, count);
+      return file;
+    },
+    outcomes() {
+      const counts: Record<string, number> = {};
+      for (const row of since.all(lastSeq) as Array<{ status: number; decision: string; n: number; last: number }>) {
+        counts[`${row.status} ${row.decision}`] = row.n;
+        lastSeq = Math.max(lastSeq, row.last);
+      }
+      return counts;
+    },
+  };
+}
+
+const fixedTarget = (system: string, server: Server, headers: Record<string, string>): Target => {
+  const file = join(RUN_DIR, `${system}-requests.tsv`);
+  writeStaticRequests(file, headers);
+  return { system, chunks: null, server, path: '/v1/chat/completions', prepare: () => file };
+};
+
+// ------------------------------------------------------------------------------------------------------------ report
+const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length);
+const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+const label = (m: { system: string; chunks: number | null }): string => (m.chunks === null ? m.system : `${m.system} (${m.chunks / 1000}k chunks)`);
+
+function table(measurements: readonly Measurement[], concurrency: number): string {
+  const rows = measurements.filter((m) => m.concurrency === concurrency);
+  const groups = [...new Set(rows.map(label))].map((name) => ({ name, runs: rows.filter((m) => label(m) === name) }));
+  const avg = (name: string, pick: (m: Measurement) => number): number => mean(groups.find((g) => g.name === name)?.runs.map(pick) ?? []);
+  const mockP50 = avg('mock', (m) => m.p50Ms);
+  const mockP99 = avg('mock', (m) => m.p99Ms);
+  const portkeyRps = avg('portkey', (m) => m.rps);
+  const bareRps = avg('bare', (m) => m.rps);
+  const lines = [
+    `\nconcurrency ${concurrency} (mean of ${REPS} × ${DURATION} s; req/s per rep in brackets)`,
+    '| system | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | CPU ms/req | errors | ÷ Portkey | ÷ bare |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const { name, runs } of groups) {
+    const rps = mean(runs.map((m) => m.rps));
+    const p50 = mean(runs.map((m) => m.p50Ms));
+    const p99 = mean(runs.map((m) => m.p99Ms));
+    const isMock = name === 'mock';
+    const ratio = name.startsWith('airlock');
+    const errors = runs.reduce((sum, m) => sum + m.errors + (m.outcomes === undefined ? 0 : notOk(m.outcomes)), 0);
+    lines.push(
+      `| ${name}${runs.some((m) => m.wrapped) ? ' (wrapped!)' : ''} | ${fixed(rps, 0)} [${runs.map((m) => fixed(m.rps, 0)).join(', ')}] | ${fixed(p50, 2)} | ${fixed(p99, 2)} | ${isMock ? '–' : fixed(p50 - mockP50, 2)} | ${isMock ? '–' : fixed(p99 - mockP99, 2)} | ${fixed(mean(runs.map((m) => m.cpuMsPerRequest)), 3)} | ${errors} | ${ratio ? fixed(rps / portkeyRps, 2) : ''} | ${ratio ? fixed(rps / bareRps, 2) : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Audited outcomes other than "200 allowed": reviews, abstentions or errors mean the full pipeline did not run. */
+const notOk = (outcomes: Record<string, number>): number => Object.entries(outcomes).reduce((sum, [kind, n]) => sum + (kind === '200 allowed' ? 0 : n), 0);
+
+// ------------------------------------------------------------------------------------------------------------ main
+async function main(): Promise<void> {
+  // This script, wrk and the mock share CPU 1, leaving CPU 0 to the system under test.
+  run('taskset', ['-cp', LOAD_CPU, String(process.pid)]);
+  ensureWrk();
+  if (SYSTEMS.has('portkey')) ensurePortkey();
+  const machine = {
+    nproc: cpus().length,
+    cpu: /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown',
+    memGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'unknown',
+  };
+  emit({ kind: 'run', stamp, machine, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS });
+  log(`results → ${RESULTS}; scratch → ${RUN_DIR}`);
+
+  const dirs = new Map<number, string>();
+  const builds: Record<string, unknown>[] = [];
+  if (SYSTEMS.has('airlock') || PROFILE) {
+    for (const chunks of CHUNKS) {
+      const dir = join(RUN_DIR, `db-${chunks}`);
+      log(`building a ${chunks}-chunk corpus in ${dir} …`);
+      const build = JSON.parse(run(process.execPath, [...TSX, join(REPO, 'bench', 'load', 'build-db.ts'), dir, String(chunks)])) as Record<string, unknown>;
+      log(`built in ${fixed(build['seconds'] as number, 1)} s: ${JSON.stringify(build)}`);
+      builds.push({ kind: 'build', chunks, ...build });
+      emit({ kind: 'build', chunks, ...build });
+      dirs.set(chunks, dir);
+    }
+  }
+
+  const mock = await startMock();
+  const measurements: Measurement[] = [];
+  const memory: Record<string, unknown>[] = [];
+  const exercise = (target: Target): void => {
+    log(`${label(target)}: warm-up ${WARMUP} s at c=32`);
+    measure(target, 32, WARMUP, 0);
+    target.outcomes?.();
+    for (const concurrency of CONCURRENCY) {
+      for (let rep = 1; rep <= REPS; rep += 1) {
+        const m = measure(target, concurrency, DURATION, rep);
+        measurements.push(m);
+        emit({ kind: 'measurement', ...m });
+        log(`${label(m)} c=${concurrency} rep ${rep}: ${fixed(m.rps, 0)} req/s, p50 ${fixed(m.p50Ms, 2)} ms, p99 ${fixed(m.p99Ms, 2)} ms, ${fixed(m.cpuMsPerRequest, 3)} CPU ms/req, errors ${m.errors}${m.outcomes === undefined ? '' : `, outcomes ${JSON.stringify(m.outcomes)}`}${m.wrapped ? ' WRAPPED' : ''}`);
+      }
+    }
+  };
+
+  if (SYSTEMS.has('mock')) exercise({ ...fixedTarget('mock', mock, {}) });
+
+  if (SYSTEMS.has('bare')) {
+    const bare = await startNode('bare', SUT_CPU, [...TSX, 'bench/load/bare-proxy.ts', `--upstream=http://127.0.0.1:${mock.port}`], { ready: /\{"port":(\d+)\}/ });
+    exercise(fixedTarget('bare', bare, {}));
+    await stop(bare);
+  }
+
+  if (SYSTEMS.has('portkey')) {
+    const port = await freePort();
+    const portkey = await startNode('portkey', SUT_CPU, [PORTKEY_BIN, `--port=${port}`, '--headless'], { ready: /Ready for connections/, port, env: { NODE_ENV: 'production' } });
+    exercise(
+      fixedTarget('portkey', portkey, {
+        authorization: 'Bearer sk-bench-not-a-real-key',
+        'x-portkey-provider': 'openai',
+        'x-portkey-custom-host': `http://127.0.0.1:${mock.port}/v1`,
+      }),
+    );
+    await stop(portkey);
+  }
+
+  if (SYSTEMS.has('airlock')) {
+    for (const chunks of CHUNKS) {
+      const dir = dirs.get(chunks) ?? '';
+      const airlock = await startAirlock(dir, mock.port);
+      const idle = memoryMb(airlock.pid);
+      exercise(airlockTarget(airlock, dir, chunks));
+      const loaded = memoryMb(airlock.pid);
+      const record = { kind: 'memory', system: 'airlock', chunks, idleRssMb: idle.rssMb, loadedRssMb: loaded.rssMb, peakRssMb: loaded.hwmMb };
+      memory.push(record);
+      emit(record);
+      await stop(airlock);
+    }
+  }
+
+  if (PROFILE) {
+    const chunks = Math.max(...CHUNKS);
+    const dir = dirs.get(chunks) ?? '';
+    const profileDir = join(RUN_DIR, 'profile');
+    const airlock = await startAirlock(dir, mock.port, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+    const target = airlockTarget(airlock, dir, chunks);
+    measure(target, 32, WARMUP, 0);
+    const m = measure(target, 32, DURATION, 1);
+    log(`profiled run: ${fixed(m.rps, 0)} req/s (profiler on)`);
+    await stop(airlock, 'SIGINT');
+    const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+    if (file !== undefined) {
+      const summary = summariseProfile(join(profileDir, file), 30);
+      process.stdout.write(`\nCPU profile of Airlock at c=32, ${chunks} chunks (${join(profileDir, file)}):\n${summary}\n`);
+    }
+  }
+  await stop(mock);
+
+  process.stdout.write(`\nAirlock load benchmark ${stamp} — ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, node ${machine.node}\n`);
+  process.stdout.write(`SUT on CPU ${SUT_CPU}; wrk + mock on CPU ${LOAD_CPU}; mock delay ${DELAY_MS} ms\n`);
+  for (const build of builds) process.stdout.write(`corpus build: ${JSON.stringify(build)}\n`);
+  for (const concurrency of CONCURRENCY) {
+    const text = table(measurements, concurrency);
+    process.stdout.write(`${text}\n`);
+    emit({ kind: 'table', concurrency, markdown: text });
+  }
+  for (const record of memory) process.stdout.write(`memory: ${JSON.stringify(record)}\n`);
+  const growth = CONCURRENCY.map((concurrency) => {
+    const perCorpus = CHUNKS.map((chunks) => `${chunks / 1000}k: ${fixed(mean(measurements.filter((m) => m.system === 'airlock' && m.chunks === chunks && m.concurrency === concurrency).map((m) => m.rps)), 0)} req/s`);
+    return `c=${concurrency} ${perCorpus.join(', ')}`;
+  });
+  if (SYSTEMS.has('airlock')) process.stdout.write(`airlock throughput by corpus size: ${growth.join(' | ')}\n`);
+  process.stdout.write(`\nJSON lines: ${RESULTS}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench:load failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
