@@ -2,6 +2,7 @@
 import type { AnyCheckDefinition } from '../types.js';
 import { canaryLeakCheck } from './canary-leak.js';
 import { citationsRetrievedCheck } from './citations-retrieved.js';
+import { codeInjectionCheck } from './code-injection.js';
 import { fieldLimitsCheck } from './field-limits.js';
 import { htmlSanitiseCheck } from './html-sanitise.js';
 import { jailbreakScreenCheck } from './jailbreak-screen.js';
@@ -20,6 +21,7 @@ export const builtInChecks: readonly AnyCheckDefinition[] = [
   htmlSanitiseCheck,
   linkAllowlistCheck,
   plainTextCheck,
+  codeInjectionCheck,
   fieldLimitsCheck,
   canaryLeakCheck,
 ];
