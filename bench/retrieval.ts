@@ -59,10 +59,10 @@ for (const document of documents) {
   });
 }
 const ingestSeconds = (performance.now() - started) / 1000;
-const stats = corpus.stats();
+const stats = await corpus.stats();
 
 // The index alone, over the same vectors, to compare with exact brute-force KNN.
-const allTexts = documents.flatMap((d) => corpus.getChunks(d.id, 1).map((c) => ({ text: c.text, collection: d.collection })));
+const allTexts = (await Promise.all(documents.map(async (d) => (await corpus.getChunks(d.id, 1)).map((c) => ({ text: c.text, collection: d.collection }))))).flat();
 const vectors = await embedder.embed(allTexts.map((c) => c.text));
 const index = createVectorIndex(embedder.dimension, { minCandidates: Number(process.argv[3] ?? 2000) });
 vectors.forEach((vector, rowid) => index.add(rowid, allTexts[rowid]?.collection ?? '', vector));

@@ -107,8 +107,8 @@ export function createApp(deps: AppDeps): Express {
   );
   deps.metrics.attachState({
     openReviews: () => deps.store.reviews.countOpen(),
-    versionsByState: async () => deps.corpus.stats().versionsByState,
-    indexGeneration: async () => deps.corpus.stats().generation,
+    versionsByState: async () => (await deps.corpus.stats()).versionsByState,
+    indexGeneration: async () => (await deps.corpus.stats()).generation,
   });
 
   const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version);

@@ -15,10 +15,10 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
-  const runtime = openRuntime(config);
+  const runtime = await openRuntime(config);
   const { corpus } = runtime;
 
-  if (config.AIRLOCK_BOOTSTRAP_CORPUS && corpus.stats().documents === 0) {
+  if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
     const outcomes = await bootstrapCorpus(corpus, resolve(config.AIRLOCK_CORPUS_DIR), 'bootstrap');
     const refused = outcomes.filter((outcome) => outcome.error !== undefined || outcome.result?.version.state !== 'approved');
     logger.info({ documents: outcomes.length - refused.length }, 'bundled corpus ingested and approved');
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     uploadLimitBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
     notReadyReason: async () => {
       if (draining) return 'shutting down';
-      return corpus.stats().approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
+      return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
     },
   });
 

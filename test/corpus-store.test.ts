@@ -18,7 +18,7 @@ describe('corpus store', () => {
       assert.equal(first.created, true);
       assert.equal(second.created, false);
       assert.deepEqual(second.version, first.version);
-      assert.equal(t.corpus.listVersions('returns').length, 1);
+      assert.equal((await t.corpus.listVersions('returns')).length, 1);
     } finally {
       t.close();
     }
@@ -33,7 +33,7 @@ describe('corpus store', () => {
       assert.ok(result.version.findings.some((f) => f.reasons.includes('override_instructions')));
       assert.deepEqual(await t.corpus.retriever.search(search('refunds original card', ['help'])), []);
 
-      const approval = t.corpus.approve('returns', 1, 'key_admin');
+      const approval = await t.corpus.approve('returns', 1, 'key_admin');
       assert.equal(approval.previousState, 'quarantined');
       assert.ok(approval.findings.length > 0, 'the admin sees the reasons they overrode');
       const hits = await t.corpus.retriever.search(search('refunds original card', ['help']));
@@ -50,7 +50,7 @@ describe('corpus store', () => {
       const result = await t.corpus.ingestDocument(doc('ship', 'help', html, { contentType: 'html', approve: true }));
       assert.equal(result.version.state, 'quarantined');
       assert.ok(result.version.findings.some((f) => f.ordinal === -1 && f.reasons.some((r) => r.startsWith('hidden_html'))));
-      assert.ok(t.corpus.getChunks('ship', 1).every((c) => !c.text.includes('competitor')));
+      assert.ok((await t.corpus.getChunks('ship', 1)).every((c) => !c.text.includes('competitor')));
     } finally {
       t.close();
     }
@@ -60,18 +60,18 @@ describe('corpus store', () => {
     const t = openTestCorpus();
     try {
       await t.corpus.ingestDocument(doc('returns', 'help', RETURNS, { approve: true }));
-      const v1Chunks = t.corpus.getChunks('returns', 1).map((c) => c.chunkId);
+      const v1Chunks = (await t.corpus.getChunks('returns', 1)).map((c) => c.chunkId);
       const v2 = await t.corpus.ingestDocument(doc('returns', 'help', 'Returns are accepted within 14 days only.', { approve: true }));
       assert.equal(v2.retiredVersion, 1);
-      assert.deepEqual(t.corpus.listVersions('returns').map((v) => v.state), ['retired', 'approved']);
+      assert.deepEqual((await t.corpus.listVersions('returns')).map((v) => v.state), ['retired', 'approved']);
       const hits = await t.corpus.retriever.search(search('returns days', ['help']));
       assert.deepEqual([...new Set(hits.map((h) => h.documentVersion))], [2]);
 
-      const rollback = t.corpus.approve('returns', 1, 'key_admin');
+      const rollback = await t.corpus.approve('returns', 1, 'key_admin');
       assert.equal(rollback.retiredVersion, 2);
       const after = await t.corpus.retriever.search(search('returns refunds days', ['help']));
       assert.deepEqual([...new Set(after.map((h) => h.chunkId))].sort(), [...v1Chunks].sort());
-      assert.match(t.corpus.diffVersions('returns', 1, 2).diff, /^\+Returns are accepted within 14 days only\.$/m);
+      assert.match((await t.corpus.diffVersions('returns', 1, 2)).diff, /^\+Returns are accepted within 14 days only\.$/m);
     } finally {
       t.close();
     }
@@ -81,14 +81,14 @@ describe('corpus store', () => {
     const t = openTestCorpus();
     try {
       await t.corpus.ingestDocument(doc('returns', 'help', RETURNS, { approve: true }));
-      assert.throws(() => t.corpus.deleteDraft('returns', 1, 'key_admin'), (e: unknown) => e instanceof AppError && e.code === 'state_conflict');
-      assert.equal(t.corpus.retire('returns', 'key_admin').version, 1);
+      await assert.rejects(t.corpus.deleteDraft('returns', 1, 'key_admin'), (e: unknown) => e instanceof AppError && e.code === 'state_conflict');
+      assert.equal((await t.corpus.retire('returns', 'key_admin')).version, 1);
       assert.deepEqual(await t.corpus.retriever.search(search('refunds', ['help'])), []);
-      assert.throws(() => t.corpus.retire('returns', 'key_admin'), (e: unknown) => e instanceof AppError && e.code === 'state_conflict');
+      await assert.rejects(t.corpus.retire('returns', 'key_admin'), (e: unknown) => e instanceof AppError && e.code === 'state_conflict');
 
       await t.corpus.ingestDocument(doc('draft-only', 'help', 'A draft about grinders.'));
-      t.corpus.deleteDraft('draft-only', 1, 'key_admin');
-      assert.throws(() => t.corpus.getDocument('draft-only'), (e: unknown) => e instanceof AppError && e.code === 'not_found');
+      await t.corpus.deleteDraft('draft-only', 1, 'key_admin');
+      await assert.rejects(t.corpus.getDocument('draft-only'), (e: unknown) => e instanceof AppError && e.code === 'not_found');
     } finally {
       t.close();
     }
@@ -98,7 +98,7 @@ describe('corpus store', () => {
     const t = openTestCorpus();
     try {
       await t.corpus.ingestDocument(doc('returns', 'help', RETURNS, { approve: true }));
-      const before = t.corpus.stats();
+      const before = await t.corpus.stats();
       const cases: [IngestInput, string][] = [
         [doc('empty', 'help', '   \n'), 'validation_failed'],
         [doc('big', 'help', 'x'.repeat(3 * 1024 * 1024)), 'payload_too_large'],
@@ -112,7 +112,7 @@ describe('corpus store', () => {
       for (const [input, code] of cases) {
         await assert.rejects(t.corpus.ingestDocument(input), (e: unknown) => e instanceof AppError && e.code === code, code);
       }
-      assert.deepEqual(t.corpus.stats(), before);
+      assert.deepEqual(await t.corpus.stats(), before);
     } finally {
       t.close();
     }
@@ -159,7 +159,7 @@ describe('corpus store', () => {
         ['help/shipping.txt', 'approved'],
         ['legal/terms.html', 'approved'],
       ]);
-      assert.equal(t.corpus.getDocument('shipping-times').source, 'help/shipping.txt');
+      assert.equal((await t.corpus.getDocument('shipping-times')).source, 'help/shipping.txt');
       const again = await ingestDirectory(t.corpus, FIXTURE_DIR, { approve: true, actor: 'bootstrap' });
       assert.ok(again.every((o) => o.result?.created === false));
       const wrong = await ingestDirectory(t.corpus, FIXTURE_DIR, { approve: false, actor: 'cli', collection: 'help' });

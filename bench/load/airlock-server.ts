@@ -9,9 +9,9 @@ import { createApp } from '../../src/app.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
-const runtime = openRuntime(config);
+const runtime = await openRuntime(config);
 const { corpus } = runtime;
-if (corpus.stats().approvedChunks === 0) throw new Error(`no approved corpus in ${config.AIRLOCK_DATA_DIR}; run build-db.ts first`);
+if ((await corpus.stats()).approvedChunks === 0) throw new Error(`no approved corpus in ${config.AIRLOCK_DATA_DIR}; run build-db.ts first`);
 
 const app = createApp(appDepsFromRuntime(runtime, { logger, metrics: createMetrics(), version: 'bench' }));
 

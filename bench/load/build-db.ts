@@ -57,7 +57,7 @@ export async function buildDatabase(dir: string, chunks: number): Promise<BuildR
   if (created.signing_secret === undefined) throw new Error('key was created without a signing secret');
   const key: BenchKey = { keyId: created.id, key: created.key, signingSecret: created.signing_secret };
   writeFileSync(join(dir, 'bench-key.json'), JSON.stringify(key));
-  const stats = corpus.stats();
+  const stats = await corpus.stats();
   store.db.pragma('wal_checkpoint(TRUNCATE)');
   const bytes = (store.db.prepare('PRAGMA page_count').pluck().get() as number) * (store.db.prepare('PRAGMA page_size').pluck().get() as number);
   await store.close();

@@ -49,7 +49,7 @@ const need = (value: string | undefined, what: string): string => {
 };
 
 async function withRuntime<T>(config: Config, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = openRuntime(config);
+  const runtime = await openRuntime(config);
   try {
     return await work(runtime);
   } finally {
@@ -160,20 +160,20 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         });
       case 'corpus list':
         return await withRuntime(config, async (runtime) => {
-          const documents = runtime.corpus.listDocuments();
+          const documents = await runtime.corpus.listDocuments();
           print(io, documents, () => table(documents.map((document) => ({ ...document })), ['id', 'collection', 'title', 'approvedVersion', 'latestVersion']));
           return 0;
         });
       case 'corpus approve':
         return await withRuntime(config, async (runtime) => {
           const version = values.version === undefined ? undefined : Number(values.version);
-          const result = runtime.corpus.approve(need(target, 'document id'), version, 'cli');
+          const result = await runtime.corpus.approve(need(target, 'document id'), version, 'cli');
           print(io, result, () => `approved ${result.documentId} v${result.version}`);
           return 0;
         });
       case 'corpus retire':
         return await withRuntime(config, async (runtime) => {
-          const result = runtime.corpus.retire(need(target, 'document id'), 'cli');
+          const result = await runtime.corpus.retire(need(target, 'document id'), 'cli');
           print(io, result, () => `retired ${result.documentId} v${result.version}`);
           return 0;
         });
@@ -238,7 +238,7 @@ async function doctor(config: Config, io: CliIO): Promise<number> {
       record('database', await runtime.store.ping(), databasePath(config));
       record('sqlite-vec', true, 'extension loaded');
       record('policies', true, [...runtime.policies.keys()].join(', '));
-      const stats = runtime.corpus.stats();
+      const stats = await runtime.corpus.stats();
       record('corpus', stats.approvedChunks > 0, `${stats.documents} documents, ${stats.approvedChunks} approved chunks, embedder ${runtime.embedder.name}`);
       if (runtime.model.provider === 'offline') {
         record('upstream', true, 'offline extractive provider (no network needed)');

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { ContentType } from '../contracts/corpus.js';
 import { isAppError } from '../errors.js';
-import type { IngestResult, SqliteCorpus } from '../store/sqlite/corpus.js';
+import type { CorpusStore, IngestResult } from '../store/corpus.js';
 import { parseFrontMatter } from './front-matter.js';
 
 const CONTENT_TYPES: Readonly<Record<string, ContentType>> = { '.md': 'markdown', '.txt': 'text', '.html': 'html' };
@@ -31,7 +31,7 @@ async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-export async function ingestDirectory(corpus: SqliteCorpus, dir: string, options: IngestDirectoryOptions): Promise<FileOutcome[]> {
+export async function ingestDirectory(corpus: CorpusStore, dir: string, options: IngestDirectoryOptions): Promise<FileOutcome[]> {
   const files = await listFiles(dir);
   const outcomes: FileOutcome[] = [];
   for (const [index, path] of files.entries()) {
@@ -68,6 +68,6 @@ export async function ingestDirectory(corpus: SqliteCorpus, dir: string, options
  * First-start load of the bundled corpus/ directory: every file ingested and approved. A bundled file that the scanner
  * quarantines stays quarantined (it is reported, never force-approved) so a poisoned commit cannot bypass review.
  */
-export async function bootstrapCorpus(corpus: SqliteCorpus, dir: string, actor: string): Promise<FileOutcome[]> {
+export async function bootstrapCorpus(corpus: CorpusStore, dir: string, actor: string): Promise<FileOutcome[]> {
   return ingestDirectory(corpus, dir, { approve: true, actor });
 }

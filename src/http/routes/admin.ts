@@ -7,7 +7,7 @@ import { AppError } from '../../errors.js';
 import type { KeyAdmin } from '../../admin/keys.js';
 import { CreateKeyRequest } from '../../admin/keys.js';
 import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
-import type { SqliteCorpus } from '../../store/sqlite/corpus.js';
+import type { CorpusStore } from '../../store/corpus.js';
 import type { AuditStore } from '../../store/types.js';
 import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
 import { parseJson, rawBody } from '../middleware/json-body.js';
@@ -17,7 +17,7 @@ export interface AdminRouteDeps {
   readonly authenticate: RequestHandler;
   readonly keys: KeyAdmin;
   readonly reviews: ReviewAdmin;
-  readonly corpus: SqliteCorpus;
+  readonly corpus: CorpusStore;
   readonly audit: AuditStore;
   readonly uploadLimitBytes: number;
 }
@@ -86,9 +86,9 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.status(201).setHeader('Cache-Control', 'no-store').json(rotated);
   });
 
-  router.get('/admin/corpus/documents', ...noBody, (req, res) => {
+  router.get('/admin/corpus/documents', ...noBody, async (req, res) => {
     const collection = typeof req.query['collection'] === 'string' ? req.query['collection'] : undefined;
-    res.json({ documents: deps.corpus.listDocuments(collection === undefined ? {} : { collection }), stats: deps.corpus.stats() });
+    res.json({ documents: await deps.corpus.listDocuments(collection === undefined ? {} : { collection }), stats: await deps.corpus.stats() });
   });
   router.post('/admin/corpus/documents', ...body, async (_req, res) => {
     const upload = parse(UploadDocument, res.locals['json']);
@@ -106,30 +106,30 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     audited(res, { document_id: result.document.id, version: result.version.version, state: result.version.state, created: result.created });
     res.status(result.created ? 201 : 200).json(result);
   });
-  router.get('/admin/corpus/documents/:id', ...noBody, (req, res) => {
+  router.get('/admin/corpus/documents/:id', ...noBody, async (req, res) => {
     const id = param(req.params['id']);
-    res.json({ document: deps.corpus.getDocument(id), versions: deps.corpus.listVersions(id) });
+    res.json({ document: await deps.corpus.getDocument(id), versions: await deps.corpus.listVersions(id) });
   });
-  router.get('/admin/corpus/documents/:id/versions/:version/chunks', ...noBody, (req, res) => {
-    res.json({ chunks: deps.corpus.getChunks(param(req.params['id']), parse(VersionParam, req.params['version'])) });
+  router.get('/admin/corpus/documents/:id/versions/:version/chunks', ...noBody, async (req, res) => {
+    res.json({ chunks: await deps.corpus.getChunks(param(req.params['id']), parse(VersionParam, req.params['version'])) });
   });
-  router.get('/admin/corpus/documents/:id/diff', ...noBody, (req, res) => {
+  router.get('/admin/corpus/documents/:id/diff', ...noBody, async (req, res) => {
     const query = parse(z.object({ from: VersionParam, to: VersionParam }), req.query);
-    res.json(deps.corpus.diffVersions(param(req.params['id']), query.from, query.to));
+    res.json(await deps.corpus.diffVersions(param(req.params['id']), query.from, query.to));
   });
-  router.post('/admin/corpus/documents/:id/approve', ...body, (req, res) => {
+  router.post('/admin/corpus/documents/:id/approve', ...body, async (req, res) => {
     const { version } = parse(ApproveBody, res.locals['json'] ?? {});
-    const result = deps.corpus.approve(param(req.params['id']), version, principalOf(res.locals).keyId);
+    const result = await deps.corpus.approve(param(req.params['id']), version, principalOf(res.locals).keyId);
     audited(res, { document_id: result.documentId, version: result.version, previous_state: result.previousState, retired_version: result.retiredVersion });
     res.json(result);
   });
-  router.post('/admin/corpus/documents/:id/retire', ...noBody, (req, res) => {
-    const result = deps.corpus.retire(param(req.params['id']), principalOf(res.locals).keyId);
+  router.post('/admin/corpus/documents/:id/retire', ...noBody, async (req, res) => {
+    const result = await deps.corpus.retire(param(req.params['id']), principalOf(res.locals).keyId);
     audited(res, { document_id: result.documentId, version: result.version });
     res.json(result);
   });
-  router.delete('/admin/corpus/documents/:id/versions/:version', ...noBody, (req, res) => {
-    const result = deps.corpus.deleteDraft(param(req.params['id']), parse(VersionParam, req.params['version']), principalOf(res.locals).keyId);
+  router.delete('/admin/corpus/documents/:id/versions/:version', ...noBody, async (req, res) => {
+    const result = await deps.corpus.deleteDraft(param(req.params['id']), parse(VersionParam, req.params['version']), principalOf(res.locals).keyId);
     audited(res, { document_id: result.documentId, version: result.version });
     res.json(result);
   });

@@ -1,119 +1,24 @@
 // The governed corpus on SQLite: versioned documents, the draft/quarantine/approve/retire state machine, and hybrid search
 // over approved chunks only (LLM04-1, LLM04-3, LLM08-1, LLM08-2).
 import { AppError } from '../../errors.js';
-import {
-  CollectionName,
-  ContentType,
-  DocumentId,
-  type CorpusChunk,
-  type CorpusDocument,
-  type CorpusVersion,
-  type VersionState,
-} from '../../contracts/corpus.js';
-import { chunkId, chunkText, sha256Hex } from '../../retrieval/chunking.js';
+import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
+import { chunkId } from '../../retrieval/chunking.js';
 import { fuseScores, type LexicalHit } from '../../retrieval/fusion.js';
 import { tokenize } from '../../retrieval/embedders/hashing.js';
-import { scanChunks } from '../../retrieval/injection-scan.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
-import { htmlToText, normaliseCorpusText } from '../../retrieval/text.js';
-import type { ChunkingSettings, Embedder, RetrievedChunk, Retriever, ScanFinding, SearchRequest } from '../../retrieval/types.js';
-import { createVectorIndex, type VectorIndexOptions } from '../../retrieval/vector-index.js';
+import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
+import { createVectorIndex } from '../../retrieval/vector-index.js';
+import { REINDEX_COMMAND, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type ApproveResult, type SearchMode } from '../corpus.js';
+import { DEFAULT_MAX_DOCUMENT_BYTES, bytesToVector, prepareIngest, vectorToBytes } from '../corpus-common.js';
 import type { SqliteDatabase } from './db.js';
 
 export { CORPUS_MIGRATIONS } from './corpus-schema.js';
 
-export const REINDEX_COMMAND = 'airlock corpus reindex';
+export { REINDEX_COMMAND } from '../corpus.js';
+export type { ApproveResult, CorpusOptions, CorpusStats, IngestInput, IngestResult, SearchMode, StateChange, VersionDiff } from '../corpus.js';
 
-export interface CorpusOptions {
-  readonly embedder: Embedder;
-  readonly clock: () => Date;
-  readonly newId: () => string;
-  readonly chunking: ChunkingSettings;
-  /** Largest accepted upload in bytes (UTF-8); bigger ones are refused with payload_too_large. */
-  readonly maxDocumentBytes?: number;
-  readonly index?: VectorIndexOptions;
-  /** Share of the dense signal in hybrid ranking (0..1); measured by scripts/eval-retrieval.ts. */
-  readonly denseWeight?: number;
-}
-
-export interface IngestInput {
-  readonly id?: string;
-  readonly collection: string;
-  readonly source: string;
-  readonly owner: string;
-  readonly title: string;
-  /** Raw upload; bytes are hashed as received (LLM04-1) and must be UTF-8 text. */
-  readonly content: string | Uint8Array;
-  readonly contentType: string;
-  readonly actor: string;
-  /** Approve at once when the scan is clean; a flagged version is quarantined regardless. */
-  readonly approve?: boolean;
-}
-
-export interface IngestResult {
-  /** False when the content equals the latest version's: nothing was written. */
-  readonly created: boolean;
-  readonly document: CorpusDocument;
-  readonly version: CorpusVersion;
-  /** Set when this ingest approved the version and an older one was retired by it. */
-  readonly retiredVersion: number | null;
-}
-
-export interface ApproveResult {
-  readonly documentId: string;
-  readonly version: number;
-  readonly previousState: VersionState;
-  readonly retiredVersion: number | null;
-  /** The scan reasons the admin overrode when approving a quarantined version. */
-  readonly findings: readonly ScanFinding[];
-  readonly actor: string;
-}
-
-export interface StateChange {
-  readonly documentId: string;
-  readonly version: number;
-  readonly previousState: VersionState;
-  readonly actor: string;
-}
-
-export interface CorpusStats {
-  readonly documents: number;
-  readonly chunks: number;
-  readonly approvedChunks: number;
-  readonly versionsByState: Readonly<Record<VersionState, number>>;
-  /** Bumped by every change to what is retrievable; the index of each process follows it. */
-  readonly generation: number;
-}
-
-export interface VersionDiff {
-  readonly documentId: string;
-  readonly from: number;
-  readonly to: number;
-  readonly diff: string;
-}
-
-export interface SqliteCorpus {
-  ingestDocument(input: IngestInput): Promise<IngestResult>;
-  listDocuments(filter?: { readonly collection?: string }): CorpusDocument[];
-  getDocument(documentId: string): CorpusDocument;
-  listVersions(documentId: string): CorpusVersion[];
-  getChunks(documentId: string, version: number): CorpusChunk[];
-  diffVersions(documentId: string, from: number, to: number): VersionDiff;
-  /** Approves `version` (default: the latest); retires the previously approved version in the same transaction. */
-  approve(documentId: string, version: number | undefined, actor: string): ApproveResult;
-  retire(documentId: string, actor: string): StateChange;
-  /** Deletes a version that was never approved (draft or quarantined). */
-  deleteDraft(documentId: string, version: number, actor: string): StateChange;
-  stats(): CorpusStats;
-  /** Re-embeds every stored chunk with the current embedder and records it; the only way out of an embedder mismatch. */
-  reindex(actor: string): Promise<{ readonly chunks: number; readonly embedder: string; readonly dimension: number; readonly actor: string }>;
-  /** Hybrid retrieval (dense + BM25, fused); the one the gateway uses. */
-  readonly retriever: Retriever;
-  /** Single-signal retrievers, for evaluation and diagnosis. */
-  retrieverFor(mode: SearchMode): Retriever;
-}
-
-export type SearchMode = 'hybrid' | 'dense' | 'lexical';
+/** The embedded corpus is one implementation of the backend-neutral corpus seam. */
+export type SqliteCorpus = CorpusStore;
 
 interface DocumentRow {
   id: string;
@@ -154,13 +59,11 @@ interface ChunkRow {
   text: string;
 }
 
-const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
 const CANDIDATES_PER_LIST = 50;
 const DEFAULT_DENSE_WEIGHT = 0.4;
 
-const toBlob = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-// Copy out of the SQLite-owned buffer: it may be unaligned for a Float32Array view and is reused by the driver.
-const fromBlob = (blob: Buffer): Float32Array => new Float32Array(Uint8Array.from(blob).buffer);
+const toBlob = vectorToBytes;
+const fromBlob = bytesToVector;
 
 const toDocument = (row: DocumentRow): CorpusDocument => ({
   id: row.id,
@@ -192,51 +95,6 @@ const toVersion = (row: VersionRow): CorpusVersion => ({
   chunkCount: row.chunk_count,
 });
 
-/** Checks an upload before any work is done; every failure leaves the store untouched. */
-function decodeUpload(input: IngestInput, maxBytes: number): { raw: string; bytes: Uint8Array; contentType: ContentType } {
-  const contentType = ContentType.safeParse(input.contentType);
-  if (!contentType.success) {
-    throw new AppError('unsupported_media_type', { detail: `content type must be one of ${ContentType.options.join(', ')}` });
-  }
-  const bytes = typeof input.content === 'string' ? new TextEncoder().encode(input.content) : input.content;
-  if (bytes.byteLength > maxBytes) {
-    throw new AppError('payload_too_large', { detail: `document is ${bytes.byteLength} bytes; the limit is ${maxBytes}` });
-  }
-  if (bytes.includes(0)) throw new AppError('unsupported_media_type', { detail: 'document contains NUL bytes (binary content)' });
-  let raw: string;
-  try {
-    raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new AppError('unsupported_media_type', { detail: 'document is not valid UTF-8 text' });
-  }
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being detected
-  const controls = raw.match(/[\u0001-\u0008\u000E-\u001F\u007F]/g)?.length ?? 0;
-  if (controls > 0 && controls > raw.length / 100) {
-    throw new AppError('unsupported_media_type', { detail: 'document looks binary (control characters)' });
-  }
-  return { raw, bytes, contentType: contentType.data };
-}
-
-function validateMetadata(input: IngestInput, id: string): void {
-  const errors = [
-    ...(DocumentId.safeParse(id).success ? [] : [{ path: 'id', message: 'must match ^[a-z0-9][a-z0-9._-]*$ (max 128)' }]),
-    ...(CollectionName.safeParse(input.collection).success ? [] : [{ path: 'collection', message: 'must match ^[a-z][a-z0-9_-]*$' }]),
-    ...(['source', 'owner', 'title', 'actor'] as const)
-      .filter((field) => input[field].trim() === '' || input[field].length > 2000)
-      .map((field) => ({ path: field, message: 'must be 1 to 2000 characters' })),
-  ];
-  if (errors.length > 0) throw new AppError('validation_failed', { detail: 'invalid document metadata', errors });
-}
-
-/** Visible, normalised text plus what extraction had to hide; markdown may carry raw HTML, so it is reduced too. */
-function extract(raw: string, contentType: ContentType): { text: string; invisibleRemoved: number; hiddenElements: number } {
-  const normalised = normaliseCorpusText(raw);
-  const hasHtml = contentType === 'html' || (contentType === 'markdown' && /<[a-z][^>]*>/i.test(normalised.text));
-  if (!hasHtml) return { text: normalised.text.trim(), invisibleRemoved: normalised.invisibleRemoved, hiddenElements: 0 };
-  const html = htmlToText(normalised.text);
-  return { text: html.text, invisibleRemoved: normalised.invisibleRemoved, hiddenElements: html.hiddenElements };
-}
-
 /** Terms of the query as an FTS5 OR-expression of quoted tokens: user text never reaches FTS5 syntax. */
 function ftsExpression(query: string): string | null {
   const terms = [...new Set(tokenize(query).filter((t) => t.length > 1))].slice(0, 32);
@@ -245,7 +103,7 @@ function ftsExpression(query: string): string | null {
 
 export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): SqliteCorpus {
   const { embedder, clock } = options;
-  const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   const embedderJson = JSON.stringify({ name: embedder.name, dimension: embedder.dimension });
   const index = createVectorIndex(embedder.dimension, options.index);
   const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
@@ -438,15 +296,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
 
   async function ingestDocument(input: IngestInput): Promise<IngestResult> {
     requireEmbedder();
-    const { raw, bytes, contentType } = decodeUpload(input, maxBytes);
-    const documentId = input.id ?? options.newId();
-    validateMetadata(input, documentId);
-    const extracted = extract(raw, contentType);
-    if (extracted.text === '') throw new AppError('validation_failed', { detail: 'document has no visible text' });
-    const sha = sha256Hex(bytes);
-    const drafts = chunkText(extracted.text, options.chunking);
-    const findings = scanChunks(drafts, extracted);
-    const vectors = await embedder.embed(drafts.map((d) => d.text));
+    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId });
+    const { documentId, contentType, drafts, findings, vectors } = prepared;
+    const sha = prepared.sha256;
 
     return mutate((ops) => {
       const existing = sql.document.get(documentId);
@@ -470,8 +322,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         state: findings.length > 0 ? 'quarantined' : 'draft',
         sha,
         contentType,
-        bytes: bytes.byteLength,
-        text: extracted.text,
+        bytes: prepared.bytes,
+        text: prepared.text,
         actor: input.actor,
         at,
         chunking: JSON.stringify(options.chunking),
@@ -540,13 +392,13 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
 
   return {
     ingestDocument,
-    listDocuments: (filter = {}) => sql.documents.all({ collection: filter.collection ?? null }).map(toDocument),
-    getDocument: (documentId) => toDocument(requireDocument(documentId)),
-    listVersions: (documentId) => {
+    listDocuments: async (filter = {}) => sql.documents.all({ collection: filter.collection ?? null }).map(toDocument),
+    getDocument: async (documentId) => toDocument(requireDocument(documentId)),
+    listVersions: async (documentId) => {
       requireDocument(documentId);
       return sql.versions.all(documentId).map(toVersion);
     },
-    getChunks: (documentId, version) => {
+    getChunks: async (documentId, version) => {
       requireVersion(documentId, version);
       return sql.chunks.all(documentId, version).map((row) => ({
         chunkId: row.chunk_id,
@@ -556,7 +408,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         text: row.text,
       }));
     },
-    diffVersions: (documentId, from, to) => {
+    diffVersions: async (documentId, from, to) => {
       requireVersion(documentId, from);
       requireVersion(documentId, to);
       const diff = unifiedDiff(sql.versionText.get(documentId, from) ?? '', sql.versionText.get(documentId, to) ?? '', {
@@ -565,9 +417,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       });
       return { documentId, from, to, diff };
     },
-    approve: (documentId, version, actor) =>
+    approve: async (documentId, version, actor) =>
       mutate((ops) => approveInTransaction(documentId, version ?? requireDocument(documentId).latest_version ?? 0, actor, ops)),
-    retire: (documentId, actor) =>
+    retire: async (documentId, actor) =>
       mutate((ops) => {
         requireDocument(documentId);
         const current = sql.approvedVersion.get(documentId);
@@ -576,7 +428,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         unpublish(documentId, current.version, ops);
         return { documentId, version: current.version, previousState: 'approved' as const, actor };
       }),
-    deleteDraft: (documentId, version, actor) =>
+    deleteDraft: async (documentId, version, actor) =>
       mutate(() => {
         const target = requireVersion(documentId, version);
         if (target.state !== 'draft' && target.state !== 'quarantined') {
@@ -586,7 +438,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         sql.deleteDocumentIfEmpty.run(documentId);
         return { documentId, version, previousState: target.state, actor };
       }),
-    stats: () => {
+    stats: async () => {
       const versionsByState: Record<VersionState, number> = { draft: 0, approved: 0, quarantined: 0, retired: 0 };
       for (const row of sql.versionCounts.all()) versionsByState[row.state] = row.n;
       return {
@@ -612,6 +464,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     },
     retriever: { search: (request) => search(request) },
     retrieverFor: (mode) => ({ search: (request) => search(request, mode) }),
+    indexStatus: () => ({ indexedGeneration, knownGeneration: generation() }),
+    // The file and its connection belong to the store, which closes them.
+    close: async () => undefined,
   };
 }
 

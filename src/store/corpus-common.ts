@@ -1,0 +1,97 @@
+// Backend-neutral steps of the corpus: checking and preparing an upload (decode, extract, chunk, scan, embed) before any
+// write, and the byte encoding of stored vectors. Both corpus stores call these so their behaviour cannot drift apart.
+import { AppError } from '../errors.js';
+import { CollectionName, ContentType, DocumentId } from '../contracts/corpus.js';
+import { chunkText, sha256Hex } from '../retrieval/chunking.js';
+import { scanChunks } from '../retrieval/injection-scan.js';
+import { htmlToText, normaliseCorpusText } from '../retrieval/text.js';
+import type { ChunkDraft, ChunkingSettings, Embedder, ScanFinding } from '../retrieval/types.js';
+import type { IngestInput } from './corpus.js';
+
+export const DEFAULT_MAX_DOCUMENT_BYTES = 2 * 1024 * 1024;
+
+/** An upload that passed every check, ready to be written in one transaction. */
+export interface PreparedIngest {
+  readonly documentId: string;
+  readonly contentType: ContentType;
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly text: string;
+  readonly drafts: readonly ChunkDraft[];
+  readonly findings: readonly ScanFinding[];
+  readonly vectors: readonly Float32Array[];
+}
+
+/** Checks an upload before any work is done; every failure leaves the store untouched. */
+function decodeUpload(input: IngestInput, maxBytes: number): { raw: string; bytes: Uint8Array; contentType: ContentType } {
+  const contentType = ContentType.safeParse(input.contentType);
+  if (!contentType.success) {
+    throw new AppError('unsupported_media_type', { detail: `content type must be one of ${ContentType.options.join(', ')}` });
+  }
+  const bytes = typeof input.content === 'string' ? new TextEncoder().encode(input.content) : input.content;
+  if (bytes.byteLength > maxBytes) {
+    throw new AppError('payload_too_large', { detail: `document is ${bytes.byteLength} bytes; the limit is ${maxBytes}` });
+  }
+  if (bytes.includes(0)) throw new AppError('unsupported_media_type', { detail: 'document contains NUL bytes (binary content)' });
+  let raw: string;
+  try {
+    raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AppError('unsupported_media_type', { detail: 'document is not valid UTF-8 text' });
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being detected
+  const controls = raw.match(/[\u0001-\u0008\u000E-\u001F\u007F]/g)?.length ?? 0;
+  if (controls > 0 && controls > raw.length / 100) {
+    throw new AppError('unsupported_media_type', { detail: 'document looks binary (control characters)' });
+  }
+  return { raw, bytes, contentType: contentType.data };
+}
+
+function validateMetadata(input: IngestInput, id: string): void {
+  const errors = [
+    ...(DocumentId.safeParse(id).success ? [] : [{ path: 'id', message: 'must match ^[a-z0-9][a-z0-9._-]*$ (max 128)' }]),
+    ...(CollectionName.safeParse(input.collection).success ? [] : [{ path: 'collection', message: 'must match ^[a-z][a-z0-9_-]*$' }]),
+    ...(['source', 'owner', 'title', 'actor'] as const)
+      .filter((field) => input[field].trim() === '' || input[field].length > 2000)
+      .map((field) => ({ path: field, message: 'must be 1 to 2000 characters' })),
+  ];
+  if (errors.length > 0) throw new AppError('validation_failed', { detail: 'invalid document metadata', errors });
+}
+
+/** Visible, normalised text plus what extraction had to hide; markdown may carry raw HTML, so it is reduced too. */
+function extract(raw: string, contentType: ContentType): { text: string; invisibleRemoved: number; hiddenElements: number } {
+  const normalised = normaliseCorpusText(raw);
+  const hasHtml = contentType === 'html' || (contentType === 'markdown' && /<[a-z][^>]*>/i.test(normalised.text));
+  if (!hasHtml) return { text: normalised.text.trim(), invisibleRemoved: normalised.invisibleRemoved, hiddenElements: 0 };
+  const html = htmlToText(normalised.text);
+  return { text: html.text, invisibleRemoved: normalised.invisibleRemoved, hiddenElements: html.hiddenElements };
+}
+
+/** Everything an ingest does before touching the database: validation, extraction, chunking, the scan and embedding. */
+export async function prepareIngest(
+  input: IngestInput,
+  options: { readonly embedder: Embedder; readonly chunking: ChunkingSettings; readonly maxBytes: number; readonly newId: () => string },
+): Promise<PreparedIngest> {
+  const { raw, bytes, contentType } = decodeUpload(input, options.maxBytes);
+  const documentId = input.id ?? options.newId();
+  validateMetadata(input, documentId);
+  const extracted = extract(raw, contentType);
+  if (extracted.text === '') throw new AppError('validation_failed', { detail: 'document has no visible text' });
+  const drafts = chunkText(extracted.text, options.chunking);
+  const findings = scanChunks(drafts, extracted);
+  const vectors = await options.embedder.embed(drafts.map((d) => d.text));
+  return { documentId, contentType, sha256: sha256Hex(bytes), bytes: bytes.byteLength, text: extracted.text, drafts, findings, vectors };
+}
+
+/** Little-endian float32 bytes, the on-disk form of an embedding in both backends. */
+export const vectorToBytes = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+
+// Copy out of the driver-owned buffer: it may be unaligned for a Float32Array view and may be reused.
+export const bytesToVector = (bytes: Uint8Array): Float32Array => new Float32Array(Uint8Array.from(bytes).buffer);
+
+/** Cosine of two unit vectors. */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i += 1) dot += (a[i] ?? 0) * (b[i] ?? 0);
+  return dot;
+}
