@@ -22,7 +22,7 @@ describe('signed requests with Standard Webhooks v1', () => {
     clock = manualClock();
     ctx = await createTestContext({ clock: clock.now });
     const created = await ctx.createKey(['tasks:*'], { signed: true });
-    assert.ok(created.signingSecret?.startsWith('whsec_'));
+    assert.ok(created.signingSecret !== undefined && created.signingSecret.startsWith('whsec_'));
     ({ key, id: keyId } = created);
     secret = created.signingSecret;
     adminKey = (await ctx.createKey(['admin'])).key;
