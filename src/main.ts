@@ -1,21 +1,32 @@
 // The process: reads the environment, opens the store, loads the bundled corpus on first start, listens, and
 // drains on SIGTERM. The only module that touches process.env, the file system layout and the port.
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
-import type { Server } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { openRuntime } from './runtime.js';
+import { appDepsFromRuntime, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
-import { createRateLimits } from './security/rate-limit.js';
+import { createMetrics } from './metrics.js';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+/** The package version, found from src/ under tsx and from dist/src/ when built. */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+const version = packageVersion();
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
-  const runtime = await openRuntime(config);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const runtime = await openRuntime(config, { onUpstreamAttempt: () => metrics.upstreamAttempt() });
   const { corpus } = runtime;
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
@@ -26,38 +37,21 @@ async function main(): Promise<void> {
   }
 
   let draining = false;
-  const app = createApp({
-    environment: config.AIRLOCK_ENV,
-    version,
-    bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
-    idempotencyTtlMs: config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
-    idempotencyWaitMs: config.AIRLOCK_IDEMPOTENCY_WAIT_MS,
-    requestDeadlineMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS * (config.AIRLOCK_UPSTREAM_MAX_RETRIES + 1) + 5_000,
-    store: runtime.store,
-    retriever: corpus.retriever,
-    model: runtime.model,
-    policies: runtime.policies,
-    checks: runtime.checks,
-    limits: createRateLimits({
-      requestsPerMinute: config.AIRLOCK_RATE_REQUESTS_PER_MINUTE,
-      tokensPerDay: config.AIRLOCK_RATE_TOKENS_PER_DAY,
-      authFailuresPerMinutePerIp: config.AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE,
-      random: Math.random,
+  const app = createApp(
+    appDepsFromRuntime(runtime, {
+      logger,
+      metrics,
+      version,
+      notReadyReason: async () => {
+        if (draining) return 'shutting down';
+        return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
+      },
     }),
-    logger,
-    clock: runtime.clock,
-    newId: runtime.newId,
-    random: runtime.random,
-    corpus,
-    uploadLimitBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
-    notReadyReason: async () => {
-      if (draining) return 'shutting down';
-      return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
-    },
-  });
+  );
 
   const server: Server = app.listen(config.PORT, config.HOST, () => {
-    logger.info({ port: config.PORT, host: config.HOST, environment: config.AIRLOCK_ENV, model: `${runtime.model.provider}:${runtime.model.modelName}` }, 'airlock listening');
+    const { port } = server.address() as AddressInfo;
+    logger.info({ port, host: config.HOST, environment: config.AIRLOCK_ENV, model: `${runtime.model.provider}:${runtime.model.modelName}` }, 'airlock listening');
   });
   server.keepAliveTimeout = 65_000;
 
@@ -65,6 +59,8 @@ async function main(): Promise<void> {
     if (draining) return;
     draining = true;
     logger.info({ signal }, 'draining');
+    // Keep-alive clients are told to reconnect elsewhere; requests already running finish normally.
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('Connection', 'close'));
     const force = setTimeout(() => {
       logger.warn('grace period over; closing remaining connections');
       server.closeAllConnections();

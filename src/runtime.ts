@@ -17,6 +17,10 @@ import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
 import { loadPolicies, type PolicySet } from './policies.js';
+import { createRateLimits } from './security/rate-limit.js';
+import type { AppDeps } from './app.js';
+import type { Metrics } from './metrics.js';
+import type { Logger } from 'pino';
 
 export interface Runtime {
   readonly config: Config;
@@ -30,6 +34,42 @@ export interface Runtime {
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
   close(): Promise<void>;
+}
+
+/** The app's dependencies from an open runtime and its config: one wiring for the server and the load benchmark. */
+export function appDepsFromRuntime(
+  runtime: Runtime,
+  extras: { readonly logger: Logger; readonly metrics: Metrics; readonly version: string; readonly notReadyReason?: () => Promise<string | undefined> },
+): AppDeps {
+  const { config } = runtime;
+  return {
+    environment: config.AIRLOCK_ENV,
+    version: extras.version,
+    bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    uploadLimitBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
+    idempotencyTtlMs: config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    idempotencyWaitMs: config.AIRLOCK_IDEMPOTENCY_WAIT_MS,
+    // Every attempt may take the full timeout; the margin covers retrieval, checks and the retry backoff.
+    requestDeadlineMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS * (config.AIRLOCK_UPSTREAM_MAX_RETRIES + 1) + 5_000,
+    store: runtime.store,
+    corpus: runtime.corpus,
+    retriever: runtime.corpus.retriever,
+    model: runtime.model,
+    policies: runtime.policies,
+    checks: runtime.checks,
+    limits: createRateLimits({
+      requestsPerMinute: config.AIRLOCK_RATE_REQUESTS_PER_MINUTE,
+      tokensPerDay: config.AIRLOCK_RATE_TOKENS_PER_DAY,
+      authFailuresPerMinutePerIp: config.AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE,
+      random: Math.random,
+    }),
+    logger: extras.logger,
+    metrics: extras.metrics,
+    clock: runtime.clock,
+    newId: runtime.newId,
+    random: runtime.random,
+    ...(extras.notReadyReason === undefined ? {} : { notReadyReason: extras.notReadyReason }),
+  };
 }
 
 export const databasePath = (config: Config): string => join(resolve(config.AIRLOCK_DATA_DIR), 'airlock.db');

@@ -16,6 +16,7 @@ import type { CheckRegistry } from '../guard/types.js';
 import { allowedCollections, type Principal } from '../scopes.js';
 import type { AuditDecision, ReviewRecord } from '../store/types.js';
 import { zodIssuesToFieldErrors } from './field-errors.js';
+import type { PipelineObserver } from '../metrics.js';
 
 export interface TaskPipelineDeps {
   readonly policies: PolicySet;
@@ -25,6 +26,7 @@ export interface TaskPipelineDeps {
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
+  readonly observer: PipelineObserver;
 }
 
 export interface TaskRun {
@@ -143,6 +145,10 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       });
     };
 
+    const observeStage = (outcome: StageOutcome): StageOutcome => {
+      for (const check of outcome.outcomes) deps.observer.check(check.name, check.stage, check.result);
+      return outcome;
+    };
     const recordChecks = (outcome: StageOutcome): void => {
       // Only allowed stages are recorded here, so a failed check cannot appear in a success envelope.
       for (const check of outcome.outcomes) {
@@ -158,13 +164,13 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     const reasonsOf = (outcome: StageOutcome): string[] =>
       outcome.outcomes.filter((check) => check.result === 'failed').flatMap((check) => check.reasons.map((reason) => `${check.name}: ${reason}`));
 
-    const inputStage = await runStage({
+    const inputStage = observeStage(await runStage({
       registry: deps.checks,
       rules: policy.input_rules,
       stage: 'input',
       context: { requestId, task, retrievedChunkIds: new Set(), canary: '', allowedLinkHosts: policy.allowed_link_hosts, systemPrompt: '' },
       value: run.input,
-    });
+    }));
     if (inputStage.decision === 'deny') {
       return failure('input_denied', 'denied', { detail: 'The input was refused by policy.', extensions: { violations: reasonsOf(inputStage) }, audit: { reasons: reasonsOf(inputStage) } });
     }
@@ -172,12 +178,14 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     recordChecks(inputStage);
     const guardedInput = inputStage.value;
 
+    const retrievalStarted = performance.now();
     chunks = await deps.retriever.search({
       query: retrievalQuery(task, guardedInput),
       collections: allowedCollections(run.principal, policy.retrieval.collections),
       k: policy.retrieval.k,
       minScore: policy.retrieval.min_score,
     });
+    deps.observer.retrieval((performance.now() - retrievalStarted) / 1000);
 
     if (chunks.length === 0 && policy.no_context !== 'proceed') {
       if (policy.no_context === 'review') return sendToReview(['no approved context cleared the relevance floor'], guardedInput, '');
@@ -194,6 +202,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       random: deps.random,
     });
     let completion;
+    const upstreamStarted = performance.now();
     try {
       completion = await deps.model.complete({
         task,
@@ -208,9 +217,11 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       });
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
+      deps.observer.upstream((performance.now() - upstreamStarted) / 1000, error.code.replace('upstream_', ''));
       const outcome = failure(error.code, 'error', { headers: { ...error.headers } });
       return { ...outcome, transient: error.code !== 'upstream_rejected' };
     }
+    deps.observer.upstream((performance.now() - upstreamStarted) / 1000, 'ok');
     usage = completion.usage;
 
     // LLM01-2 / LLM05-3: the answer is data until our own code has parsed and validated it; anything else is reviewed.
@@ -227,7 +238,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       return sendToReview(['model output failed the output schema', ...reasons], guardedInput, completion.text);
     }
 
-    const outputStage = await runStage({
+    const outputStage = observeStage(await runStage({
       registry: deps.checks,
       rules: policy.output_rules,
       stage: 'output',
@@ -240,7 +251,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
         systemPrompt: prompt.system,
       },
       value: parsedOutput.data as Record<string, unknown>,
-    });
+    }));
     if (outputStage.decision === 'deny') {
       return failure('output_rejected', 'rejected', { detail: 'The model output was blocked by policy.', audit: { reasons: reasonsOf(outputStage) } });
     }

@@ -20,6 +20,7 @@ import { createCheckRegistry } from '../../src/guard/registry.js';
 import { loadPolicies } from '../../src/policies.js';
 import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
+import { createMetrics } from '../../src/metrics.js';
 import type { Environment } from '../../src/store/types.js';
 
 export const FIXTURE_CORPUS = join(import.meta.dirname, '..', 'fixtures', 'support-corpus');
@@ -86,6 +87,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       random: () => 0,
     }),
     logger: createLogger({ level: 'info', destination }),
+    metrics: createMetrics(),
     clock,
     newId: randomUUID,
     random: randomBytes,

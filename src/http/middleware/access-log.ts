@@ -11,6 +11,7 @@ export interface AccessLogDeps {
   readonly newId: () => string;
   /** Paths whose requests are too frequent or too dull to audit (health probes, metrics). */
   readonly quietPaths: ReadonlySet<string>;
+  readonly onFinish: (route: string, task: string, status: number, seconds: number) => void;
 }
 
 export const accessLog = (deps: AccessLogDeps): RequestHandler =>
@@ -31,6 +32,10 @@ export const accessLog = (deps: AccessLogDeps): RequestHandler =>
         latency_ms: Date.now() - startedAt,
         replayed: res.getHeader('Idempotent-Replayed') === 'true',
       };
+      // Unmatched paths share one label so probes for random URLs cannot blow up metric cardinality.
+      const routeLabel = typeof req.route?.path === 'string' ? req.route.path : 'unmatched';
+      const taskLabel = typeof entry.task === 'string' && entry.task.length <= 64 && entry.code !== 'unknown_task' ? entry.task : '';
+      deps.onFinish(routeLabel, taskLabel, res.statusCode, entry.latency_ms / 1000);
       if (deps.quietPaths.has(req.path)) return;
       deps.logger.info(entry, 'request');
       if (locals['audited'] === true) return;

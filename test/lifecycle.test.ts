@@ -1,0 +1,109 @@
+// The process lifecycle: bad configuration exits before listening; SIGTERM drains in-flight requests, turns
+// readiness off and exits cleanly. Runs the real entry point (src/main.ts) as a child process.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { startMockUpstream } from './helpers/mock-upstream.js';
+import { runCli } from '../src/cli/main.js';
+import { Writable } from 'node:stream';
+
+const ROOT = join(import.meta.dirname, '..');
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly output: () => string;
+}
+
+function startServer(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', AIRLOCK_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      const match = /"port":(\d+)[^\n]*"msg":"airlock listening"/.exec(text);
+      if (match !== null) resolve({ child, port: Number(match[1]), output: () => text });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${String(code)} before listening: ${text}`)));
+  });
+}
+
+const sink = (): Writable & { text: string } => {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      stream.text += chunk.toString('utf8');
+      callback();
+    },
+  }) as Writable & { text: string };
+  stream.text = '';
+  return stream;
+};
+
+describe('the airlock process', () => {
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('startup, when a configuration value is invalid, then exits non-zero naming the variable before listening', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty', AIRLOCK_DATA_DIR: mkdtempSync(join(tmpdir(), 'airlock-life-')) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 1);
+    assert.match(stderr, /PORT/);
+    assert.doesNotMatch(stderr, /listening/);
+  });
+
+  test('SIGTERM, when a request is in flight, then it completes and the process exits 0', async () => {
+    const citeFirstChunk = (body: { messages: Array<{ content: string }> }): string => {
+      const chunkId = /[a-z0-9-]+#\d+-[0-9a-f]+/.exec(body.messages[1]?.content ?? '')?.[0] ?? 'none';
+      return JSON.stringify({ answer: 'Shipping to Germany costs €6.90.', citations: [chunkId], confidence: 0.8, abstained: false });
+    };
+    const upstream = await startMockUpstream([{ kind: 'answer', delayMs: 1500, content: citeFirstChunk }]);
+    const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
+    dirs.push(dataDir);
+    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
+    const out = sink();
+    assert.equal(await runCli(['keys', 'create', '--name', 'life', '--scopes', 'tasks:*', '--json'], env, out, sink()), 0);
+    const { key } = JSON.parse(out.text) as { key: string };
+    const server = await startServer(env);
+    children.push(server.child);
+    const base = `http://127.0.0.1:${server.port}`;
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+
+    const inFlight = fetch(`${base}/v1/tasks/support.answer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ schema_version: '1.0', source: 'test', event_id: 'evt_drain', timestamp: '2026-05-12T10:15:00Z', data: { question: 'How much is shipping to Germany?' } }),
+    });
+    while (upstream.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    server.child.kill('SIGTERM');
+    const exited = once(server.child, 'exit');
+    const response = await inFlight;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(((await response.json()) as { status: string }).status, 'ok');
+    const [code] = (await exited) as [number];
+    assert.equal(code, 0);
+    assert.match(server.output(), /"msg":"draining"/);
+    assert.match(server.output(), /"msg":"stopped"/);
+    await upstream.close();
+  });
+});
