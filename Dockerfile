@@ -5,8 +5,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts ./scripts
-COPY bench ./bench
 COPY bin ./bin
 RUN npm ci && npm prune --omit=dev
 
