@@ -1,7 +1,7 @@
 // The local default embedder: signed feature hashing of words, word bigrams and character n-grams. No download, deterministic.
 import type { Embedder } from '../types.js';
 
-const STOPWORDS = new Set(
+export const STOPWORDS = new Set(
   'a an and are as at be been but by can could did do does for from had has have he her his how i if in into is it its me my no not of on or our she so than that the their them then there these they this those to was we were what when where which who whom why will with would you your'.split(
     ' ',
   ),

@@ -63,4 +63,9 @@ export const CORPUS_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    // Document frequencies of the approved chunks' terms, read per query to make BM25 an absolute score (LLM09-2).
+    id: 'corpus-002-fts-vocab',
+    sql: `CREATE VIRTUAL TABLE corpus_fts_vocab USING fts5vocab (corpus_fts, 'row');`,
+  },
 ];

@@ -3,8 +3,8 @@
 import { AppError } from '../../errors.js';
 import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
 import { chunkId } from '../../retrieval/chunking.js';
-import { fuseScores, type LexicalHit } from '../../retrieval/fusion.js';
-import { tokenize } from '../../retrieval/embedders/hashing.js';
+import { fusedScore, type LexicalHit } from '../../retrieval/fusion.js';
+import { createLexicalScorer, ftsExpression, queryTerms, type LexicalStats } from '../../retrieval/lexical.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
 import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
 import { createVectorIndex } from '../../retrieval/vector-index.js';
@@ -95,12 +95,6 @@ const toVersion = (row: VersionRow): CorpusVersion => ({
   chunkCount: row.chunk_count,
 });
 
-/** Terms of the query as an FTS5 OR-expression of quoted tokens: user text never reaches FTS5 syntax. */
-function ftsExpression(query: string): string | null {
-  const terms = [...new Set(tokenize(query).filter((t) => t.length > 1))].slice(0, 32);
-  return terms.length === 0 ? null : terms.map((t) => `"${t}"`).join(' OR ');
-}
-
 export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): SqliteCorpus {
   const { embedder, clock } = options;
   const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
@@ -108,6 +102,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
   const index = createVectorIndex(embedder.dimension, options.index);
   const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
   let indexedGeneration = -1;
+  // BM25 statistics of the approved set, built on first use; valid for one generation of it.
+  let lexicalStats: LexicalStats | null = null;
 
   const documentSelect = `
     SELECT d.*, (SELECT MAX(version) FROM corpus_versions v WHERE v.document_id = d.id) AS latest_version,
@@ -174,6 +170,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
        JOIN corpus_documents d ON d.id = c.document_id`,
     ),
     approvedChunkCount: db.prepare<[], number>('SELECT COUNT(*) FROM corpus_fts').pluck(),
+    termDocuments: db.prepare<[string], number>('SELECT doc FROM corpus_fts_vocab WHERE term = ?').pluck(),
+    approvedStats: db.prepare<[], { rows: number; chars: number | null }>('SELECT COUNT(*) AS rows, AVG(length(text)) AS chars FROM corpus_fts'),
     ftsInsert: db.prepare(
       `INSERT INTO corpus_fts (rowid, text, collection)
        SELECT c.rowid, c.text, d.collection FROM corpus_chunks c JOIN corpus_documents d ON d.id = c.document_id
@@ -183,7 +181,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       'DELETE FROM corpus_fts WHERE rowid IN (SELECT rowid FROM corpus_chunks WHERE document_id = ? AND version = ?)',
     ),
     ftsSearch: db.prepare<{ match: string; collections: string; limit: number }, LexicalHit>(
-      `SELECT rowid, -bm25(corpus_fts) AS bm25 FROM corpus_fts
+      `SELECT rowid FROM corpus_fts
        WHERE corpus_fts MATCH @match AND collection IN (SELECT value FROM json_each(@collections))
        ORDER BY bm25(corpus_fts) LIMIT @limit`,
     ),
@@ -216,6 +214,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const current = generation();
     if (current === indexedGeneration) return;
     index.clear();
+    lexicalStats = null;
     for (const row of sql.approvedVectors.iterate()) index.add(row.rowid, row.collection, fromBlob(row.embedding));
     indexedGeneration = current;
   }
@@ -253,7 +252,10 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       return value;
     })();
     for (const op of ops) op();
-    if (ops.length > 0) indexedGeneration = generation();
+    if (ops.length > 0) {
+      indexedGeneration = generation();
+      lexicalStats = null;
+    }
     return result;
   }
 
@@ -351,6 +353,26 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     });
   }
 
+  function currentLexicalStats(): LexicalStats {
+    if (lexicalStats === null) {
+      const totals = sql.approvedStats.get();
+      const frequencies = new Map<string, number>();
+      lexicalStats = {
+        rows: totals?.rows ?? 0,
+        averageChars: totals?.chars ?? 1,
+        documentFrequency(term) {
+          let frequency = frequencies.get(term);
+          if (frequency === undefined) {
+            frequency = sql.termDocuments.get(term) ?? 0;
+            frequencies.set(term, frequency);
+          }
+          return frequency;
+        },
+      };
+    }
+    return lexicalStats;
+  }
+
   async function search(request: SearchRequest, mode: SearchMode = 'hybrid'): Promise<RetrievedChunk[]> {
     requireEmbedder();
     const collections = [...new Set(request.collections)];
@@ -361,21 +383,23 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     syncIndex();
     const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
     const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
-    const match = mode === 'dense' ? null : ftsExpression(request.query);
+    const terms = mode === 'dense' ? [] : queryTerms(request.query);
+    const match = ftsExpression(terms);
     const collectionsJson = JSON.stringify(collections);
     const lexical = match === null ? [] : sql.ftsSearch.all({ match, collections: collectionsJson, limit: depth });
     const candidates = [...new Set([...dense.map((h) => h.rowid), ...lexical.map((h) => h.rowid)])];
     const rows = sql.hits.all({ rowids: JSON.stringify(candidates), collections: collectionsJson });
-    const scored = fuseScores(
-      rows.map((row) => ({ rowid: row.rowid, cosine: cosine(queryVector, fromBlob(row.embedding)) })),
-      lexical,
-      mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight,
-    );
-    const byRowid = new Map(rows.map((row) => [row.rowid, row]));
+    const lexicalScorer = createLexicalScorer(terms, currentLexicalStats());
+    const weight = mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight;
+    const scored = rows
+      .map((row) => ({
+        row,
+        score: fusedScore(weight > 0 ? cosine(queryVector, fromBlob(row.embedding)) : 0, weight < 1 ? lexicalScorer.score(row.text) : 0, weight),
+      }))
+      .sort((a, b) => b.score - a.score || a.row.rowid - b.row.rowid);
     const results: RetrievedChunk[] = [];
-    for (const { rowid, score } of scored) {
-      const row = byRowid.get(rowid);
-      if (!row || score < request.minScore) continue;
+    for (const { row, score } of scored) {
+      if (score < request.minScore) continue;
       results.push({
         chunkId: row.chunk_id,
         documentId: row.document_id,

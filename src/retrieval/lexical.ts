@@ -1,0 +1,97 @@
+// The lexical side of retrieval: query terms as FTS5's porter tokenizer indexes them, an FTS5 expression no user text
+// can steer, and BM25 made absolute by dividing by the score an ideal chunk would get for the same query (LLM09-2).
+import { STOPWORDS, tokenize } from './embedders/hashing.js';
+import { porterStem } from './porter.js';
+
+export const MAX_QUERY_TERMS = 32;
+
+export interface QueryTerm {
+  /** The query token as typed (lower case); FTS5 stems it itself, and stemming twice is not idempotent. */
+  readonly token: string;
+  /** The index term (diacritics folded, Porter-stemmed): the key of fts5vocab. */
+  readonly term: string;
+}
+
+/** Distinct content terms of a query, in query order; stopwords and single letters carry no evidence. */
+export function queryTerms(query: string): QueryTerm[] {
+  const folded = query.normalize('NFKD').replace(/\p{M}/gu, '');
+  const seen = new Map<string, QueryTerm>();
+  for (const token of tokenize(folded)) {
+    if (STOPWORDS.has(token) || (token.length < 2 && !/\d/.test(token))) continue;
+    const term = porterStem(token);
+    if (!seen.has(term)) seen.set(term, { token, term });
+    if (seen.size === MAX_QUERY_TERMS) break;
+  }
+  return [...seen.values()];
+}
+
+/** OR of quoted tokens: quoting keeps every user character out of FTS5 query syntax. */
+export const ftsExpression = (terms: readonly QueryTerm[]): string | null =>
+  terms.length === 0 ? null : terms.map((t) => `"${t.token}"`).join(' OR ');
+
+/** Corpus statistics of the approved chunks that BM25 needs; the store caches them per generation. */
+export interface LexicalStats {
+  readonly rows: number;
+  /** Mean chunk length in characters: chunk length is measured in characters, not tokens, to keep it a cheap SQL aggregate. */
+  readonly averageChars: number;
+  documentFrequency(term: string): number;
+}
+
+export interface Bm25Parameters {
+  readonly k1: number;
+  readonly b: number;
+}
+
+export const DEFAULT_BM25: Bm25Parameters = { k1: 1.2, b: 0.75 };
+
+/**
+ * Smoothed idf (Lucene's): never zero or negative, unlike FTS5's, so in a small help centre a term most chunks share
+ * still counts, and a term no approved chunk holds gets the largest weight log(2N + 2).
+ */
+export const smoothedIdf = (rows: number, rowsWithTerm: number): number => Math.log(1 + (rows - rowsWithTerm + 0.5) / (rowsWithTerm + 0.5));
+
+const STEM_CACHE_LIMIT = 200_000;
+const stems = new Map<string, string>();
+
+function indexTerm(token: string): string {
+  let term = stems.get(token);
+  if (term === undefined) {
+    if (stems.size >= STEM_CACHE_LIMIT) stems.clear();
+    term = porterStem(token);
+    stems.set(token, term);
+  }
+  return term;
+}
+
+export interface LexicalScorer {
+  /** BM25 of an ideal chunk: every query term once, average length. */
+  readonly ideal: number;
+  /** Absolute lexical relevance in [0, 1]: the chunk's BM25 over the ideal, capped at 1. */
+  score(text: string): number;
+}
+
+/**
+ * BM25 recomputed in-process over the candidate chunks (FTS5 only finds them): FTS5's bm25() has fixed parameters and
+ * an idf that collapses to zero for terms in half the chunks, and neither gives a score comparable across queries.
+ */
+export function createLexicalScorer(terms: readonly QueryTerm[], stats: LexicalStats, params: Bm25Parameters = DEFAULT_BM25): LexicalScorer {
+  const weights = new Map(terms.map(({ term }) => [term, smoothedIdf(stats.rows, stats.documentFrequency(term))]));
+  const ideal = [...weights.values()].reduce((sum, idf) => sum + idf, 0);
+  const averageChars = Math.max(1, stats.averageChars);
+  return {
+    ideal,
+    score(text) {
+      if (ideal === 0) return 0;
+      const folded = /[^\u0000-\u007f]/.test(text) ? text.normalize('NFKD').replace(/\p{M}/gu, '') : text;
+      const counts = new Map<string, number>();
+      for (const token of tokenize(folded)) {
+        const term = indexTerm(token);
+        if (weights.has(term)) counts.set(term, (counts.get(term) ?? 0) + 1);
+      }
+      const norm = params.k1 * (1 - params.b + (params.b * text.length) / averageChars);
+      let sum = 0;
+      for (const [term, tf] of counts) sum += ((weights.get(term) ?? 0) * tf * (params.k1 + 1)) / (tf + norm);
+      return Math.min(1, sum / ideal);
+    },
+  };
+}

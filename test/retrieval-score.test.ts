@@ -1,0 +1,77 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { createLexicalScorer, ftsExpression, queryTerms, smoothedIdf, type LexicalStats } from '../src/retrieval/lexical.js';
+import { porterStem } from '../src/retrieval/porter.js';
+import { doc, openTestCorpus } from './fixtures/corpus/open-corpus.js';
+
+const stats = (rows: number, frequencies: Record<string, number>, averageChars = 60): LexicalStats => ({
+  rows,
+  averageChars,
+  documentFrequency: (term) => frequencies[term] ?? 0,
+});
+
+describe('retrieval scores', () => {
+  test('porterStem, when compared with FTS5 porter tokenizer output, then every index term is the same', () => {
+    const words =
+      'running runs ran generalization generalizations agreed agreement hopeful hopefulness relational conditional rational digitizer sensibility happiness ponies caresses cats feed plastered motoring sing conflated troubled sized hopping tanned falling hissing fizzed failing filing happy sky electrical formative adjustable dependent adoption homologous effective bowdlerize probate rate cease controlling rolling 1990s x86 abc123ing refunds deliveries roastery colour'.split(
+        ' ',
+      );
+    const db = new Database(':memory:');
+    db.exec(`CREATE VIRTUAL TABLE f USING fts5 (text, tokenize = 'porter unicode61 remove_diacritics 2');
+             CREATE VIRTUAL TABLE v USING fts5vocab (f, 'row');`);
+    const insert = db.prepare('INSERT INTO f (text) VALUES (?)');
+    const terms = db.prepare<[], string>('SELECT term FROM v').pluck();
+    const clear = db.prepare('DELETE FROM f');
+    for (const word of words) {
+      clear.run();
+      insert.run(word);
+      assert.deepEqual(terms.all(), [porterStem(word)], word);
+    }
+    db.close();
+  });
+
+  test('queryTerms and ftsExpression, when given stopwords, quotes and FTS5 operators, then only quoted content tokens remain', () => {
+    const terms = queryTerms('What is the "refund" NOT policy* for Café orders OR returns?');
+    assert.deepEqual(terms.map((t) => t.term), ['refund', 'polici', 'cafe', 'order', 'return']);
+    assert.equal(ftsExpression(terms), '"refund" OR "policy" OR "cafe" OR "orders" OR "returns"');
+    assert.equal(ftsExpression(queryTerms('the of and')), null);
+  });
+
+  test('lexical score, when the chunk holds every query term once at average length, then it is 1 whatever the other chunks are', () => {
+    const scorer = createLexicalScorer(queryTerms('refund parcel'), stats(100, { refund: 3, parcel: 10 }, 40));
+    const text = 'Your refund follows the returned parcel.';
+    assert.ok(Math.abs(scorer.score(text.padEnd(40, ' ')) - 1) < 1e-9);
+    assert.equal(scorer.score('Nothing relevant at all in this sentence'), 0);
+  });
+
+  test('lexical score, when query terms appear in no approved chunk, then they lower the score by their full weight', () => {
+    const frequencies = { deliveri: 1 };
+    const scorer = createLexicalScorer(queryTerms('Which colour is the delivery van of the roastery?'), stats(3, frequencies));
+    const score = scorer.score('Return unopened products within 30 days of delivery, please.');
+    const share = smoothedIdf(3, 1) / (smoothedIdf(3, 1) + 3 * smoothedIdf(3, 0));
+    assert.ok(score > 0 && score <= share + 0.05, `score ${score} vs share ${share}`);
+    assert.ok(score < 0.2);
+  });
+
+  test('smoothedIdf, when a term is in most chunks of a tiny corpus, then it still counts (FTS5 idf would be zero)', () => {
+    assert.ok(smoothedIdf(3, 2) > 0.3);
+    assert.ok(smoothedIdf(3, 0) > smoothedIdf(3, 1));
+  });
+
+  test('hybrid search, when the policy floor is 0.2, then an answerable question keeps its chunk and an unrelated one gets nothing (LLM09-2)', async () => {
+    const t = openTestCorpus();
+    try {
+      await t.corpus.ingestDocument(doc('refunds', 'help', 'Refunds are paid to the original payment method within 5 business days after we receive the returned parcel. You can return unopened products within 30 days of delivery.', { approve: true }));
+      await t.corpus.ingestDocument(doc('hours', 'help', 'Our support team answers chat and e-mail from Monday to Friday between 09:00 and 17:00.', { approve: true }));
+      const ask = (query: string) => t.corpus.retriever.search({ query, collections: ['help'], k: 5, minScore: 0.2 });
+      const relevant = await ask('How many business days until my refund is paid?');
+      assert.equal(relevant[0]?.documentId, 'refunds');
+      assert.ok((relevant[0]?.score ?? 0) <= 1);
+      assert.deepEqual(await ask('Which colour is the delivery van of the roastery?'), []);
+      assert.deepEqual(await ask('What is the capital of Mongolia?'), []);
+    } finally {
+      t.close();
+    }
+  });
+});
