@@ -1,1 +1,379 @@
+// Airlock console: a dependency-free module over /admin/*. Everything the server returns is rendered as
+// text nodes, never parsed as markup: document text, model output and audit details are untrusted here too.
+const KEY_STORAGE = 'airlock.adminKey';
+const VIEWS = ['documents', 'quarantine', 'reviews', 'audit'];
+const $ = (id) => document.getElementById(id);
 
+/** Builds an element; string and number children become text nodes, never markup. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (name === 'class') node.className = value;
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const badge = (text) => el('span', { class: `badge ${text}` }, text);
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
+
+function say(message, tone = 'ok') {
+  const status = $('status');
+  status.className = `status ${tone}`;
+  status.textContent = message;
+}
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+const adminKey = () => sessionStorage.getItem(KEY_STORAGE);
+
+async function api(path, { method = 'GET', body } = {}) {
+  const headers = { authorization: `Bearer ${adminKey()}`, accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  const json = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    if (response.status === 401) signOut('Your key was not accepted; sign in again.');
+    throw new ApiError(response.status, json);
+  }
+  return json;
+}
+
+const explain = (error) => {
+  const fields = error.problem?.errors?.map((item) => `${item.path}: ${item.message}`).join('; ');
+  return `${error.message}${fields ? ` (${fields})` : ''}${error.problem?.request_id ? ` [request ${error.problem.request_id}]` : ''}`;
+};
+
+async function act(label, work) {
+  try {
+    const result = await work();
+    if (label) say(label);
+    return result;
+  } catch (error) {
+    say(error instanceof ApiError ? explain(error) : String(error), 'bad');
+    return undefined;
+  }
+}
+
+// ---------- sign in / out ----------
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY_STORAGE);
+  showSignIn();
+  if (message) $('signin-error').textContent = message;
+}
+
+function showSignIn() {
+  for (const view of document.querySelectorAll('.view')) view.hidden = view.id !== 'view-signin';
+  $('nav').hidden = true;
+  $('sign-out').hidden = true;
+  $('admin-key').focus();
+}
+
+$('signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const key = $('admin-key').value.trim();
+  $('signin-error').textContent = '';
+  sessionStorage.setItem(KEY_STORAGE, key);
+  try {
+    await api('/admin/reviews?limit=1');
+  } catch (error) {
+    sessionStorage.removeItem(KEY_STORAGE);
+    $('signin-error').textContent = error.status === 403 ? 'This key lacks the admin scope.' : 'That key was not accepted.';
+    return;
+  }
+  $('admin-key').value = '';
+  route();
+  say('Signed in.');
+});
+
+$('sign-out').addEventListener('click', () => {
+  signOut();
+  say('Signed out.');
+});
+
+// ---------- routing ----------
+
+function route() {
+  if (!adminKey()) {
+    showSignIn();
+    return;
+  }
+  const view = VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'documents';
+  $('nav').hidden = false;
+  $('sign-out').hidden = false;
+  say('');
+  for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = `${view[0].toUpperCase()}${view.slice(1)} · Airlock console`;
+  void LOADERS[view]();
+}
+window.addEventListener('hashchange', route);
+
+// ---------- documents ----------
+
+const STATE_ORDER = ['draft', 'quarantined', 'approved', 'retired'];
+const STATE_TITLES = { draft: 'Drafts awaiting approval', quarantined: 'Quarantined', approved: 'Approved', retired: 'Retired' };
+let selectedDocument = null;
+
+async function loadDocuments() {
+  const listing = await act('', () => api('/admin/corpus/documents'));
+  if (!listing) return;
+  const details = await Promise.all(listing.documents.map((doc) => api(`/admin/corpus/documents/${encodeURIComponent(doc.id)}`)));
+  const stats = listing.stats;
+  $('documents-stats').textContent = `${stats.documents} documents · ${stats.approvedChunks} approved chunks · versions: ${STATE_ORDER.map((state) => `${stats.versionsByState?.[state] ?? 0} ${state}`).join(', ')}`;
+  const filter = $('documents-state').value;
+  const groups = new Map(STATE_ORDER.map((state) => [state, []]));
+  for (const { document: doc, versions } of details) {
+    const latest = versions.find((version) => version.version === doc.latestVersion) ?? versions[versions.length - 1];
+    groups.get(latest?.state ?? 'draft')?.push({ doc, latest });
+  }
+  const container = $('documents-groups');
+  container.replaceChildren();
+  for (const [state, rows] of groups) {
+    if (filter && filter !== state) continue;
+    if (rows.length === 0 && !filter) continue;
+    container.append(
+      el('section', { class: 'group', 'aria-label': STATE_TITLES[state] },
+        el('h3', {}, `${STATE_TITLES[state]} (${rows.length})`),
+        rows.length === 0
+          ? el('p', { class: 'muted' }, 'None.')
+          : el('table', {},
+              el('thead', {}, el('tr', {}, ['Document', 'Title', 'Collection', 'Latest', 'Approved', 'Owner'].map((head) => el('th', { scope: 'col' }, head)))),
+              el('tbody', {}, rows.map(({ doc, latest }) =>
+                el('tr', { class: selectedDocument === doc.id ? 'selected' : undefined },
+                  el('td', {}, el('button', { type: 'button', class: 'secondary', 'data-document': doc.id, onclick: () => openDocument(doc.id) }, doc.id)),
+                  el('td', {}, doc.title),
+                  el('td', {}, doc.collection),
+                  el('td', {}, `v${doc.latestVersion} `, badge(latest?.state ?? '?')),
+                  el('td', {}, doc.approvedVersion === null ? '–' : `v${doc.approvedVersion}`),
+                  el('td', {}, doc.owner))))),
+      ),
+    );
+  }
+  if (container.childElementCount === 0) container.append(el('p', { class: 'muted' }, 'No documents in this state.'));
+  if (selectedDocument) await openDocument(selectedDocument, { focus: false });
+}
+
+async function openDocument(id, { focus = true } = {}) {
+  const detail = await act('', () => api(`/admin/corpus/documents/${encodeURIComponent(id)}`));
+  if (!detail) return;
+  selectedDocument = id;
+  const { document: doc, versions } = detail;
+  $('document-detail').hidden = false;
+  $('detail-title').textContent = `${doc.title} (${doc.id})`;
+  $('detail-meta').textContent = `Collection ${doc.collection} · owner ${doc.owner} · source ${doc.source}`;
+  $('diff-panel').hidden = true;
+  $('detail-versions').replaceChildren(
+    ...[...versions].reverse().map((version) =>
+      el('tr', {},
+        el('td', {}, `v${version.version}`),
+        el('td', {}, badge(version.state)),
+        el('td', {}, `${when(version.ingestedAt)} by ${version.ingestedBy}`),
+        el('td', {}, version.approvedAt ? `${when(version.approvedAt)} by ${version.approvedBy}` : '–'),
+        el('td', {}, version.chunkCount),
+        el('td', {}, version.findings.length === 0 ? '–' : el('ul', { class: 'reasons' }, version.findings.flatMap((finding) => finding.reasons).map((reason) => el('li', {}, reason)))),
+        el('td', {},
+          el('div', { class: 'buttons' },
+            version.version > 1
+              ? el('button', { type: 'button', class: 'secondary', onclick: () => showDiff(doc.id, version.version - 1, version.version) }, `Diff v${version.version - 1}→v${version.version}`)
+              : el('button', { type: 'button', class: 'secondary', onclick: () => showContent(doc.id, version.version) }, 'View content'),
+            version.state === 'draft' || version.state === 'quarantined'
+              ? el('button', { type: 'button', onclick: () => approve(doc.id, version.version) }, `Approve v${version.version}`)
+              : null,
+            version.state === 'approved' ? el('button', { type: 'button', class: 'danger', onclick: () => retire(doc.id) }, 'Retire') : null,
+          ),
+        ),
+      ),
+    ),
+  );
+  if (focus) $('detail-title').focus();
+}
+
+const diffClass = (line) =>
+  line.startsWith('@@') || line.startsWith('+++') || line.startsWith('---') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : undefined;
+
+async function showDiff(id, from, to) {
+  const diff = await act('', () => api(`/admin/corpus/documents/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`));
+  if (!diff) return;
+  $('diff-title').textContent = `Changes from v${from} to v${to}`;
+  $('diff-body').replaceChildren(
+    ...diff.diff.split('\n').map((line) => el('span', { class: diffClass(line) }, line || ' ')),
+  );
+  $('diff-panel').hidden = false;
+  $('diff-body').focus();
+}
+
+async function showContent(id, version) {
+  const result = await act('', () => api(`/admin/corpus/documents/${encodeURIComponent(id)}/versions/${version}/chunks`));
+  if (!result) return;
+  $('diff-title').textContent = `Content of v${version} (${result.chunks.length} chunks; nothing earlier to compare with)`;
+  $('diff-body').replaceChildren(...result.chunks.flatMap((chunk) => [el('span', { class: 'hunk' }, `# ${chunk.chunkId}`), el('span', {}, chunk.text)]));
+  $('diff-panel').hidden = false;
+  $('diff-body').focus();
+}
+
+async function approve(id, version) {
+  const result = await act(`Approved ${id} v${version}.`, () => api(`/admin/corpus/documents/${encodeURIComponent(id)}/approve`, { method: 'POST', body: { version } }));
+  if (result) await loadCurrent();
+}
+
+async function retire(id) {
+  const result = await act(`Retired the approved version of ${id}.`, () => api(`/admin/corpus/documents/${encodeURIComponent(id)}/retire`, { method: 'POST' }));
+  if (result) await loadCurrent();
+}
+
+// ---------- quarantine ----------
+
+async function loadQuarantine() {
+  const listing = await act('', () => api('/admin/corpus/documents'));
+  if (!listing) return;
+  const details = await Promise.all(listing.documents.map((doc) => api(`/admin/corpus/documents/${encodeURIComponent(doc.id)}`)));
+  const flagged = details.flatMap(({ document: doc, versions }) => versions.filter((version) => version.state === 'quarantined').map((version) => ({ doc, version })));
+  const list = $('quarantine-list');
+  list.replaceChildren();
+  if (flagged.length === 0) {
+    list.append(el('p', { class: 'muted' }, 'Nothing is quarantined.'));
+    return;
+  }
+  for (const { doc, version } of flagged) {
+    list.append(
+      el('article', { class: 'card', 'aria-label': `${doc.id} v${version.version}` },
+        el('h3', {}, `${doc.title} (${doc.id}) v${version.version}`),
+        el('p', { class: 'muted' }, `Collection ${doc.collection} · ingested ${when(version.ingestedAt)} by ${version.ingestedBy}`),
+        el('p', {}, 'Flagged because:'),
+        el('ul', { class: 'reasons' }, version.findings.map((finding) => el('li', {}, `${finding.ordinal < 0 ? 'Whole document' : `Chunk ${finding.ordinal}`}: ${finding.reasons.join('; ')}`))),
+        el('div', { class: 'buttons' },
+          el('button', { type: 'button', class: 'secondary', onclick: () => { location.hash = '#documents'; void openDocument(doc.id); } }, 'Open document'),
+          el('button', { type: 'button', onclick: () => approve(doc.id, version.version) }, 'Approve anyway'),
+          el('button', { type: 'button', class: 'danger', onclick: () => deleteVersion(doc.id, version.version) }, 'Delete version'),
+        ),
+      ),
+    );
+  }
+}
+
+async function deleteVersion(id, version) {
+  const result = await act(`Deleted ${id} v${version}.`, () => api(`/admin/corpus/documents/${encodeURIComponent(id)}/versions/${version}`, { method: 'DELETE' }));
+  if (result) await loadCurrent();
+}
+
+// ---------- reviews ----------
+
+const pretty = (text) => {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+};
+
+async function loadReviews() {
+  const state = $('reviews-state').value;
+  const result = await act('', () => api(`/admin/reviews?state=${encodeURIComponent(state)}&limit=100`));
+  if (!result) return;
+  const list = $('reviews-list');
+  list.replaceChildren(el('p', { class: 'muted' }, `${result.open} open item(s) in the queue.`));
+  if (result.reviews.length === 0) list.append(el('p', { class: 'muted' }, `No ${state} review items.`));
+  for (const review of result.reviews) {
+    const outputId = `output-${review.id}`;
+    const noteId = `note-${review.id}`;
+    const open = review.state === 'open';
+    list.append(
+      el('article', { class: 'card review', 'aria-label': `Review ${review.id}`, 'data-review': review.id },
+        el('h3', {}, `${review.task} `, badge(review.state)),
+        el('p', { class: 'muted' }, `Created ${when(review.created_at)} · request `, el('span', { class: 'mono' }, review.request_id), ` · key ${review.key_id ?? '–'}`),
+        el('ul', { class: 'reasons', 'aria-label': 'Reasons' }, review.reasons.map((reason) => el('li', {}, reason))),
+        el('div', { class: 'grid' },
+          el('div', {}, el('h4', {}, 'Input (redacted)'), el('pre', {}, JSON.stringify(review.input, null, 2))),
+          el('div', {}, el('h4', {}, 'Model output as received'), el('pre', {}, pretty(review.raw_output))),
+        ),
+        open
+          ? el('div', {},
+              el('label', { for: outputId }, 'Approved output (JSON, must match the task output schema)'),
+              el('textarea', { id: outputId, spellcheck: 'false' }, pretty(review.raw_output)),
+              el('label', { for: noteId }, 'Note (optional)'),
+              el('input', { id: noteId, maxlength: 2000 }),
+              el('div', { class: 'buttons' },
+                el('button', { type: 'button', onclick: () => resolve(review.id, 'approve') }, 'Approve with this output'),
+                el('button', { type: 'button', class: 'danger', onclick: () => resolve(review.id, 'reject') }, 'Reject'),
+              ),
+            )
+          : el('p', {}, `Resolved ${when(review.resolved_at)} by ${review.resolved_by ?? '–'}`),
+      ),
+    );
+  }
+}
+
+async function resolve(id, decision) {
+  const note = $(`note-${id}`).value.trim();
+  let output;
+  if (decision === 'approve') {
+    try {
+      output = JSON.parse($(`output-${id}`).value);
+    } catch {
+      say('The approved output is not valid JSON.', 'bad');
+      $(`output-${id}`).focus();
+      return;
+    }
+  }
+  const body = { decision, ...(output === undefined ? {} : { output }), ...(note ? { note } : {}) };
+  const result = await act(`Review ${id} ${decision === 'approve' ? 'approved' : 'rejected'}.`, () => api(`/admin/reviews/${encodeURIComponent(id)}/resolve`, { method: 'POST', body }));
+  if (result) await loadReviews();
+}
+
+// ---------- audit ----------
+
+async function loadAudit() {
+  const form = new FormData($('audit-filter'));
+  const query = new URLSearchParams();
+  for (const [name, value] of form) if (String(value).trim()) query.set(name, String(value).trim());
+  const result = await act('', () => api(`/admin/audit?${query}`));
+  if (!result) return;
+  const rows = result.audit;
+  $('audit-rows').replaceChildren(
+    ...(rows.length === 0
+      ? [el('tr', {}, el('td', { colspan: 9, class: 'muted' }, 'No rows match.'))]
+      : rows.map((row) =>
+          el('tr', {},
+            el('td', {}, when(row.at)),
+            el('td', { class: 'mono' }, row.action),
+            el('td', {}, row.task ?? '–'),
+            el('td', {}, badge(row.decision)),
+            el('td', {}, row.status),
+            el('td', { class: 'mono' }, row.code ?? '–'),
+            el('td', { class: 'mono' }, row.keyId ?? '–'),
+            el('td', { class: 'mono' }, row.requestId),
+            el('td', {}, row.latencyMs),
+          ),
+        )),
+  );
+}
+
+const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit };
+const loadCurrent = () => LOADERS[VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'documents']();
+
+$('documents-state').addEventListener('change', () => void loadDocuments());
+$('reviews-state').addEventListener('change', () => void loadReviews());
+$('audit-filter').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void loadAudit();
+});
+for (const form of [$('documents-filter'), $('reviews-filter')]) form.addEventListener('submit', (event) => event.preventDefault());
+
+route();
