@@ -92,6 +92,8 @@ describe('the admin console at /console', () => {
   test('sign-in, when the key is wrong, then says so; when it is an admin key, then keeps it in sessionStorage and out of the URL', async () => {
     await page.goto(`${origin}/console`);
     await shot('signin');
+    assert.equal(await page.getByRole('navigation', { name: 'Sections' }).isVisible(), false, 'no admin navigation before sign-in');
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
     await page.getByLabel('Admin API key').fill(taskKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This key lacks the admin scope.').waitFor();
