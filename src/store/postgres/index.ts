@@ -1,0 +1,76 @@
+// The PostgreSQL store, selected by AIRLOCK_DATABASE_URL: keys, audit, idempotency, reviews and the replay cache
+// shared by every Airlock process on the database. The corpus opens beside it (./corpus.ts) on the same pool.
+import { applyMigrations, createPool, inTransaction, type PgPool } from './db.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { createPostgresKeyStore } from './keys.js';
+import { createPostgresAuditStore, insertAudit } from './audit.js';
+import { completeClaim, createPostgresIdempotencyStore } from './idempotency.js';
+import { createPostgresReviewStore, insertReview } from './reviews.js';
+import type { Store } from '../types.js';
+
+export interface PostgresStoreOptions {
+  readonly url: string;
+  /** Connections per process; the corpus replica's LISTEN connection comes on top. */
+  readonly poolSize?: number;
+}
+
+export interface PostgresStore extends Store {
+  /** For the corpus, which shares the pool; never handed to http/ or guard/. */
+  readonly pool: PgPool;
+  readonly url: string;
+}
+
+// Expired ids are swept every so often rather than on every signed request.
+const SWEEP_EVERY = 256;
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const pool = createPool(options.url, options.poolSize === undefined ? {} : { max: options.poolSize });
+  // An idle client that loses its server must not crash the process; the next query reports the failure instead.
+  pool.on('error', () => undefined);
+  try {
+    await applyMigrations(pool, POSTGRES_MIGRATIONS);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  let rememberedSinceSweep = 0;
+
+  return {
+    pool,
+    url: options.url,
+    keys: createPostgresKeyStore(pool),
+    audit: createPostgresAuditStore(pool),
+    idempotency: createPostgresIdempotencyStore(pool),
+    reviews: createPostgresReviewStore(pool),
+    async recordOutcome(outcome) {
+      await inTransaction(pool, async (client) => {
+        await insertAudit(client, outcome.audit);
+        if (outcome.review !== undefined) await insertReview(client, outcome.review);
+        if (outcome.idempotency !== undefined) {
+          await completeClaim(client, outcome.idempotency.scope, outcome.idempotency.response, outcome.idempotency.expiresAt);
+        }
+      });
+    },
+    replayCache: {
+      async remember(scope, id, ttlSeconds, now) {
+        if (++rememberedSinceSweep >= SWEEP_EVERY) {
+          rememberedSinceSweep = 0;
+          await pool.query('DELETE FROM webhook_ids WHERE expires_at <= $1', [now]);
+        }
+        // A row whose window has passed is taken over; a live one makes this a replay (no row changed).
+        const result = await pool.query(
+          `INSERT INTO webhook_ids (scope, id, expires_at) VALUES ($1, $2, $3)
+           ON CONFLICT (scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_ids.expires_at <= $4`,
+          [scope, id, new Date(now.getTime() + ttlSeconds * 1000), now],
+        );
+        return result.rowCount === 1;
+      },
+    },
+    async ping() {
+      return (await pool.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]?.ok === 1;
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
