@@ -49,6 +49,24 @@ describe('API keys on a production server', () => {
     assert.equal((await ask(key)).status, 200);
   });
 
+  test('the Authorization scheme, when spelled in another case, then still authenticates (RFC 9110 §11.1); other schemes do not', async () => {
+    const { key } = await ctx.createKey(['tasks:*']);
+    for (const header of [`bearer ${key}`, `BEARER ${key}`, `Bearer  ${key}`]) {
+      const response = await request(ctx.app)
+        .post('/v1/tasks/support.answer')
+        .set({ authorization: header, 'content-type': 'application/json' })
+        .send(JSON.stringify(envelope({ question: 'When is the support team open?' })));
+      assert.equal(response.status, 200, header.slice(0, 8));
+    }
+    for (const header of [`Basic ${key}`, key, `Bearer ${key} extra`, `Bearer${key}`]) {
+      const response = await request(ctx.app)
+        .post('/v1/tasks/support.answer')
+        .set({ authorization: header, 'content-type': 'application/json' })
+        .send(JSON.stringify(envelope({ question: 'When is the support team open?' })));
+      assert.equal(response.status, 401, header.slice(0, 8));
+    }
+  });
+
   test('a staging key (API2), when used on a production server, then 401', async () => {
     const { key } = await ctx.createKey(['tasks:*'], { environment: 'staging' });
     assert.match(key, /^ak_stg_/);

@@ -31,7 +31,8 @@ export function authenticate(deps: AuthDeps): RequestHandler {
 
   async function keyFor(req: Request): Promise<ApiKeyRecord> {
     const header = req.get('authorization');
-    const presented = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined;
+    // RFC 9110 §11.1: the scheme name is case-insensitive ("bearer" from hand-configured n8n headers is common).
+    const presented = /^bearer +(\S+) *$/i.exec(header ?? '')?.[1];
     if (presented === undefined) return rejectAndCount(req, 'Send an API key as "Authorization: Bearer <key>".');
     const parsed = parseApiKey(presented);
     const record = parsed === null ? undefined : await deps.keys.findById(parsed.id);
