@@ -3,14 +3,14 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 import { openRuntime, databasePath, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createCheckRegistry } from '../guard/registry.js';
 import { loadPolicies } from '../policies.js';
 import { isAppError } from '../errors.js';
-import { print, progressBar, table, type CliIO } from './output.js';
+import { print, progressBar, step, table, type CliIO } from './output.js';
 import { ingestDirectory } from '../retrieval/corpus-files.js';
 
 const HELP = `airlock: the guarded gateway between automations and AI models
@@ -37,6 +37,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
 
+Exit codes: 0 ok, 1 the command failed (or doctor found a problem), 2 usage error.
 Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_POLICIES_DIR, AIRLOCK_CORPUS_DIR, ...`;
 
 class UsageError extends Error {
@@ -58,7 +59,8 @@ async function withRuntime<T>(config: Config, work: (runtime: Runtime) => Promis
 }
 
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, out: Writable, err: Writable): Promise<number> {
-  let io: CliIO = { out, err, json: false };
+  // Known before parsing, so even an option error is reported as JSON to a script that asked for it.
+  let io: CliIO = { out, err, json: argv.includes('--json') };
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -85,9 +87,13 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     io = { out, err, json: values.json };
     const [area, action, target] = positionals;
     if (values.help || area === undefined || area === 'help') {
-      out.write(`${HELP}\n`);
+      print(io, { usage: 'airlock <command> [options]', commands: COMMANDS }, () => HELP);
       return 0;
     }
+    if (!COMMANDS.includes(`${area} ${action ?? ''}`.trim())) {
+      throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
+    }
+    if (area === 'doctor') return await doctor(env, io);
     if (area === 'policies' && action === 'check') {
       const dir = resolve(target ?? env['AIRLOCK_POLICIES_DIR'] ?? './policies');
       const policies = loadPolicies(dir, createCheckRegistry());
@@ -167,6 +173,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       case 'corpus approve':
         return await withRuntime(config, async (runtime) => {
           const version = values.version === undefined ? undefined : Number(values.version);
+          if (version !== undefined && (!Number.isSafeInteger(version) || version < 1)) throw new UsageError('--version must be a positive whole number');
           const result = await runtime.corpus.approve(need(target, 'document id'), version, 'cli');
           print(io, result, () => `approved ${result.documentId} v${result.version}`);
           return 0;
@@ -179,7 +186,9 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         });
       case 'corpus reindex':
         return await withRuntime(config, async (runtime) => {
+          const done = step(io, 're-embedding every stored chunk');
           const result = await runtime.corpus.reindex('cli');
+          done();
           print(io, result, () => `re-embedded ${result.chunks} chunks with ${result.embedder} (${result.dimension} dimensions)`);
           return 0;
         });
@@ -200,26 +209,42 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           if (values.approve === values.reject) throw new UsageError('pass exactly one of --approve or --reject');
           const review = await reviewAdmin(runtime).resolve(need(target, 'review id'), {
             decision: values.approve ? 'approve' : 'reject',
-            ...(values.output === undefined ? {} : { output: JSON.parse(values.output) as unknown }),
+            ...(values.output === undefined ? {} : { output: parseJsonOption(values.output, '--output') }),
             ...(values.note === undefined ? {} : { note: values.note }),
             by: 'cli',
           });
           print(io, review, () => `${review.id}: ${review.state}`);
           return 0;
         });
-      case 'doctor':
-        return await doctor(config, io);
       default:
         throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const code = error instanceof UsageError || (error instanceof TypeError && 'code' in error) ? 2 : 1;
-    if (io.json) err.write(`${JSON.stringify({ error: isAppError(error) ? error.code : 'error', message })}\n`);
-    else err.write(`airlock: ${message}\n`);
+    // parseArgs reports unknown or malformed options as TypeErrors with an ERR_PARSE_ARGS_* code.
+    const usage = error instanceof UsageError || (error instanceof TypeError && 'code' in error);
+    const code = usage ? 2 : 1;
+    const kind = isAppError(error) ? error.code : usage ? 'usage' : error instanceof ConfigError ? 'config' : 'error';
+    if (io.json) err.write(`${JSON.stringify({ error: kind, message, exit_code: code })}\n`);
+    else err.write(`airlock: ${message}${usage ? '\nRun "airlock help" for usage.' : ''}\n`);
     return code;
   }
 }
+
+/** Every command the dispatcher knows, as `area action`; `help` lists them for scripts. */
+const COMMANDS = [
+  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret',
+  'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
+  'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
+];
+
+const parseJsonOption = (value: string, option: string): unknown => {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    throw new UsageError(`${option} must be valid JSON`);
+  }
+};
 
 const keyAdmin = (runtime: Runtime) =>
   createKeyAdmin({ keys: runtime.store.keys, environment: runtime.config.AIRLOCK_ENV, clock: runtime.clock, random: runtime.random });
@@ -227,16 +252,34 @@ const keyAdmin = (runtime: Runtime) =>
 const reviewAdmin = (runtime: Runtime) =>
   createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, policies: runtime.policies, clock: runtime.clock, newId: runtime.newId });
 
-async function doctor(config: Config, io: CliIO): Promise<number> {
+async function doctor(env: Readonly<Record<string, string | undefined>>, io: CliIO): Promise<number> {
   const checks: Array<{ check: string; ok: boolean; detail: string }> = [];
   const record = (check: string, ok: boolean, detail: string): void => {
     checks.push({ check, ok, detail });
   };
+  const report = (): number => {
+    const ok = checks.every((check) => check.ok);
+    print(io, { ok, checks }, () => checks.map((check) => `${check.ok ? 'ok  ' : 'FAIL'}  ${check.check.padEnd(11)} ${check.detail}`).join('\n'));
+    return ok ? 0 : 1;
+  };
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    record('config', false, error instanceof Error ? error.message : String(error));
+    return report();
+  }
   record('config', true, `environment ${config.AIRLOCK_ENV}, data dir ${resolve(config.AIRLOCK_DATA_DIR)}`);
+  const done = step(io, 'checking database, corpus and upstream');
   try {
     await withRuntime(config, async (runtime) => {
       record('database', await runtime.store.ping(), databasePath(config));
-      record('sqlite-vec', true, 'extension loaded');
+      try {
+        const { version } = runtime.store.db.prepare('SELECT vec_version() AS version').get() as { version: string };
+        record('sqlite-vec', true, `extension loaded, ${version}`);
+      } catch (error) {
+        record('sqlite-vec', false, error instanceof Error ? error.message : String(error));
+      }
       record('policies', true, [...runtime.policies.keys()].join(', '));
       const stats = await runtime.corpus.stats();
       record('corpus', stats.approvedChunks > 0, `${stats.documents} documents, ${stats.approvedChunks} approved chunks, embedder ${runtime.embedder.name}`);
@@ -253,8 +296,8 @@ async function doctor(config: Config, io: CliIO): Promise<number> {
     });
   } catch (error) {
     record('startup', false, error instanceof Error ? error.message : String(error));
+  } finally {
+    done();
   }
-  const ok = checks.every((check) => check.ok);
-  print(io, { ok, checks }, () => checks.map((check) => `${check.ok ? 'ok  ' : 'FAIL'}  ${check.check.padEnd(11)} ${check.detail}`).join('\n'));
-  return ok ? 0 : 1;
+  return report();
 }

@@ -30,3 +30,14 @@ export function progressBar(io: CliIO, label: string): (done: number, total: num
     if (done >= total) io.err.write('\n');
   };
 }
+
+/** For work without a count: "label …" on a terminal, then "done" with the elapsed seconds. Silent under --json or a pipe. */
+export function step(io: CliIO, label: string): () => void {
+  const tty = (io.err as Writable & { isTTY?: boolean }).isTTY === true;
+  if (!tty || io.json) return () => undefined;
+  const started = Date.now();
+  io.err.write(`${label} …`);
+  return () => {
+    io.err.write(` done (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  };
+}
