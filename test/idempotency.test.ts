@@ -64,6 +64,22 @@ describe('idempotent task calls against a counting upstream', () => {
     assert.ok(second.headers['ratelimit'] !== undefined && second.headers['ratelimit'] !== first.headers['ratelimit']);
   });
 
+  test('a replay (IDEM-6, IDEM-9), when served, then leaves its own audit row naming the key, marked replayed, and no second task run', async () => {
+    const body = question();
+    const first = await ask('audited-replay', body);
+    const replay = await ask('audited-replay', body);
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    const replayRequestId = String(replay.headers['x-request-id']);
+    assert.notEqual(replayRequestId, first.body.request_id);
+    const rows = await ctx.store.audit.list({ requestId: replayRequestId, limit: 5 });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.keyId, keyId);
+    assert.equal(rows[0]!.status, 200);
+    assert.equal(rows[0]!.detail['replayed'], true);
+    assert.notEqual(rows[0]!.action, 'task.run');
+    assert.equal(taskAuditRows(ctx, first.body.request_id), 1);
+  });
+
   test('a reused key (IDEM-4), when the body differs, then 422 idempotency_key_reused, no model call and the stored record is untouched', async () => {
     const originalBody = question();
     const original = await ask('reused-key', originalBody);

@@ -38,7 +38,8 @@ export const accessLog = (deps: AccessLogDeps): RequestHandler =>
       deps.onFinish(routeLabel, taskLabel, res.statusCode, entry.latency_ms / 1000);
       if (deps.quietPaths.has(req.path)) return;
       deps.logger.info(entry, 'request');
-      if (locals['audited'] === true) return;
+      // A replay (IDEM-6) ran no pipeline and so wrote no row of its own; who fetched a stored result is still audited.
+      if (locals['audited'] === true && !entry.replayed) return;
       deps.audit
         .append({
           id: deps.newId(),
@@ -55,7 +56,7 @@ export const accessLog = (deps: AccessLogDeps): RequestHandler =>
           chunkIds: [],
           model: null,
           latencyMs: entry.latency_ms,
-          detail: (locals['auditDetail'] as Record<string, unknown> | undefined) ?? {},
+          detail: { ...(locals['auditDetail'] as Record<string, unknown> | undefined), ...(entry.replayed ? { replayed: true } : {}) },
         })
         .catch((error: unknown) => deps.logger.error({ err: error, request_id: entry.request_id }, 'audit append failed'));
     });
