@@ -78,6 +78,8 @@ const doc = (id: string, content: string, extra: Partial<IngestInput> = {}): Ing
 
 const search = (corpus: CorpusStore, query: string) => corpus.retriever.search({ query, collections: ['help'], k: 20, minScore: 0 });
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Polls `condition` until it holds; gives up (and the test fails on its own assertion) after `ms`. */
 async function eventually(condition: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -208,12 +210,16 @@ export function storeContract(factory: BackendFactory): void {
         assert.equal((await claim(scope, 'fp-b', 2)).kind, 'replay');
       });
 
+      // Real time with a short window: with Redis in front, the lock's expiry runs on Redis's clock, not on `now`.
       test('claim, when an in-flight claim is older than staleAfterMs, then it is reclaimed (IDEM-8); a younger one is not', async () => {
         const scope = `scope-${randomUUID()}`;
-        await claim(scope, 'fp-a', 0);
-        assert.deepEqual(await claim(scope, 'fp-a', STALE_MS / 1000), { kind: 'in_flight' });
-        assert.deepEqual(await claim(scope, 'fp-b', STALE_MS / 1000 + 1), { kind: 'claimed' });
-        assert.deepEqual(await claim(scope, 'fp-b', STALE_MS / 1000 + 2), { kind: 'in_flight' });
+        const stale = 400;
+        const claimNow = (fingerprint: string) => store.idempotency.claim({ scope, fingerprint, now: new Date(), staleAfterMs: stale });
+        assert.deepEqual(await claimNow('fp-a'), { kind: 'claimed' });
+        assert.deepEqual(await claimNow('fp-a'), { kind: 'in_flight' });
+        await sleep(stale + 300);
+        assert.deepEqual(await claimNow('fp-b'), { kind: 'claimed' });
+        assert.deepEqual(await claimNow('fp-b'), { kind: 'in_flight' });
       });
 
       test('claim, when a completed record has expired, then it is claimed afresh; purgeExpired removes expired records only', async () => {
@@ -264,11 +270,19 @@ export function storeContract(factory: BackendFactory): void {
     describe('replay cache (SIG-5)', () => {
       test('remember, when an id is seen again within the TTL, then false; under another key, or after the TTL, then true', async () => {
         const id = `msg_${randomUUID()}`;
-        assert.equal(await store.replayCache.remember('key_a', id, 600, at(0)), true);
-        assert.equal(await store.replayCache.remember('key_a', id, 600, at(599)), false);
-        assert.equal(await store.replayCache.remember('key_b', id, 600, at(1)), true);
-        assert.equal(await store.replayCache.remember('key_a', id, 600, at(601)), true);
-        assert.equal(await store.replayCache.remember('key_a', id, 600, at(602)), false);
+        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), true);
+        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), false);
+        assert.equal(await store.replayCache.remember('key_b', id, 1, new Date()), true);
+        // Real time: Redis expires the entry on its own clock.
+        await sleep(1_300);
+        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), true);
+        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), false);
+      });
+
+      test('remember, when scope and id split the same text differently, then they are different entries', async () => {
+        const id = randomUUID();
+        assert.equal(await store.replayCache.remember(`a:${id}`, 'c', 60, new Date()), true);
+        assert.equal(await store.replayCache.remember('a', `${id}:c`, 60, new Date()), true);
       });
     });
 

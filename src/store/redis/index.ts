@@ -1,0 +1,97 @@
+// Redis, selected by AIRLOCK_REDIS_URL, for the state several Airlock processes must share at request speed: rate-limit
+// counters (rate-limiter-flexible's Redis store), the signed-request replay cache (SET NX EX), and the idempotency
+// in-flight locks. The database stays the arbiter of idempotency; Redis answers duplicates without touching it.
+import { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { RateLimiterStoreFactory } from '../../security/rate-limit.js';
+import type { ReplayCache } from '../../security/replay-cache.js';
+import type { IdempotencyStore, Store } from '../types.js';
+
+export type RedisClient = Redis;
+
+export function openRedis(url: string): Redis {
+  // Few retries per command: a request waiting long on a dead Redis is worse than a prompt 5xx (fail closed).
+  const client = new Redis(url, { maxRetriesPerRequest: 2, connectionName: 'airlock' });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Limiters whose counters every process shares, so N processes enforce one budget rather than N. */
+export const redisRateLimiters =
+  (client: Redis): RateLimiterStoreFactory =>
+  (options) =>
+    new RateLimiterRedis({ storeClient: client, keyPrefix: `airlock:rl:${options.keyPrefix}`, points: options.points, duration: options.duration });
+
+// JSON keeps (scope, id) unambiguous whatever characters either holds.
+const key = (prefix: string, ...parts: string[]): string => `airlock:${prefix}:${JSON.stringify(parts)}`;
+
+export function redisReplayCache(client: Redis): ReplayCache {
+  return {
+    async remember(scope, id, ttlSeconds) {
+      // Redis's clock decides the window: SET NX EX is one atomic step on every process's behalf.
+      return (await client.set(key('replay', scope, id), '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+    },
+  };
+}
+
+/**
+ * Puts a Redis lock (SET NX PX, value = the request fingerprint) in front of the database claim. The first caller
+ * takes the lock and then the durable claim; duplicates on any process see the lock and are told in_flight (or
+ * mismatch) by Redis alone while they wait. The lock expires with the stale-claim window, and the durable claim is
+ * still taken by the lock holder, so a lost or flushed Redis costs speed, never a second model call.
+ */
+export function withRedisIdempotency(inner: IdempotencyStore, client: Redis): IdempotencyStore & { unlock(scope: string): Promise<void> } {
+  const lockKey = (scope: string): string => key('idem', scope);
+  const unlock = async (scope: string): Promise<void> => {
+    await client.del(lockKey(scope));
+  };
+  return {
+    async claim(request) {
+      const locked = await client.set(lockKey(request.scope), request.fingerprint, 'PX', Math.max(1, request.staleAfterMs), 'NX');
+      if (locked !== 'OK') {
+        const holder = await client.get(lockKey(request.scope));
+        // The lock vanished between the two calls: the work finished or was released, so the database knows.
+        if (holder === null) return inner.claim(request);
+        return holder === request.fingerprint ? { kind: 'in_flight' } : { kind: 'mismatch' };
+      }
+      const result = await inner.claim(request).catch(async (error: unknown) => {
+        await unlock(request.scope).catch(() => undefined);
+        throw error;
+      });
+      // Only a fresh claim keeps the lock; a replay, a mismatch or another process's durable claim drops it.
+      if (result.kind !== 'claimed') await unlock(request.scope);
+      return result;
+    },
+    async release(scope) {
+      await inner.release(scope);
+      await unlock(scope);
+    },
+    purgeExpired: (olderThan) => inner.purgeExpired(olderThan),
+    unlock,
+  };
+}
+
+/** The store with the replay cache and idempotency locks moved to Redis; everything durable stays in the database. */
+export function withRedis(store: Store, client: Redis): Store {
+  const idempotency = withRedisIdempotency(store.idempotency, client);
+  return {
+    keys: store.keys,
+    audit: store.audit,
+    reviews: store.reviews,
+    idempotency,
+    replayCache: redisReplayCache(client),
+    async recordOutcome(outcome) {
+      await store.recordOutcome(outcome);
+      // After the commit: a duplicate that now misses the lock reads the completed record from the database.
+      if (outcome.idempotency !== undefined) await idempotency.unlock(outcome.idempotency.scope);
+    },
+    async ping() {
+      const [database, redis] = await Promise.all([store.ping(), client.ping().then((reply) => reply === 'PONG', () => false)]);
+      return database && redis;
+    },
+    async close() {
+      await store.close();
+      await client.quit().catch(() => undefined);
+    },
+  };
+}
