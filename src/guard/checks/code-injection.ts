@@ -37,12 +37,12 @@ const PATTERNS: Readonly<Record<CodeFamily, readonly RegExp[]>> = {
     /\bselect\s+[\w.]+(?:\s*,\s*[\w.]+)+\s+from\s+[\w.[\]"`]+\s*(?:where\b|;|--|#|limit\b|order\s+by\b|$)/,
     /\bfrom\s+(?:information_schema|sqlite_master|mysql\.user|pg_(?:user|shadow|catalog)|sys\.(?:objects|tables|databases))\b|\bfrom\s+dual\b/,
     // A quote breaking out of a string literal, followed by SQL grammar: `' OR 1=1`, `' AND IF(`, `'; SHUTDOWN`, `'--`.
-    /['"`]\s*\)?\s*(?:\bor\b|\band\b|\|\||&&)\s*\(?\s*(?:['"]?[\w@.]*['"]?\s*(?:=|<>|!=|<=|>=|<|>|\blike\b)|(?:if|exists|sleep|ascii|substr(?:ing)?|char|ord|length|benchmark|select)\s*\(|(?:true|false)\s*(?:--|#|;|\)|$))/,
-    /['"`]\s*\)?\s*(?:order\s+by|group\s+by|having|union|procedure\s+analyse)\b/,
-    /['"`]\s*\)?\s*;\s*(?:--|#|\/\*|(?:select|insert|update|delete|drop|create|alter|truncate|exec(?:ute)?|declare|shutdown|waitfor|grant|revoke|union|merge|call|load|copy)\b)/,
-    /['"]\s*\)?\s*(?:--|\/\*)[\s+-]*$|['"]\s*#\s*$/m, // `admin'--` ends the statement early
+    /['"`]\s*(?:\)\s*)?(?:\bor\b|\band\b|\|\||&&)\s*(?:\(\s*)?(?:['"]?[\w@.]*['"]?\s*(?:=|<>|!=|<=|>=|<|>|\blike\b)|(?:if|exists|sleep|ascii|substr(?:ing)?|char|ord|length|benchmark|select)\s*\(|(?:true|false)\s*(?:--|#|;|\)|$))/,
+    /['"`]\s*(?:\)\s*)?(?:order\s+by|group\s+by|having|union|procedure\s+analyse)\b/,
+    /['"`]\s*(?:\)\s*)?;\s*(?:--|#|\/\*|(?:select|insert|update|delete|drop|create|alter|truncate|exec(?:ute)?|declare|shutdown|waitfor|grant|revoke|union|merge|call|load|copy)\b)/,
+    /['"]\s*(?:\)\s*)?(?:--|\/\*)[\s+-]*$|['"]\s*#\s*$/m, // `admin'--` ends the statement early
     // Tautologies that defeat a WHERE clause, quoted or not: `OR 1=1`, `IF(1=1,`, `WHEN (2=2)`, `or 'a'='a'`.
-    /\b(?:or|and|if|when|where)\s*\(*\s*(['"]?)(\w+)\1\s*=\s*\1\2\1\s*\)*(?:\s|,|;|--|#|\)|$)/,
+    /\b(?:or|and|if|when|where)\s*(?:\(\s*)*(['"]?)(\w+)\1\s*=\s*\1\2\1\s*\)*(?:\s|,|;|--|#|\)|$)/,
     /\b(?:sleep|pg_sleep|benchmark|load_file|extractvalue|updatexml|dbms_pipe\.receive_message)\s*\(\s*[\d'"(]/,
     /\bwaitfor\s+delay\s+['"]/,
     /@@(?:version|hostname|datadir|user)\b|\binformation_schema\b|\bxp_cmdshell\b|\bsp_executesql\b|\binto\s+(?:out|dump)file\b/,
@@ -50,9 +50,9 @@ const PATTERNS: Readonly<Record<CodeFamily, readonly RegExp[]>> = {
     /;\s*shutdown\s*(?:--|;|#|with\b|$)/m,
   ],
   shell: [
-    /\$\(\s*[a-z_./~][^)]*[\s/.'"][^)]*\)/, // $(command args)
+    /\$\(\s*[a-z_./~][^)\s/.'"]{0,100}[\s/.'"][^)]{0,300}\)/, // $(command args)
     new RegExp(`\\$\\(\\s*${BARE_COMMANDS}\\s*\\)`),
-    /\$\{(?:ifs|jndi|env|sys|java|lower|upper|::-)[^}]*\}/, // ${IFS}, log4shell ${jndi:…}
+    /\$\{(?:ifs|jndi|env|sys|java|lower|upper|::-)/, // ${IFS}, log4shell ${jndi:…}
     new RegExp(`\`\\s*(?:${COMMANDS}\\s+[^\`]+|${BARE_COMMANDS}\\s*)\``), // \`command args\`
     new RegExp(`(?:;|&&?|\\|\\||\\||\`)\\s*${COMMANDS}\\s+${ARGUMENT}`),
     /(?:^|[;&|`]|\$\()\s*\/(?:usr\/)?s?bin\/\w+/m, // an absolute binary at a command position
@@ -84,7 +84,7 @@ const PATTERNS: Readonly<Record<CodeFamily, readonly RegExp[]>> = {
     /<\?(?:php|=)/,
     /\b(?:requests?|httpx|urllib\d?(?:\.request)?|aiohttp|session)\s*\.\s*(?:get|post|put|delete|request|urlopen|urlretrieve)\s*\(\s*['"]/,
     /\(\s*lambda\s+(?:_\w*|[a-z])\s*(?:,\s*\w+\s*)*:/, // obfuscated one-liners: (lambda __g, __y: …)
-    /\{\{[^}]*(?:__\w+__|\bconfig\b|\bself\b|\bcycler\b|\blipsum\b|\d+\s*\*\s*\d+)[^}]*\}\}|\{%\s*(?:import|include|exec)\b/, // template injection
+    /\{\{[^}]{0,200}?(?:__\w+__|\bconfig\b|\bself\b|\bcycler\b|\blipsum\b|\d+\s*\*\s*\d+)|\{%\s*(?:import|include|exec)\b/, // template injection
     /[$#]\{\s*\d+\s*\*\s*\d+\s*\}|<%[=-]?[\s\S]{0,300}?%>/,
   ],
 };
@@ -105,7 +105,7 @@ export type CodeInjectionConfig = z.infer<typeof CodeInjectionConfig>;
  */
 function views(text: string): string[] {
   const decoded = normaliseText(decodeEntities(text)).toLowerCase();
-  const untagged = decoded.replace(/<\/?[a-z][^>]*>/g, ' ');
+  const untagged = decoded.replace(/<\/?[a-z][^<>]{0,2000}>/g, ' ');
   // URL-encoded payloads (`%27%20OR%201%3D1`) reach a query string or a shell as their decoded form.
   const unescaped = untagged.replace(/%([0-9a-f]{2})/g, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   return [...new Set([decoded, untagged, unescaped])];
