@@ -21,7 +21,7 @@ const STOPWORDS = new Set(
   ('a an and are as at be been but by can could do does did for from had has have how i if in into is it its may me my no not of on or ' +
     'our so than that the their them then there these they this to was we were what when where which who why will with would you your ' +
     'yours about after again all am any because before being both each few more most other over own same should some such too under until up ' +
-    'very just also get got want need please tell know').split(' '),
+    'very just also get got want need please tell know already still ever really actually anyone someone something').split(' '),
 );
 
 /** Lower-cased content words with a light suffix strip, so "refunds" meets "refund" and "shipping" meets "ship". */
@@ -76,7 +76,8 @@ function tableSentences(text: string): string[] {
 /** Splits chunk text into answerable sentences, with markdown markers removed. */
 function sentencesOf(chunk: RetrievedChunk): Sentence[] {
   const pieces = chunk.text
-    .split(/\n(?!\s*\|)|(?<=[.!?])\s+(?=[A-Z0-9"'(#])/u)
+    // Sentence ends, line breaks (outside tables) and list bullets that lost their line break in normalisation.
+    .split(/\n(?!\s*\|)|(?<=[.!?])\s+(?=[A-Z0-9"'(#])|\s+[-*]\s+(?=[A-Z0-9"'€*])/u)
     .flatMap((piece) => ((piece.match(/\|/g)?.length ?? 0) >= 3 ? tableSentences(piece) : [piece]))
     .flatMap((piece) => piece.split(/\s(?=#{1,6}\s)/u))
     .map((piece) =>
@@ -205,7 +206,7 @@ export function draftContent(input: ContentDraftInput, chunks: readonly Retrieve
 
 const approxTokens = (text: string): number => Math.ceil(text.length / 4);
 
-export function createOfflineModel(options: OfflineModelOptions = { minCoverage: 0.5 }): ModelClient {
+export function createOfflineModel(options: OfflineModelOptions = { minCoverage: 0.4 }): ModelClient {
   const answer = (request: ModelRequest): unknown => {
     switch (request.task) {
       case 'support.answer':
