@@ -1,0 +1,79 @@
+// The real process on a broken policy folder: `node --import tsx src/main.ts` must exit non-zero before it listens,
+// with the file name on stderr, so a typo in a policy can never reach request time (fail fast, not fail open).
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUNDLED_POLICIES } from './helpers/context.js';
+
+const REPO_ROOT = join(import.meta.dirname, '..');
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the server entry point with `env` and waits for it to exit; a process that keeps running is killed. */
+function runMain(env: Record<string, string>): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? tmpdir(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      // A server that started listening is the failure this test exists for; stop it instead of hanging.
+      if (stdout.includes('airlock listening')) child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('server boot on a broken policy folder', () => {
+  const dirs: string[] = [];
+  const tempDir = (prefix: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('main, when one policy file names an unknown check, then the process exits non-zero before listening and stderr names the file and the rule', async () => {
+    const policies = tempDir('airlock-boot-policies-');
+    for (const file of readdirSync(BUNDLED_POLICIES)) writeFileSync(join(policies, file), readFileSync(join(BUNDLED_POLICIES, file)));
+    const broken = JSON.parse(readFileSync(join(BUNDLED_POLICIES, 'lead.classify.json'), 'utf8')) as { output_rules: unknown[] };
+    broken.output_rules.push({ check: 'no_such_check', action: 'review' });
+    writeFileSync(join(policies, 'lead.classify.json'), JSON.stringify(broken));
+
+    const exit = await runMain({ AIRLOCK_POLICIES_DIR: policies, AIRLOCK_DATA_DIR: tempDir('airlock-boot-data-'), PORT: '0', HOST: '127.0.0.1', AIRLOCK_LOG_LEVEL: 'info' });
+
+    assert.notEqual(exit.code, 0);
+    assert.equal(exit.signal, null, 'it exited on its own, it was not killed after listening');
+    assert.ok(!exit.stdout.includes('airlock listening'));
+    assert.match(exit.stderr, /lead\.classify\.json/);
+    assert.match(exit.stderr, /no_such_check/);
+  });
+
+  test('main, when a policy file is not valid JSON, then the process exits non-zero before listening and stderr names the file', async () => {
+    const policies = tempDir('airlock-boot-policies-');
+    writeFileSync(join(policies, 'support.answer.json'), '{ "task": ');
+
+    const exit = await runMain({ AIRLOCK_POLICIES_DIR: policies, AIRLOCK_DATA_DIR: tempDir('airlock-boot-data-'), PORT: '0', HOST: '127.0.0.1' });
+
+    assert.notEqual(exit.code, 0);
+    assert.equal(exit.signal, null);
+    assert.ok(!exit.stdout.includes('airlock listening'));
+    assert.match(exit.stderr, /support\.answer\.json: not valid JSON/);
+  });
+});
