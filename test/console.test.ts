@@ -9,9 +9,12 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import express from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { CONSOLE_CSP } from '../src/http/routes/console.js';
+import { CONSOLE_CSP, consoleRoutes } from '../src/http/routes/console.js';
+import { notFound, problemHandler } from '../src/http/middleware/problems.js';
+import { createLogger } from '../src/logger.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -214,5 +217,17 @@ describe('the admin console at /console', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin API key').waitFor();
     assert.equal(await page.evaluate('sessionStorage.getItem("airlock.adminKey")'), null);
+  });
+});
+
+describe('consoleRoutes without assets', () => {
+  test('a build without the console files, when /console is requested, then answers a 404 problem saying why instead of failing to start', async () => {
+    const app = express();
+    app.use(consoleRoutes({ assetDir: null }));
+    app.use(notFound);
+    app.use(problemHandler(createLogger({ level: 'silent' })));
+    const response = await request(app).get('/console/app.js');
+    assert.equal(response.status, 404);
+    assert.match(response.body.detail, /console is not installed/);
   });
 });

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Router } from 'express';
+import { AppError } from '../../errors.js';
 
 /** No inline script or style, no third-party origin, no framing: the key in sessionStorage is only reachable by our own module. */
 export const CONSOLE_CSP = [
@@ -25,22 +26,28 @@ const ASSETS = {
 
 /**
  * The assets live in src/console. Under tsx this module sits in src/http/routes; compiled, in dist/src/http/routes,
- * where tsc copies no static files, so the source folder is the fallback.
+ * where tsc copies no static files, so the source folder is the fallback. Undefined when neither exists (an image
+ * that ships only dist/): the console is then absent, never a reason for the gateway not to start.
  */
-export function consoleAssetDir(): string {
+export function consoleAssetDir(): string | undefined {
   const candidates = [join(import.meta.dirname, '..', '..', 'console'), join(import.meta.dirname, '..', '..', '..', '..', 'src', 'console')];
-  const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
-  if (found === undefined) throw new Error(`console assets not found in ${candidates.join(' or ')}`);
-  return found;
+  return candidates.find((dir) => existsSync(join(dir, 'index.html')));
 }
 
-export function consoleRoutes(options: { assetDir?: string } = {}): Router {
-  const dir = options.assetDir ?? consoleAssetDir();
+/** `assetDir: null` (or no assets found) mounts a 404 that says why, instead of the console. */
+export function consoleRoutes(options: { assetDir?: string | null } = {}): Router {
+  const dir = options.assetDir === undefined ? consoleAssetDir() : options.assetDir ?? undefined;
+  const router = Router();
+  if (dir === undefined) {
+    router.get(['/console', '/console/{*rest}'], () => {
+      throw new AppError('not_found', { detail: 'The admin console is not installed in this build (src/console is missing).' });
+    });
+    return router;
+  }
   const files = Object.entries(ASSETS).map(([name, type]) => {
     const body = readFileSync(join(dir, name));
     return { name, type, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
   });
-  const router = Router();
   for (const file of files) {
     const paths = file.name === 'index.html' ? ['/console', '/console/'] : [`/console/${file.name}`];
     router.get(paths, (req, res) => {
