@@ -19,6 +19,8 @@ COPY package.json ./
 COPY bin ./bin
 COPY policies ./policies
 COPY corpus ./corpus
+# The admin console is static files served from the package, not compiled output.
+COPY src/console ./src/console
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080

@@ -4,6 +4,7 @@ import { TaskRequestEnvelope } from './envelope.js';
 import { TaskResponse } from './task-response.js';
 import { ProblemDetails } from './problem.js';
 import { TASK_CONTRACTS, type TaskName } from './tasks.js';
+import { ChatRequest } from './chat-completions.js';
 
 const schemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> => {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -37,6 +38,7 @@ export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: 
         TaskRequestEnvelope: schemaOf(TaskRequestEnvelope, 'input'),
         TaskResponse: schemaOf(TaskResponse),
         Problem: schemaOf(ProblemDetails),
+        ChatRequest: schemaOf(ChatRequest, 'input'),
         ...taskSchemas,
       },
     },
@@ -71,6 +73,24 @@ export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: 
           },
         },
       },
+      '/v1/chat/completions': {
+        post: {
+          operationId: 'chatCompletion',
+          summary: 'OpenAI-compatible entry: model "airlock:<task>"; the reply content is the task output as JSON, citations under `airlock`',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatRequest' } } } },
+          responses: {
+            200: { description: 'A chat.completion whose message content is the untrusted task output' },
+            400: { description: 'OpenAI error shape: invalid request, or streaming/tools/logprobs requested' },
+            401: { description: 'OpenAI error shape: missing or invalid key' },
+            404: { description: 'OpenAI error shape: unknown model' },
+            422: { description: 'OpenAI error shape: sent to review or rejected' },
+            429: { description: 'OpenAI error shape: rate limited' },
+          },
+        },
+      },
+      '/v1/models': { get: { operationId: 'listModels', responses: { 200: { description: 'The airlock:<task> models this key may call' } } } },
+      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (admin scope)', responses: { 200: { description: 'text/plain exposition' } } } },
       '/healthz': { get: { operationId: 'health', security: [], responses: { 200: { description: 'The process is up' } } } },
       '/readyz': { get: { operationId: 'ready', security: [], responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') } } },
     },

@@ -40,6 +40,8 @@ export const accessLog = (deps: AccessLogDeps): RequestHandler =>
       deps.logger.info(entry, 'request');
       // A replay (IDEM-6) ran no pipeline and so wrote no row of its own; who fetched a stored result is still audited.
       if (locals['audited'] === true && !entry.replayed) return;
+      // Successful reads change nothing, so they are logged but not audited; every write and every failure is.
+      if ((req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400) return;
       deps.audit
         .append({
           id: deps.newId(),

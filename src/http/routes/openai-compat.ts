@@ -10,6 +10,7 @@ import { idempotencyScope, parseIdempotencyKey, requestFingerprint } from '../..
 import type { TaskReply, TaskService } from '../../pipeline/handle-task.js';
 import type { TaskResponse } from '../../contracts/task-response.js';
 import { SCHEMA_VERSIONS } from '../../contracts/envelope.js';
+import { ChatMessage, ChatRequest, TextPart } from '../../contracts/chat-completions.js';
 import type { TaskName } from '../../contracts/tasks.js';
 import { canCallTask } from '../../scopes.js';
 import { parseJson, rawBody, rawBodyOf } from '../middleware/json-body.js';
@@ -37,28 +38,6 @@ export const MAIN_TEXT_FIELD: Readonly<Record<TaskName, string>> = {
   'lead.classify': 'message',
   'content.draft': 'topic',
 };
-
-const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() });
-const Message = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
-  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() })), z.null()]).optional(),
-});
-
-/**
- * What we accept of OpenAI's chat request. Sampling parameters (temperature, max_tokens, ...) are accepted and
- * ignored: the task's policy owns the model call. Anything that would let the caller widen what the model can do
- * or leak is refused (LLM06-1 tools, LLM10-4 streaming and logprobs).
- */
-const ChatRequest = z.looseObject({
-  model: z.string().min(1).max(200),
-  messages: z.array(Message).min(1).max(100),
-  stream: z.boolean().nullable().optional(),
-  n: z.int().nullable().optional(),
-  logprobs: z.boolean().nullable().optional(),
-  top_logprobs: z.int().nullable().optional(),
-  metadata: z.record(z.string(), z.string()).nullable().optional(),
-});
-type ChatRequest = z.infer<typeof ChatRequest>;
 
 /** Parameters that must be absent (or falsy), with the reason given to the caller. */
 const REFUSED: ReadonlyArray<readonly [string, string]> = [
@@ -103,7 +82,7 @@ function taskOfModel(model: string, tasks: readonly TaskName[]): TaskName {
   return found;
 }
 
-const textOf = (content: z.infer<typeof Message>['content']): string => {
+const textOf = (content: z.infer<typeof ChatMessage>['content']): string => {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     if (content.some((part) => part.type !== 'text')) throw refuse('messages', 'Only text content parts are supported.');
