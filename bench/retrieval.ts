@@ -61,40 +61,61 @@ for (const document of documents) {
 const ingestSeconds = (performance.now() - started) / 1000;
 const stats = await corpus.stats();
 
-// The index alone, over the same vectors, to compare with exact brute-force KNN.
-const allTexts = (await Promise.all(documents.map(async (d) => (await corpus.getChunks(d.id, 1)).map((c) => ({ text: c.text, collection: d.collection }))))).flat();
-const vectors = await embedder.embed(allTexts.map((c) => c.text));
-const index = createVectorIndex(embedder.dimension, { minCandidates: Number(process.argv[3] ?? 2000) });
-vectors.forEach((vector, rowid) => index.add(rowid, allTexts[rowid]?.collection ?? '', vector));
-
 const queryTexts = Array.from({ length: QUERIES }, () => sentence(pick(topics)).split(' ').slice(0, 8).join(' '));
-const queryVectors = await embedder.embed(queryTexts);
-let recallSum = 0;
-const knnTimes: number[] = [];
-for (const query of queryVectors) {
-  started = performance.now();
-  const approx = index.search(query, ['help'], 10);
-  knnTimes.push(performance.now() - started);
-  const exact = vectors
-    .map((vector, rowid) => ({ rowid, similarity: allTexts[rowid]?.collection === 'help' ? vector.reduce((s, v, i) => s + v * (query[i] ?? 0), 0) : -2 }))
-    .sort((a, b) => b.similarity - a.similarity)
-    .slice(0, 10);
-  const found = new Set(approx.map((h) => h.rowid));
-  recallSum += exact.filter((h) => found.has(h.rowid)).length / 10;
-}
-
+// The full hybrid search the gateway runs (embed + KNN + FTS5 + fetch + BM25 + fusion).
+const request = (query: string) => ({ query, collections: ['help'], k: 10, minScore: 0 });
+started = performance.now();
+await corpus.retriever.search(request(queryTexts[0] ?? ''));
+const firstSearchMs = performance.now() - started;
 const searchTimes: number[] = [];
 for (const query of queryTexts) {
   started = performance.now();
-  await corpus.retriever.search({ query, collections: ['help'], k: 10, minScore: 0 });
+  await corpus.retriever.search(request(query));
   searchTimes.push(performance.now() - started);
 }
+// RSS of the serving state, before the benchmark builds anything of its own.
+const servingRss = process.memoryUsage().rss;
+
+// The index alone, over the same vectors, against exact brute-force KNN computed in one streaming pass.
+const queryVectors = await embedder.embed(queryTexts);
+const index = createVectorIndex(embedder.dimension, { minCandidates: Number(process.env['MIN_CANDIDATES'] ?? 2000) });
+const exact = queryVectors.map(() => [] as { rowid: number; similarity: number }[]);
+let rowid = 0;
+for (const document of documents) {
+  if (document.collection !== 'help') continue;
+  for (const chunk of await corpus.getChunks(document.id, 1)) {
+    const [vector] = await embedder.embed([chunk.text]);
+    if (!vector) continue;
+    index.add(rowid, 'help', vector);
+    queryVectors.forEach((query, q) => {
+      const best = exact[q] ?? [];
+      let similarity = 0;
+      for (let i = 0; i < vector.length; i += 1) similarity += (vector[i] ?? 0) * (query[i] ?? 0);
+      if (best.length < 10 || similarity > (best[9]?.similarity ?? -2)) {
+        best.push({ rowid, similarity });
+        best.sort((a, b) => b.similarity - a.similarity);
+        best.length = Math.min(best.length, 10);
+      }
+    });
+    rowid += 1;
+  }
+}
+index.search(queryVectors[0] ?? new Float32Array(embedder.dimension), ['help'], 10);
+let recallSum = 0;
+const knnTimes: number[] = [];
+queryVectors.forEach((query, q) => {
+  started = performance.now();
+  const approx = index.search(query, ['help'], 10);
+  knnTimes.push(performance.now() - started);
+  const found = new Set(approx.map((h) => h.rowid));
+  recallSum += (exact[q] ?? []).filter((h) => found.has(h.rowid)).length / 10;
+});
 
 console.log(`chunks indexed            ${stats.approvedChunks} (${stats.documents} documents, 2 collections)`);
 console.log(`ingest (embed+scan+store+approve)  ${(stats.chunks / ingestSeconds).toFixed(0)} chunks/s`);
 console.log(`KNN index p50 / p95       ${percentile(knnTimes, 0.5).toFixed(2)} / ${percentile(knnTimes, 0.95).toFixed(2)} ms  (one collection = half the chunks)`);
 console.log(`KNN recall@10 vs exact    ${(recallSum / QUERIES).toFixed(3)}`);
-console.log(`hybrid search p50 / p95   ${percentile(searchTimes, 0.5).toFixed(2)} / ${percentile(searchTimes, 0.95).toFixed(2)} ms  (embed + KNN + FTS5 + fetch)`);
-console.log(`RSS                       ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB (includes a second, benchmark-only index copy)`);
+console.log(`hybrid search p50 / p95   ${percentile(searchTimes, 0.5).toFixed(2)} / ${percentile(searchTimes, 0.95).toFixed(2)} ms  (embed + KNN + FTS5 + fetch + BM25 + fusion; first search ${firstSearchMs.toFixed(0)} ms)`);
+console.log(`RSS serving               ${(servingRss / 1e6).toFixed(0)} MB (after ingest and searches, before the benchmark-only index copy)`);
 db.close();
 rmSync(dir, { recursive: true, force: true });
