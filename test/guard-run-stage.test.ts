@@ -127,9 +127,9 @@ describe('validatePolicyRules', () => {
 });
 
 describe('createCheckRegistry', () => {
-  test('when built with defaults, then all ten built-in checks are present', () => {
+  test('when built with defaults, then all eleven built-in checks are present', () => {
     assert.deepEqual([...registry.keys()].sort(), [
-      'canary_leak', 'citations_retrieved', 'field_limits', 'html_sanitise', 'jailbreak_screen', 'link_allowlist', 'pii', 'plain_text', 'secrets', 'topic_allowlist',
+      'canary_leak', 'citations_retrieved', 'code_injection', 'field_limits', 'html_sanitise', 'jailbreak_screen', 'link_allowlist', 'pii', 'plain_text', 'secrets', 'topic_allowlist',
     ]);
   });
   test('when two definitions share a name, then it throws', () => {
