@@ -26,7 +26,10 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
   const metrics = createMetrics({ defaultMetrics: true });
-  const runtime = await openRuntime(config, { onUpstreamAttempt: () => metrics.upstreamAttempt() });
+  const runtime = await openRuntime(config, {
+    onUpstreamAttempt: () => metrics.upstreamAttempt(),
+    onBackgroundError: (error) => logger.warn({ err: error }, 'corpus index replica: background catch-up failed; searches still check the generation'),
+  });
   const { corpus } = runtime;
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
@@ -44,6 +47,8 @@ async function main(): Promise<void> {
       version,
       notReadyReason: async () => {
         if (draining) return 'shutting down';
+        const index = corpus.indexStatus();
+        if (index.indexedGeneration < index.knownGeneration) return 'corpus index catching up';
         return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
       },
     }),

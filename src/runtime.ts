@@ -4,9 +4,15 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { openSqliteStore, type SqliteStore } from './store/sqlite/index.js';
+import { openSqliteStore } from './store/sqlite/index.js';
+import type { SqliteDatabase } from './store/sqlite/db.js';
 import { CORPUS_MIGRATIONS } from './store/sqlite/corpus-schema.js';
-import { createSqliteCorpus, type SqliteCorpus } from './store/sqlite/corpus.js';
+import { createSqliteCorpus } from './store/sqlite/corpus.js';
+import { openPostgresStore } from './store/postgres/index.js';
+import { openPostgresCorpus } from './store/postgres/corpus.js';
+import { openRedis, redisRateLimiters, withRedis } from './store/redis/index.js';
+import type { CorpusOptions, CorpusStore } from './store/corpus.js';
+import type { Store } from './store/types.js';
 import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
 import { createOpenAiEmbedder } from './retrieval/embedders/openai.js';
@@ -17,15 +23,19 @@ import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
 import { loadPolicies, type PolicySet } from './policies.js';
-import { createRateLimits } from './security/rate-limit.js';
+import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import type { AppDeps } from './app.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from 'pino';
 
 export interface Runtime {
   readonly config: Config;
-  readonly store: SqliteStore;
-  readonly corpus: SqliteCorpus;
+  readonly store: Store;
+  readonly corpus: CorpusStore;
+  /** Shared (Redis) rate-limit counters when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  readonly rateLimiterStore: RateLimiterStoreFactory | undefined;
+  /** The embedded database, for `airlock doctor`'s sqlite-vec check; undefined on PostgreSQL. */
+  readonly sqliteDb: SqliteDatabase | undefined;
   readonly embedder: Embedder;
   readonly model: ModelClient;
   readonly checks: CheckRegistry;
@@ -62,6 +72,7 @@ export function appDepsFromRuntime(
       tokensPerDay: config.AIRLOCK_RATE_TOKENS_PER_DAY,
       authFailuresPerMinutePerIp: config.AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE,
       random: Math.random,
+      ...(runtime.rateLimiterStore === undefined ? {} : { storeFactory: runtime.rateLimiterStore }),
     }),
     logger: extras.logger,
     metrics: extras.metrics,
@@ -100,31 +111,69 @@ export function createModel(config: Config, onAttempt?: () => void): ModelClient
   });
 }
 
-export function openRuntime(config: Config, options: { onUpstreamAttempt?: () => void } = {}): Runtime {
+export interface OpenRuntimeOptions {
+  readonly onUpstreamAttempt?: () => void;
+  /** Failures in background work (the corpus replica's LISTEN connection); requests report their own. */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/** The system of record: PostgreSQL when AIRLOCK_DATABASE_URL is set, otherwise the embedded SQLite file. */
+async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: CorpusStore; sqliteDb?: SqliteDatabase }> {
+  if (config.AIRLOCK_DATABASE_URL === undefined) {
+    mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
+    const store = openSqliteStore({ path: databasePath(config), extraMigrations: CORPUS_MIGRATIONS, synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS });
+    try {
+      return { store, corpus: createSqliteCorpus(store.db, corpusOptions), sqliteDb: store.db };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  const store = await openPostgresStore({ url: config.AIRLOCK_DATABASE_URL });
+  try {
+    const corpus = await openPostgresCorpus({
+      ...corpusOptions,
+      pool: store.pool,
+      listenUrl: config.AIRLOCK_DATABASE_URL,
+      ...(onBackgroundError === undefined ? {} : { onReplicaError: onBackgroundError }),
+    });
+    return { store, corpus };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const checks = createCheckRegistry();
   const policies = loadPolicies(config.AIRLOCK_POLICIES_DIR, checks);
-  mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
-  const store = openSqliteStore({ path: databasePath(config), extraMigrations: CORPUS_MIGRATIONS, synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS });
   const clock = (): Date => new Date();
   const newId = (): string => randomUUID();
   const embedder = createEmbedder(config);
-  try {
-    const corpus = createSqliteCorpus(store.db, { embedder, clock, newId, chunking: DEFAULT_CHUNKING, maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES });
-    return {
-      config,
-      store,
-      corpus,
-      embedder,
-      model: createModel(config, options.onUpstreamAttempt),
-      checks,
-      policies,
-      clock,
-      newId,
-      random: randomBytes,
-      close: () => store.close(),
-    };
-  } catch (error) {
-    void store.close();
-    throw error;
-  }
+  const opened = await openStores(
+    config,
+    { embedder, clock, newId, chunking: DEFAULT_CHUNKING, maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES },
+    options.onBackgroundError,
+  );
+  const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
+  const store = redis === undefined ? opened.store : withRedis(opened.store, redis);
+  const { corpus } = opened;
+  return {
+    config,
+    store,
+    corpus,
+    rateLimiterStore: redis === undefined ? undefined : redisRateLimiters(redis),
+    sqliteDb: opened.sqliteDb,
+    embedder,
+    model: createModel(config, options.onUpstreamAttempt),
+    checks,
+    policies,
+    clock,
+    newId,
+    random: randomBytes,
+    async close() {
+      await corpus.close();
+      await store.close();
+    },
+  };
 }

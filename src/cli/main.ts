@@ -273,12 +273,15 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
   const done = step(io, 'checking database, corpus and upstream');
   try {
     await withRuntime(config, async (runtime) => {
-      record('database', await runtime.store.ping(), databasePath(config));
-      try {
-        const { version } = runtime.store.db.prepare('SELECT vec_version() AS version').get() as { version: string };
-        record('sqlite-vec', true, `extension loaded, ${version}`);
-      } catch (error) {
-        record('sqlite-vec', false, error instanceof Error ? error.message : String(error));
+      const db = runtime.sqliteDb;
+      record('database', await runtime.store.ping(), db === undefined ? 'PostgreSQL (AIRLOCK_DATABASE_URL)' : databasePath(config));
+      if (db !== undefined) {
+        try {
+          const { version } = db.prepare('SELECT vec_version() AS version').get() as { version: string };
+          record('sqlite-vec', true, `extension loaded, ${version}`);
+        } catch (error) {
+          record('sqlite-vec', false, error instanceof Error ? error.message : String(error));
+        }
       }
       record('policies', true, [...runtime.policies.keys()].join(', '));
       const stats = await runtime.corpus.stats();

@@ -1,0 +1,196 @@
+// Two Airlock processes behind the same engines, as a deployment runs them: each a `node --import tsx src/main.ts`
+// child serving the real app on its own port, both on one PostgreSQL database and one Redis, the OpenAI provider of
+// both pointed at one mock upstream that counts calls and answers slowly.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
+import { createKeyAdmin } from '../../src/admin/keys.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream } from '../helpers/mock-upstream.js';
+import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
+
+const engines = requireEngines();
+const ROOT = join(import.meta.dirname, '..', '..');
+const REQUESTS_PER_MINUTE = 6;
+const UPSTREAM_DELAY_MS = 1_500;
+
+interface Airlock {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts `src/main.ts` and waits until /readyz says ready (logs are buffered, so they cannot be waited on). */
+async function startAirlock(env: Record<string, string>): Promise<Airlock> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`airlock exited (${child.exitCode}) before it was ready:\n${output.slice(-3000)}`);
+    const ready = await fetch(`${url}/readyz`).then((response) => response.status === 200, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`airlock not ready within 60 s:\n${output.slice(-3000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, child, output: () => output };
+}
+
+async function stopAirlock(airlock: Airlock | undefined): Promise<void> {
+  if (airlock === undefined || airlock.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => airlock.child.once('exit', resolve));
+  airlock.child.kill('SIGTERM');
+  await exited;
+}
+
+let counter = 0;
+const envelope = (data: Record<string, unknown>) => ({
+  schema_version: '1.0',
+  source: 'two-processes',
+  event_id: `evt_${(counter += 1)}`,
+  timestamp: '2026-05-12T10:15:00Z',
+  data,
+});
+
+// Datamarking replaces spaces in reference data with a marker the prompt names (PI-3); undo it to read what the model saw.
+function promptText(request: ChatRequestBody): string {
+  const text = request.messages.map((m) => m.content).join('\n');
+  const marker = /replaced by the marker character "(.)"/u.exec(text)?.[1];
+  return marker === undefined ? text : text.replaceAll(marker, ' ');
+}
+
+/** A well-behaved model: cites the first chunk of `documentId` its prompt offered (or the first chunk at all). */
+function citingAnswer(request: ChatRequestBody): string {
+  const prompt = promptText(request);
+  const wanted = /question[^\n]*van/i.test(prompt) ? /van-colour#[\w-]+/ : /[a-z0-9][a-z0-9._-]*#\d+-[0-9a-f]+/;
+  const chunkId = wanted.exec(prompt)?.[0] ?? 'missing';
+  return JSON.stringify({ answer: 'Here is what the approved articles say.', citations: [chunkId], confidence: 0.9, abstained: false });
+}
+
+describe('two Airlock processes on one PostgreSQL and one Redis', () => {
+  let database: TestDatabase;
+  let store: PostgresStore;
+  let upstream: MockUpstream;
+  let dataDir: string;
+  let a: Airlock | undefined;
+  let b: Airlock | undefined;
+  let taskKey: string;
+  let adminKey: string;
+
+  before(async () => {
+    database = await createTestDatabase(engines.databaseUrl);
+    // The test's own connection migrates the database and issues keys through the same code the CLI uses.
+    store = await openPostgresStore({ url: database.url, poolSize: 2 });
+    const keys = createKeyAdmin({ keys: store.keys, environment: 'development', clock: () => new Date(), random: randomBytes });
+    taskKey = (await keys.create({ name: 'tasks', scopes: ['tasks:*'], require_signature: false })).key;
+    adminKey = (await keys.create({ name: 'admin', scopes: ['admin', 'tasks:*'], require_signature: false })).key;
+    upstream = await startMockUpstream([{ kind: 'answer', content: citingAnswer, delayMs: UPSTREAM_DELAY_MS }]);
+    dataDir = mkdtempSync(join(tmpdir(), 'airlock-two-'));
+    const env = {
+      HOST: '127.0.0.1',
+      AIRLOCK_DATABASE_URL: database.url,
+      AIRLOCK_REDIS_URL: engines.redisUrl,
+      AIRLOCK_DATA_DIR: dataDir,
+      AIRLOCK_CORPUS_DIR: join(ROOT, 'test', 'fixtures', 'support-corpus'),
+      AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'),
+      AIRLOCK_BOOTSTRAP_CORPUS: 'true',
+      OPENAI_API_KEY: 'sk-test-not-real',
+      AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL,
+      AIRLOCK_UPSTREAM_MAX_RETRIES: '0',
+      AIRLOCK_RATE_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
+      AIRLOCK_IDEMPOTENCY_WAIT_MS: '20000',
+      AIRLOCK_LOG_LEVEL: 'info',
+    };
+    // Started together on purpose: both migrate and bootstrap the corpus at once, as two replicas of a deployment do.
+    [a, b] = await Promise.all([startAirlock(env), startAirlock(env)]);
+  });
+
+  after(async () => {
+    await Promise.all([stopAirlock(a), stopAirlock(b)]);
+    await upstream?.close();
+    await store?.close();
+    await database?.drop();
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const post = (airlock: Airlock | undefined, task: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${airlock!.url}/v1/tasks/${task}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${taskKey}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  test('duplicates, when one idempotency key is sent to both processes at once, then the model is called once and both get the same body', async () => {
+    const before = upstream.requests.length;
+    const body = envelope({ question: 'How many business days until my refund is paid?' });
+    const headers = { 'idempotency-key': `dup-${randomUUID()}` };
+    const [first, second] = await Promise.all([post(a, 'support.answer', body, headers), post(b, 'support.answer', body, headers)]);
+    const [firstText, secondText] = await Promise.all([first.text(), second.text()]);
+    assert.equal(first.status, 200, firstText);
+    assert.equal(second.status, 200, secondText);
+    assert.equal(upstream.requests.length - before, 1, 'exactly one model call for one idempotency key');
+    assert.deepEqual(JSON.parse(secondText), JSON.parse(firstText));
+    assert.deepEqual([first.headers.get('idempotent-replayed'), second.headers.get('idempotent-replayed')].sort(), ['true', null].sort());
+  });
+
+  test('corpus, when a document is approved through one process, then the other answers from it, and from its newer version after the next approval', async () => {
+    const ingest = (content: string) =>
+      fetch(`${a!.url}/admin/corpus/documents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'van-colour', collection: 'help', source: 'test://van', owner: 'fleet@brightbean.example', title: 'Our delivery van', content, content_type: 'text', approve: true }),
+      });
+    const ask = async () => {
+      const response = await post(b, 'support.answer', envelope({ question: 'What colour is the delivery van?' }));
+      const prompt = promptText(upstream.requests[upstream.requests.length - 1]!);
+      return { status: response.status, body: (await response.json()) as { citations?: Array<{ document_id: string; document_version: number }> }, prompt };
+    };
+
+    const first = await ingest('The delivery van of the roastery is painted teal with a white bean on the side.');
+    assert.equal(first.status, 201, await first.text());
+    const v1 = await ask();
+    assert.equal(v1.status, 200, JSON.stringify(v1.body));
+    assert.deepEqual(v1.body.citations?.map((c) => [c.document_id, c.document_version]), [['van-colour', 1]]);
+    assert.match(v1.prompt, /painted teal/);
+
+    const second = await ingest('The delivery van of the roastery was repainted orange this spring.');
+    assert.equal(second.status, 201, await second.text());
+    const v2 = await ask();
+    assert.equal(v2.status, 200, JSON.stringify(v2.body));
+    assert.deepEqual(v2.body.citations?.map((c) => [c.document_id, c.document_version]), [['van-colour', 2]]);
+    assert.match(v2.prompt, /repainted orange/);
+    assert.doesNotMatch(v2.prompt, /painted teal/, 'the retired version never reaches the model');
+  });
+
+  test('rate limits, when one key sends requests to both processes, then both spend one shared budget', async () => {
+    const statuses: number[] = [];
+    // Invalid envelopes: counted by the limiter, then refused before the model, so the test costs no upstream call.
+    for (let i = 0; i < REQUESTS_PER_MINUTE * 2; i += 1) statuses.push((await post(i % 2 === 0 ? a : b, 'lead.classify', { not: 'an envelope' })).status);
+    assert.equal(statuses.filter((s) => s === 400).length, REQUESTS_PER_MINUTE, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 429).length, REQUESTS_PER_MINUTE, statuses.join(','));
+  });
+});
