@@ -35,6 +35,9 @@ export function createLogger(options: { level: string; destination?: Destination
       // Defence in depth: these paths should never be logged at all.
       redact: { paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'key', 'secret', 'signature'], censor: '[redacted]' },
     },
-    options.destination,
+    // Asynchronous by default, so a slow stdout reader (a pipe, a log shipper) never blocks the event loop: a line is
+    // written as soon as the previous write finishes, lines queued meanwhile go out together. pino flushes what is
+    // queued on exit; only a hard kill (SIGKILL, power loss) can lose the last lines.
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
