@@ -2,7 +2,7 @@
 // small completion whose content satisfies support.answer's output contract. It cites the first chunk_id found in
 // the prompt, so Airlock's citations_retrieved check passes; requests without chunks get an empty citation list.
 // Unlike test/helpers/mock-upstream.ts it keeps no request log, so memory stays flat under load.
-// Usage: node --import tsx bench/load/mock-upstream.ts [--port=0] [--delay-ms=0]   → prints {"port":N}
+// Usage: node --import tsx bench/load/mock-upstream.ts [--port=0] [--delay-ms=0]   → prints {"port":N} on stderr
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -56,6 +56,6 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(arg('port', 0), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  process.stderr.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -4,6 +4,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -46,13 +47,29 @@ export function summariseProfile(file: string, top = 30): string {
     const fileKey = url === '' ? functionName || '(native)' : where.startsWith('src/') || where.startsWith('bench/') ? where : where.split('/').slice(0, where.startsWith('@') ? 2 : 1).join('/');
     files.set(fileKey, (files.get(fileKey) ?? 0) + micros);
   }
+  // Inclusive time: a node's self time plus its subtree's, counted once per function even when it recurses.
+  const inclusive = new Map<string, number>();
+  const nameOf = (node: ProfileNode): string => `${node.callFrame.functionName || '(anonymous)'}  ${shortUrl(node.callFrame.url)}`;
+  const walk = (id: number, open: ReadonlySet<string>): number => {
+    const node = byId.get(id);
+    if (node === undefined) return 0;
+    const name = nameOf(node);
+    const inner = new Set(open).add(name);
+    let sum = self.get(id) ?? 0;
+    for (const child of node.children ?? []) sum += walk(child, inner);
+    if (!open.has(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + sum);
+    return sum;
+  };
+  const root = profile.nodes[0];
+  if (root !== undefined) walk(root.id, new Set());
+  for (const name of [...inclusive.keys()]) if (!/ (src|bench)\//.test(name)) inclusive.delete(name);
   const rows = (map: Map<string, number>): string =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, micros]) => `${((100 * micros) / total).toFixed(1).padStart(5)}%  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${name}`)
       .join('\n');
-  return `total sampled ${(total / 1000).toFixed(0)} ms\n\nself time by function:\n${rows(functions)}\n\nself time by file or package:\n${rows(files)}`;
+  return `total sampled ${(total / 1000).toFixed(0)} ms\n\nself time by function:\n${rows(functions)}\n\nself time by file or package:\n${rows(files)}\n\ninclusive time of project functions:\n${rows(inclusive)}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

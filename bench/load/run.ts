@@ -3,9 +3,10 @@
 // CPU 0; wrk, the mock and this script on CPU 1. Prints a table per concurrency and writes JSON lines to bench/results/.
 //
 // Options: --duration=10 --warmup=5 --reps=2 --concurrency=1,32,64 --chunks=100000,10000 --delay-ms=0
-//          --systems=mock,bare,portkey,airlock --profile (adds a `node --cpu-prof` Airlock run at c=32 and summarises it)
+//          --systems=mock,bare,portkey,airlock --nice=-10 --profile --reuse-db=/tmp/airlock-bench/run-… (adds a `node --cpu-prof` Airlock run at c=32 and summarises it)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import Database from 'better-sqlite3';
 import { signWebhook } from '../../src/security/webhook-signature.js';
 import { buildPrompt } from '../../src/model/prompt.js';
 import { outputJsonSchema } from '../../src/policies.js';
-import type { BenchKey } from './build-db.js';
+import { CHUNKS_PER_DOCUMENT, type BenchKey } from './build-db.js';
 import { createSyntheticText } from './synthetic.js';
 import { summariseProfile } from './profile-summary.js';
 
@@ -38,6 +39,22 @@ const CHUNKS = numbers(option('chunks', '100000,10000'));
 const DELAY_MS = Number(option('delay-ms', '0'));
 const SYSTEMS = new Set(option('systems', 'mock,bare,portkey,airlock').split(','));
 const PROFILE = process.argv.includes('--profile');
+/** A previous run's scratch folder whose db-<chunks> databases are used instead of building new ones (quick A/B runs). */
+const REUSE = option('reuse-db', '');
+/**
+ * Scheduling priority of the servers, the mock and wrk, so that on a shared machine other sessions' work yields to the
+ * run. With autogroup scheduling, nice only ranks processes within a session, so each one gets its own session
+ * (setsid) and that session's autogroup gets the same nice value.
+ */
+const NICE = Number(option('nice', '-10'));
+/** Arguments for `setsid`: a shell sets the new session's autogroup nice (where supported), then execs `command`. */
+const prioritised = (command: readonly string[]): string[] => [
+  'sh',
+  '-c',
+  `echo ${NICE} > /proc/$$/autogroup 2>/dev/null; exec nice -n ${NICE} "$@"`,
+  'sh',
+  ...command,
+];
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = join(SCRATCH, `run-${stamp}`);
@@ -68,34 +85,51 @@ interface Server {
   readonly pid: number;
 }
 
-/** Starts `node args` pinned to `cpu`; resolves once a line on stdout or stderr matches `ready` (port in group 1). */
-function startNode(name: string, cpu: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; ready: RegExp; port?: number }): Promise<Server> {
-  const logFile = createWriteStream(join(RUN_DIR, `${name}.log`));
-  const child = spawn('taskset', ['-c', cpu, process.execPath, ...args], { cwd: REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node args` pinned to `cpu`. Its stdout goes straight to a log file, as a deployment's would, so a slow reader
+ * can never block the server's synchronous log writes. Ready when a stderr line matches `ready` (port in group 1), or,
+ * with `port`, when that port answers HTTP.
+ */
+function startNode(name: string, cpu: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; ready?: RegExp; port?: number }): Promise<Server> {
+  const logPath = join(RUN_DIR, `${name}.log`);
+  const stdout = openSync(logPath, 'a');
+  const child = spawn('setsid', prioritised(['taskset', '-c', cpu, process.execPath, ...args]), { cwd: REPO, env: { ...process.env, ...options.env }, stdio: ['ignore', stdout, 'pipe'] });
+  closeSync(stdout);
   children.add(child);
   child.on('exit', () => children.delete(child));
   return new Promise((resolvePromise, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60 s; see ${join(RUN_DIR, `${name}.log`)}`)), 60_000);
-    const watch = (data: Buffer): void => {
-      logFile.write(data);
-      seen += data.toString('utf8');
-      const match = options.ready.exec(seen);
-      if (match === null) {
-        if (seen.length > 65_536) seen = seen.slice(-4096);
-        return;
-      }
+    let settled = false;
+    const timer = setTimeout(() => finish(new Error(`${name} did not start in 60 s; see ${logPath}`)), 60_000);
+    // setsid, sh, nice and taskset all exec, so the child's pid is the server's pid.
+    const finish = (error: Error | null, port = 0): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      // taskset execs node, so the child's pid is the server's pid.
-      resolvePromise({ name, child, port: options.port ?? Number(match[1]), pid: child.pid ?? 0 });
-      seen = '';
+      if (error === null) resolvePromise({ name, child, port, pid: child.pid ?? 0 });
+      else reject(error);
     };
-    child.stdout?.on('data', watch);
-    child.stderr?.on('data', watch);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}; see ${join(RUN_DIR, `${name}.log`)}`));
+    child.stderr?.on('data', (data: Buffer) => {
+      appendFileSync(logPath, data);
+      if (options.ready === undefined || settled) return;
+      seen = (seen + data.toString('utf8')).slice(-65_536);
+      const match = options.ready.exec(seen);
+      if (match !== null) finish(null, Number(match[1]));
     });
+    child.on('exit', (code) => finish(new Error(`${name} exited with ${code}; see ${logPath}`)));
+    const port = options.port;
+    if (port !== undefined) {
+      const poll = (): void => {
+        if (settled) return;
+        const probe = httpRequest({ host: '127.0.0.1', port, path: '/', method: 'GET' }, (res) => {
+          res.resume();
+          finish(null, port);
+        });
+        probe.on('error', () => setTimeout(poll, 200));
+        probe.end();
+      };
+      poll();
+    }
   });
 }
 
@@ -122,6 +156,12 @@ const freePort = (): Promise<number> =>
   });
 
 const CLOCK_TICKS = Number(run('getconf', ['CLK_TCK']).trim());
+/** Busy time of one CPU (all processes), in milliseconds, from /proc/stat. */
+function cpuBusyMs(cpu: string): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((row) => row.startsWith(`cpu${cpu} `)) ?? '';
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
+}
 /** utime + stime of the whole process (all threads), in milliseconds. */
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -186,14 +226,16 @@ function writeStaticRequests(file: string, headers: Record<string, string>): voi
   writeFileSync(file, `${Array.from({ length: 16 }, () => line).join('\n')}\n`);
 }
 
-const questions = (() => {
-  const text = createSyntheticText();
-  return Array.from({ length: 2000 }, (_, i) => text.question((i * 7) % text.topics));
-})();
+const text = createSyntheticText();
+/** Questions on topics the corpus holds (a small corpus covers fewer topics), so every call gets context and a model call. */
+const questionsFor = (chunks: number): string[] => {
+  const topics = Math.min(text.topics, Math.ceil(chunks / CHUNKS_PER_DOCUMENT));
+  return Array.from({ length: 2000 }, (_, i) => text.question((i * 7) % topics));
+};
 let batch = 0;
 
 /** `count` distinct signed support.answer calls, timestamped now: unique event_id, webhook-id and Idempotency-Key each. */
-function writeAirlockRequests(file: string, key: BenchKey, count: number): void {
+function writeAirlockRequests(file: string, key: BenchKey, questions: readonly string[], count: number): void {
   batch += 1;
   const timestamp = Math.floor(Date.now() / 1000);
   const iso = new Date(timestamp * 1000).toISOString();
@@ -233,15 +275,20 @@ interface WrkResult {
   wrapped: number;
 }
 
-function wrk(port: number, path: string, concurrency: number, seconds: number, requestsFile: string): WrkResult {
-  const output = run('taskset', ['-c', LOAD_CPU, 'wrk', '-t1', `-c${concurrency}`, `-d${seconds}s`, '--timeout', '10s', '-s', join(REPO, 'bench', 'load', 'requests.lua'), `http://127.0.0.1:${port}${path}`], {
-    ...process.env,
-    BENCH_REQUESTS: requestsFile,
-    BENCH_THREADS: '1',
+/** Runs wrk on the load CPU without blocking this process, which keeps reading the servers' stderr meanwhile. */
+function wrk(port: number, path: string, concurrency: number, seconds: number, requestsFile: string): Promise<WrkResult> {
+  const args = ['-c', LOAD_CPU, 'wrk', '-t1', `-c${concurrency}`, `-d${seconds}s`, '--timeout', '10s', '-s', join(REPO, 'bench', 'load', 'requests.lua'), `http://127.0.0.1:${port}${path}`];
+  const child = spawn('setsid', prioritised(['taskset', ...args]), { env: { ...process.env, BENCH_REQUESTS: requestsFile, BENCH_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => (output += data.toString('utf8')));
+  child.stderr.on('data', (data: Buffer) => (output += data.toString('utf8')));
+  return new Promise((resolvePromise, reject) => {
+    child.on('exit', (code) => {
+      const line = /WRK_JSON (\{.*\})/.exec(output)?.[1];
+      if (code !== 0 || line === undefined) reject(new Error(`wrk failed (${code}):\n${output}`));
+      else resolvePromise(JSON.parse(line) as WrkResult);
+    });
   });
-  const line = /WRK_JSON (\{.*\})/.exec(output)?.[1];
-  if (line === undefined) throw new Error(`no WRK_JSON in wrk output:\n${output}`);
-  return JSON.parse(line) as WrkResult;
 }
 
 interface Measurement {
@@ -257,6 +304,9 @@ interface Measurement {
   readonly wrk: WrkResult;
   readonly outcomes?: Record<string, number>;
   readonly wrapped: boolean;
+  /** Share of the SUT's CPU that other processes used during the run: noise from a shared machine (not meaningful for the mock, which runs on the load CPU). */
+  readonly foreignCpuPct: number;
+  readonly loadavg: string;
 }
 
 interface Target {
@@ -272,14 +322,36 @@ interface Target {
 
 let expectedRps = 3000;
 
-function measure(target: Target, concurrency: number, seconds: number, rep: number): Measurement {
+/**
+ * Waits until the server has drained what the previous run left queued (it goes on working after wrk stops), so no run
+ * starts with another's backlog: idle means under 5% of a CPU over 250 ms. Gives up after 60 s.
+ */
+async function settle(pid: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let before = cpuMs(pid);
+  while (Date.now() < deadline) {
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
+    const now = cpuMs(pid);
+    if (now - before < 12.5) return;
+    before = now;
+  }
+  log(`pid ${pid} still busy after 60 s`);
+}
+
+async function measure(target: Target, concurrency: number, seconds: number, rep: number): Promise<Measurement> {
   const file = target.prepare(Math.ceil(expectedRps * (seconds + 2) * 1.5) + 2000);
+  await settle(target.server.pid);
   target.outcomes?.();
   const before = cpuMs(target.server.pid);
-  const result = wrk(target.server.port, target.path, concurrency, seconds, file);
+  const busyBefore = cpuBusyMs(SUT_CPU);
+  const result = await wrk(target.server.port, target.path, concurrency, seconds, file);
   const cpu = cpuMs(target.server.pid) - before;
+  // What other processes (other sessions on a shared machine) took from the SUT's CPU during the run.
+  const foreign = Math.max(0, cpuBusyMs(SUT_CPU) - busyBefore - (target.server.name === 'mock' ? 0 : cpu));
   const rps = result.requests / (result.duration_us / 1e6);
   if (target.outcomes !== undefined) expectedRps = Math.max(expectedRps, rps);
+  // Requests wrk abandoned at the end still finish and are audited; count them too, once the server is idle.
+  if (target.outcomes !== undefined) await settle(target.server.pid);
   const outcomes = target.outcomes?.();
   const measurement: Measurement = {
     system: target.system,
@@ -294,6 +366,8 @@ function measure(target: Target, concurrency: number, seconds: number, rep: numb
     wrk: result,
     ...(outcomes === undefined ? {} : { outcomes }),
     wrapped: target.outcomes !== undefined && result.wrapped > 0,
+    foreignCpuPct: (100 * foreign) / (result.duration_us / 1000),
+    loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   };
   return measurement;
 }
@@ -327,6 +401,7 @@ async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readon
 
 function airlockTarget(server: Server, dir: string, chunks: number): Target {
   const key = JSON.parse(readFileSync(join(dir, 'bench-key.json'), 'utf8')) as BenchKey;
+  const questions = questionsFor(chunks);
   const db = new Database(join(dir, 'airlock.db'), { readonly: true, fileMustExist: true });
   const since = db.prepare('SELECT status, decision, count(*) AS n, max(seq) AS last FROM audit_log WHERE seq > ? GROUP BY status, decision');
   let lastSeq = (db.prepare('SELECT coalesce(max(seq), 0) FROM audit_log').pluck().get() as number) ?? 0;
@@ -337,7 +412,7 @@ function airlockTarget(server: Server, dir: string, chunks: number): Target {
     path: '/v1/tasks/support.answer',
     prepare(count) {
       const file = join(RUN_DIR, `airlock-requests.tsv`);
-      writeAirlockRequests(file, key, count);
+      writeAirlockRequests(file, key, questions, count);
       return file;
     },
     outcomes() {
@@ -372,8 +447,8 @@ function table(measurements: readonly Measurement[], concurrency: number): strin
   const bareRps = avg('bare', (m) => m.rps);
   const lines = [
     `\nconcurrency ${concurrency} (mean of ${REPS} × ${DURATION} s; req/s per rep in brackets)`,
-    '| system | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | CPU ms/req | errors | ÷ Portkey | ÷ bare |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | CPU ms/req | errors | ÷ Portkey | ÷ bare | other load on SUT CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const { name, runs } of groups) {
     const rps = mean(runs.map((m) => m.rps));
@@ -383,7 +458,7 @@ function table(measurements: readonly Measurement[], concurrency: number): strin
     const ratio = name.startsWith('airlock');
     const errors = runs.reduce((sum, m) => sum + m.errors + (m.outcomes === undefined ? 0 : notOk(m.outcomes)), 0);
     lines.push(
-      `| ${name}${runs.some((m) => m.wrapped) ? ' (wrapped!)' : ''} | ${fixed(rps, 0)} [${runs.map((m) => fixed(m.rps, 0)).join(', ')}] | ${fixed(p50, 2)} | ${fixed(p99, 2)} | ${isMock ? '–' : fixed(p50 - mockP50, 2)} | ${isMock ? '–' : fixed(p99 - mockP99, 2)} | ${fixed(mean(runs.map((m) => m.cpuMsPerRequest)), 3)} | ${errors} | ${ratio ? fixed(rps / portkeyRps, 2) : ''} | ${ratio ? fixed(rps / bareRps, 2) : ''} |`,
+      `| ${name}${runs.some((m) => m.wrapped) ? ' (wrapped!)' : ''} | ${fixed(rps, 0)} [${runs.map((m) => fixed(m.rps, 0)).join(', ')}] | ${fixed(p50, 2)} | ${fixed(p99, 2)} | ${isMock ? '–' : fixed(p50 - mockP50, 2)} | ${isMock ? '–' : fixed(p99 - mockP99, 2)} | ${fixed(mean(runs.map((m) => m.cpuMsPerRequest)), 3)} | ${errors} | ${ratio ? fixed(rps / portkeyRps, 2) : ''} | ${ratio ? fixed(rps / bareRps, 2) : ''} | ${isMock ? '–' : `${fixed(mean(runs.map((m) => m.foreignCpuPct)), 0)}%`} |`,
     );
   }
   return lines.join('\n');
@@ -405,13 +480,19 @@ async function main(): Promise<void> {
     node: process.version,
     wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'unknown',
   };
-  emit({ kind: 'run', stamp, machine, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS });
+  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS });
   log(`results → ${RESULTS}; scratch → ${RUN_DIR}`);
 
   const dirs = new Map<number, string>();
   const builds: Record<string, unknown>[] = [];
   if (SYSTEMS.has('airlock') || PROFILE) {
     for (const chunks of CHUNKS) {
+      const reused = join(REUSE, `db-${chunks}`);
+      if (REUSE !== '' && existsSync(join(reused, 'bench-key.json'))) {
+        log(`reusing the ${chunks}-chunk database in ${reused}`);
+        dirs.set(chunks, reused);
+        continue;
+      }
       const dir = join(RUN_DIR, `db-${chunks}`);
       log(`building a ${chunks}-chunk corpus in ${dir} …`);
       const build = JSON.parse(run(process.execPath, [...TSX, join(REPO, 'bench', 'load', 'build-db.ts'), dir, String(chunks)])) as Record<string, unknown>;
@@ -425,32 +506,32 @@ async function main(): Promise<void> {
   const mock = await startMock();
   const measurements: Measurement[] = [];
   const memory: Record<string, unknown>[] = [];
-  const exercise = (target: Target): void => {
+  const exercise = async (target: Target): Promise<void> => {
     log(`${label(target)}: warm-up ${WARMUP} s at c=32`);
-    measure(target, 32, WARMUP, 0);
+    await measure(target, 32, WARMUP, 0);
     target.outcomes?.();
     for (const concurrency of CONCURRENCY) {
       for (let rep = 1; rep <= REPS; rep += 1) {
-        const m = measure(target, concurrency, DURATION, rep);
+        const m = await measure(target, concurrency, DURATION, rep);
         measurements.push(m);
         emit({ kind: 'measurement', ...m });
-        log(`${label(m)} c=${concurrency} rep ${rep}: ${fixed(m.rps, 0)} req/s, p50 ${fixed(m.p50Ms, 2)} ms, p99 ${fixed(m.p99Ms, 2)} ms, ${fixed(m.cpuMsPerRequest, 3)} CPU ms/req, errors ${m.errors}${m.outcomes === undefined ? '' : `, outcomes ${JSON.stringify(m.outcomes)}`}${m.wrapped ? ' WRAPPED' : ''}`);
+        log(`${label(m)} c=${concurrency} rep ${rep}: ${fixed(m.rps, 0)} req/s, p50 ${fixed(m.p50Ms, 2)} ms, p99 ${fixed(m.p99Ms, 2)} ms, ${fixed(m.cpuMsPerRequest, 3)} CPU ms/req, errors ${m.errors}, other load on CPU ${SUT_CPU} ${fixed(m.foreignCpuPct, 0)}%${m.outcomes === undefined ? '' : `, outcomes ${JSON.stringify(m.outcomes)}`}${m.wrapped ? ' WRAPPED' : ''}`);
       }
     }
   };
 
-  if (SYSTEMS.has('mock')) exercise({ ...fixedTarget('mock', mock, {}) });
+  if (SYSTEMS.has('mock')) await exercise({ ...fixedTarget('mock', mock, {}) });
 
   if (SYSTEMS.has('bare')) {
     const bare = await startNode('bare', SUT_CPU, [...TSX, 'bench/load/bare-proxy.ts', `--upstream=http://127.0.0.1:${mock.port}`], { ready: /\{"port":(\d+)\}/ });
-    exercise(fixedTarget('bare', bare, {}));
+    await exercise(fixedTarget('bare', bare, {}));
     await stop(bare);
   }
 
   if (SYSTEMS.has('portkey')) {
     const port = await freePort();
-    const portkey = await startNode('portkey', SUT_CPU, [PORTKEY_BIN, `--port=${port}`, '--headless'], { ready: /Ready for connections/, port, env: { NODE_ENV: 'production' } });
-    exercise(
+    const portkey = await startNode('portkey', SUT_CPU, [PORTKEY_BIN, `--port=${port}`, '--headless'], { port, env: { NODE_ENV: 'production' } });
+    await exercise(
       fixedTarget('portkey', portkey, {
         authorization: 'Bearer sk-bench-not-a-real-key',
         'x-portkey-provider': 'openai',
@@ -465,7 +546,7 @@ async function main(): Promise<void> {
       const dir = dirs.get(chunks) ?? '';
       const airlock = await startAirlock(dir, mock.port);
       const idle = memoryMb(airlock.pid);
-      exercise(airlockTarget(airlock, dir, chunks));
+      await exercise(airlockTarget(airlock, dir, chunks));
       const loaded = memoryMb(airlock.pid);
       const record = { kind: 'memory', system: 'airlock', chunks, idleRssMb: idle.rssMb, loadedRssMb: loaded.rssMb, peakRssMb: loaded.hwmMb };
       memory.push(record);
@@ -480,8 +561,8 @@ async function main(): Promise<void> {
     const profileDir = join(RUN_DIR, 'profile');
     const airlock = await startAirlock(dir, mock.port, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
     const target = airlockTarget(airlock, dir, chunks);
-    measure(target, 32, WARMUP, 0);
-    const m = measure(target, 32, DURATION, 1);
+    await measure(target, 32, WARMUP, 0);
+    const m = await measure(target, 32, DURATION, 1);
     log(`profiled run: ${fixed(m.rps, 0)} req/s (profiler on)`);
     await stop(airlock, 'SIGINT');
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
