@@ -1,23 +1,13 @@
 // The `airlock` command through runCli: help, doctor, ingest and the exit-code contract (0 ok, 1 failure, 2 usage).
 import { after, before, describe, test } from 'node:test';
+import { capture } from './helpers/capture.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { runCli } from '../src/cli/main.js';
 import { BUNDLED_POLICIES, FIXTURE_CORPUS } from './helpers/context.js';
 
-const capture = () => {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-};
 
 describe('airlock CLI', () => {
   let dataDir: string;

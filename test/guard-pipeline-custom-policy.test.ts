@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Express } from 'express';
 import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
 import { createOpenAIModel } from '../src/model/openai.js';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
@@ -18,8 +18,6 @@ import { loadPolicies, parsePolicy, type PolicySet } from '../src/policies.js';
 import { createRateLimits } from '../src/security/rate-limit.js';
 import type { TaskName } from '../src/contracts/tasks.js';
 
-const offeredChunkIds = (body: ChatRequestBody): string[] =>
-  [...(body.messages[1]?.content ?? '').matchAll(/chunk_id="([^"]+)"/g)].map((match) => match[1] ?? '');
 
 /** The bundled policy for `task` with `edit` applied, parsed (and so validated) exactly as at boot. */
 function editedPolicy(task: TaskName, edit: (policy: Record<string, unknown>) => void) {

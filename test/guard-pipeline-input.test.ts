@@ -7,12 +7,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, envelope, rowCount, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
 import { createOpenAIModel } from '../src/model/openai.js';
 
 /** The chunk ids the prompt offered, in order (a well-behaved model cites from these). */
-const offeredChunkIds = (body: ChatRequestBody): string[] =>
-  [...(body.messages[1]?.content ?? '').matchAll(/chunk_id="([^"]+)"/g)].map((match) => match[1] ?? '');
 
 const validAnswer = (body: ChatRequestBody): string =>
   JSON.stringify({ answer: 'Refunds are paid within 5 business days.', citations: offeredChunkIds(body).slice(0, 1), confidence: 0.9, abstained: false });

@@ -5,14 +5,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
 import { createOpenAIModel } from '../src/model/openai.js';
 
 const QUESTION = 'How many business days until my refund is paid?';
 const DRAFT_INPUT = { topic: 'How refunds work for returned parcels', audience: 'new customers', keywords: ['refund', 'returns'] };
 
-const offeredChunkIds = (body: ChatRequestBody): string[] =>
-  [...(body.messages[1]?.content ?? '').matchAll(/chunk_id="([^"]+)"/g)].map((match) => match[1] ?? '');
 const systemOf = (body: ChatRequestBody): string => body.messages[0]?.content ?? '';
 const canaryOf = (body: ChatRequestBody): string => /\d{24}/.exec(systemOf(body))?.[0] ?? 'missing-canary';
 

@@ -1,12 +1,12 @@
 // API keys at the boundary (API2): environment binding, expiry, revocation, rotation with an overlap, the admin
 // routes' scope check and secret-free listings, and the CLI that prints a key once and stores only its hash.
 import { after, before, describe, test } from 'node:test';
+import { capture } from './helpers/capture.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
 import { manualClock, type ManualClock } from './helpers/boundary.js';
@@ -155,16 +155,6 @@ describe('API keys on a production server', () => {
 describe('the airlock keys CLI', () => {
   let dir: string;
   const env = (): Record<string, string> => ({ AIRLOCK_DATA_DIR: dir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, AIRLOCK_ENV: 'staging' });
-  const capture = () => {
-    const chunks: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        chunks.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
-    return { stream, text: () => chunks.join('') };
-  };
   const cli = async (args: readonly string[]) => {
     const out = capture();
     const err = capture();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { startMockUpstream } from './helpers/mock-upstream.js';
 import { runCli } from '../src/cli/main.js';
-import { Writable } from 'node:stream';
+import { capture } from './helpers/capture.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -38,16 +38,6 @@ function startServer(env: Record<string, string>): Promise<Started> {
   });
 }
 
-const sink = (): Writable & { text: string } => {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      stream.text += chunk.toString('utf8');
-      callback();
-    },
-  }) as Writable & { text: string };
-  stream.text = '';
-  return stream;
-};
 
 describe('the airlock process', () => {
   const dirs: string[] = [];
@@ -81,9 +71,9 @@ describe('the airlock process', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
     dirs.push(dataDir);
     const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
-    const out = sink();
-    assert.equal(await runCli(['keys', 'create', '--name', 'life', '--scopes', 'tasks:*', '--json'], env, out, sink()), 0);
-    const { key } = JSON.parse(out.text) as { key: string };
+    const out = capture();
+    assert.equal(await runCli(['keys', 'create', '--name', 'life', '--scopes', 'tasks:*', '--json'], env, out.stream, capture().stream), 0);
+    const { key } = JSON.parse(out.text()) as { key: string };
     const server = await startServer(env);
     children.push(server.child);
     const base = `http://127.0.0.1:${server.port}`;

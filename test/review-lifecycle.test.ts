@@ -1,12 +1,12 @@
 // The review queue end to end (LLM05-3): a schema-invalid answer becomes a review item, admins list, inspect and
 // resolve it over /admin/reviews and the CLI, every resolution is audited, and the queue depth is right.
 import { after, before, describe, test } from 'node:test';
+import { capture } from './helpers/capture.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
 import { createOpenAIModel } from '../src/model/openai.js';
 import { createReviewAdmin } from '../src/admin/reviews.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
@@ -16,19 +16,7 @@ import type { ReviewRecord } from '../src/store/types.js';
 
 const QUESTION = 'How many business days until my refund is paid?';
 const INVALID = JSON.stringify({ answer: 'Sure, 5 days!', confidence: 'very high' });
-const offeredChunkIds = (body: ChatRequestBody): string[] =>
-  [...(body.messages[1]?.content ?? '').matchAll(/chunk_id="([^"]+)"/g)].map((match) => match[1] ?? '');
 
-function capture(): { stream: Writable; text: () => string } {
-  const parts: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      parts.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  return { stream, text: () => parts.join('') };
-}
 
 describe('review queue lifecycle', () => {
   let upstream: MockUpstream;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { capture } from './capture.js';
 import type { Express } from 'express';
 import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
@@ -56,13 +56,9 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING });
   const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;
   if (corpusDir !== null) await ingestDirectory(corpus, corpusDir, { approve: true, actor: 'test' });
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logs.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
+  const logCapture = capture();
+  const logs = logCapture.writes;
+  const destination = logCapture.stream;
   const checks = createCheckRegistry();
   const environment = options.environment ?? 'development';
   const keyAdmin = createKeyAdmin({ keys: store.keys, environment, clock, random: randomBytes });

@@ -83,3 +83,7 @@ export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = 
     },
   };
 }
+
+/** The chunk ids the prompt offered the model, in order, read from the data block of the user message. */
+export const offeredChunkIds = (body: ChatRequestBody): string[] =>
+  [...(body.messages[1]?.content ?? '').matchAll(/chunk_id="([^"]+)"/g)].map((match) => match[1] ?? '');
