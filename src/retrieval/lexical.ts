@@ -25,6 +25,30 @@ export function queryTerms(query: string): QueryTerm[] {
   return [...seen.values()];
 }
 
+/** Postings FTS5 may rank per query: its bm25() costs ~1 µs per match, and an OR of common terms matches most chunks. */
+export const MAX_CANDIDATE_POSTINGS = 4000;
+
+/**
+ * The query terms FTS5 searches to find lexical candidates: the rarest ones, while their document frequencies sum to
+ * at most `budget` (the rarest always, the terms no approved chunk holds never: they cannot match). All query terms
+ * still score the candidates (createLexicalScorer); rare terms carry most of BM25, so a chunk matching only common
+ * ones rarely makes the top, and the dense list still proposes it. A small corpus keeps every term.
+ */
+export function candidateTerms(terms: readonly QueryTerm[], stats: LexicalStats, budget = MAX_CANDIDATE_POSTINGS): QueryTerm[] {
+  const ranked = terms
+    .map((term) => ({ term, df: stats.documentFrequency(term.term) }))
+    .filter(({ df }) => df > 0)
+    .sort((a, b) => a.df - b.df);
+  const chosen: QueryTerm[] = [];
+  let postings = 0;
+  for (const { term, df } of ranked) {
+    if (chosen.length > 0 && postings + df > budget) break;
+    chosen.push(term);
+    postings += df;
+  }
+  return chosen;
+}
+
 /** OR of quoted tokens: quoting keeps every user character out of FTS5 query syntax. */
 export const ftsExpression = (terms: readonly QueryTerm[]): string | null =>
   terms.length === 0 ? null : terms.map((t) => `"${t.token}"`).join(' OR ');

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
 import { chunkId } from '../../retrieval/chunking.js';
 import { fusedScore, type LexicalHit } from '../../retrieval/fusion.js';
-import { createLexicalScorer, ftsExpression, queryTerms, type LexicalStats } from '../../retrieval/lexical.js';
+import { candidateTerms, createLexicalScorer, ftsExpression, queryTerms, type LexicalStats } from '../../retrieval/lexical.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
 import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
 import { createVectorIndex } from '../../retrieval/vector-index.js';
@@ -187,13 +187,14 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     ftsSearch: db.prepare<{ match: string; limit: number }, LexicalHit>(
       'SELECT rowid FROM corpus_fts WHERE corpus_fts MATCH @match ORDER BY bm25(corpus_fts) LIMIT @limit',
     ),
-    // Defence in depth: the hit list is re-checked against state and collection in the same statement that reads the text.
-    hits: db.prepare<{ rowids: string; collections: string }, ChunkRow & { collection: string; title: string; embedding: Buffer }>(
-      `SELECT c.rowid, c.chunk_id, c.document_id, c.version, c.ordinal, c.text, d.collection, d.title, c.embedding
+    // Defence in depth: each candidate is re-checked against state and collection in the same statement that reads its
+    // text. One fixed-arity statement per rowid (a primary-key lookup) instead of a json_each list.
+    hit: db.prepare<{ rowid: number; collection: string }, ChunkRow & { collection: string; title: string }>(
+      `SELECT c.rowid, c.chunk_id, c.document_id, c.version, c.ordinal, c.text, d.collection, d.title
        FROM corpus_chunks c
        JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
        JOIN corpus_documents d ON d.id = c.document_id
-       WHERE c.rowid IN (SELECT value FROM json_each(@rowids)) AND d.collection IN (SELECT value FROM json_each(@collections))`,
+       WHERE c.rowid = @rowid AND d.collection = @collection`,
     ),
   };
 
@@ -416,17 +417,25 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
     const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
     const terms = mode === 'dense' ? [] : queryTerms(request.query);
-    const match = ftsExpression(terms);
-    const collectionsJson = JSON.stringify(collections);
-    const lexical = match === null ? [] : lexicalHits(match, new Set(collections), depth);
-    const candidates = [...new Set([...dense.map((h) => h.rowid), ...lexical.map((h) => h.rowid)])];
-    const rows = sql.hits.all({ rowids: JSON.stringify(candidates), collections: collectionsJson });
+    const match = ftsExpression(candidateTerms(terms, currentLexicalStats()));
+    const allowed = new Set(collections);
+    const lexical = match === null ? [] : lexicalHits(match, allowed, depth);
+    const denseSimilarity = new Map(dense.map((h) => [h.rowid, h.similarity]));
+    const rows: (ChunkRow & { collection: string; title: string })[] = [];
+    for (const rowid of new Set([...denseSimilarity.keys(), ...lexical.map((h) => h.rowid)])) {
+      const collection = approvedCollection.get(rowid);
+      if (collection === undefined || !allowed.has(collection)) continue;
+      const row = sql.hit.get({ rowid, collection });
+      if (row) rows.push(row);
+    }
     const lexicalScorer = createLexicalScorer(terms, currentLexicalStats());
     const weight = mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight;
+    // Cosine from the vectors the index holds: a lexical candidate the dense list missed is scored there too.
+    const cosineOf = (rowid: number): number => denseSimilarity.get(rowid) ?? index.similarity(queryVector, rowid) ?? 0;
     const scored = rows
       .map((row) => ({
         row,
-        score: fusedScore(weight > 0 ? cosine(queryVector, fromBlob(row.embedding)) : 0, weight < 1 ? lexicalScorer.score(row.text) : 0, weight),
+        score: fusedScore(weight > 0 ? cosineOf(row.rowid) : 0, weight < 1 ? lexicalScorer.score(row.text) : 0, weight),
       }))
       .sort((a, b) => b.score - a.score || a.row.rowid - b.row.rowid);
     const results: RetrievedChunk[] = [];
@@ -524,10 +533,4 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     // The file and its connection belong to the store, which closes them.
     close: async () => undefined,
   };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  for (let i = 0; i < a.length; i += 1) dot += (a[i] ?? 0) * (b[i] ?? 0);
-  return dot;
 }

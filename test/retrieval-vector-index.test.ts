@@ -1,0 +1,76 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { candidateTerms, type LexicalStats, type QueryTerm } from '../src/retrieval/lexical.js';
+import { createVectorIndex } from '../src/retrieval/vector-index.js';
+
+// Deterministic sparse unit vectors, like the hashing embedder's: a few heavy dimensions and many light ones.
+function vectors(count: number, dimension: number, seed: number): Float32Array[] {
+  let state = seed;
+  const random = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+  return Array.from({ length: count }, () => {
+    const vector = new Float32Array(dimension);
+    for (let i = 0; i < 40; i += 1) {
+      const d = Math.floor(random() * dimension);
+      vector[d] = (vector[d] ?? 0) + (random() < 0.2 ? 1.5 : 0.2) * (random() < 0.5 ? -1 : 1);
+    }
+    const norm = Math.hypot(...vector) || 1;
+    return vector.map((v) => v / norm);
+  });
+}
+
+const dot = (a: Float32Array, b: Float32Array): number => a.reduce((sum, v, i) => sum + v * (b[i] ?? 0), 0);
+
+describe('vector index', () => {
+  test('search, when a partition is larger than the shortlist, then the top 10 match exact KNN and similarities are within 0.02', () => {
+    const dimension = 64;
+    const data = vectors(3000, dimension, 7);
+    const index = createVectorIndex(dimension, { minCandidates: 200 });
+    data.forEach((vector, rowid) => index.add(rowid, 'a', vector));
+    let found = 0;
+    for (const query of vectors(20, dimension, 99)) {
+      const exact = data.map((vector, rowid) => ({ rowid, similarity: dot(query, vector) })).sort((a, b) => b.similarity - a.similarity);
+      const hits = index.search(query, ['a'], 10);
+      const top = new Set(exact.slice(0, 10).map((h) => h.rowid));
+      found += hits.filter((h) => top.has(h.rowid)).length;
+      for (const hit of hits) assert.ok(Math.abs(hit.similarity - dot(query, data[hit.rowid] as Float32Array)) < 0.02);
+      assert.ok(Math.abs((index.similarity(query, hits[0]?.rowid ?? -1) ?? 0) - (hits[0]?.similarity ?? 1)) < 1e-5);
+    }
+    assert.ok(found / 200 >= 0.9, `recall@10 ${found / 200}`);
+  });
+
+  test('remove and collections, when applied, then removed rows and other partitions never come back (LLM08-1)', () => {
+    const dimension = 32;
+    const data = vectors(300, dimension, 3);
+    const index = createVectorIndex(dimension, { minCandidates: 50 });
+    data.forEach((vector, rowid) => index.add(rowid, rowid % 2 === 0 ? 'a' : 'b', vector));
+    for (let rowid = 0; rowid < 300; rowid += 4) index.remove(rowid);
+    assert.equal(index.size(), 225);
+    assert.equal(index.similarity(data[0] as Float32Array, 0), undefined);
+    for (const query of data.slice(0, 20)) {
+      for (const hit of index.search(query, ['a'], 30)) {
+        assert.equal(hit.rowid % 2, 0);
+        assert.notEqual(hit.rowid % 4, 0);
+      }
+    }
+    // The moved entries still score as themselves.
+    assert.ok(Math.abs((index.similarity(data[298] as Float32Array, 298) ?? 0) - 1) < 0.02);
+  });
+});
+
+describe('lexical candidate terms', () => {
+  const terms: QueryTerm[] = ['alpha', 'beta', 'gamma', 'delta'].map((t) => ({ token: t, term: t }));
+  const stats = (frequencies: Record<string, number>): LexicalStats => ({ rows: 100_000, averageChars: 60, documentFrequency: (t) => frequencies[t] ?? 0 });
+
+  test('candidateTerms, when the terms are common, then FTS5 searches the rarest ones within the postings budget', () => {
+    const chosen = candidateTerms(terms, stats({ alpha: 3000, beta: 50, gamma: 900, delta: 0 }), 1000);
+    assert.deepEqual(chosen.map((t) => t.term), ['beta', 'gamma']);
+  });
+
+  test('candidateTerms, when even the rarest term is over budget, then it is still searched; small corpora keep every term', () => {
+    assert.deepEqual(candidateTerms(terms, stats({ alpha: 5000, beta: 6000, gamma: 7000, delta: 8000 }), 1000).map((t) => t.term), ['alpha']);
+    assert.equal(candidateTerms(terms, stats({ alpha: 3, beta: 5, gamma: 7, delta: 9 })).length, 4);
+  });
+});
