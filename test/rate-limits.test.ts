@@ -140,3 +140,30 @@ describe('the daily token budget (LLM10-5)', () => {
     assert.equal(upstream.requests.length, 1);
   });
 });
+
+describe('the pre-auth limit on failed authentications (RL-3, API2)', () => {
+  let ctx: TestContext;
+  let key: string;
+  before(async () => {
+    ctx = await createTestContext({ authFailuresPerMinutePerIp: 3 });
+    key = (await ctx.createKey(['tasks:*'])).key;
+  });
+  after(async () => ctx.close());
+
+  const ask = (authorization: string) =>
+    request(ctx.app)
+      .post('/v1/tasks/support.answer')
+      .set({ authorization, 'content-type': 'application/json' })
+      .send(JSON.stringify(envelope({ question: 'When is the support team open?' })));
+
+  test('auth failures from one address, when over the limit, then get 429 before any key is checked, even with a valid key', async () => {
+    for (let attempt = 0; attempt < 3; attempt += 1) assert.equal((await ask('Bearer ak_dev_0000000000000000_guess')).status, 401);
+    const blocked = await ask('Bearer ak_dev_0000000000000000_guess');
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.body.code, 'rate_limited');
+    assert.deepEqual(blocked.body['violated-policies'], ['per-ip-auth-failures-minute']);
+    assert.ok(Number(blocked.headers['retry-after']) >= 1);
+    const withValidKey = await ask(`Bearer ${key}`);
+    assert.equal(withValidKey.status, 429, 'the address is locked out until the window passes');
+  });
+});

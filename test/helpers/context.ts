@@ -31,6 +31,7 @@ export interface TestContextOptions {
   readonly environment?: Environment;
   readonly corpusDir?: string | null;
   readonly requestsPerMinute?: number;
+  readonly authFailuresPerMinutePerIp?: number;
   readonly tokensPerDay?: number;
   readonly bodyLimitBytes?: number;
   readonly idempotencyWaitMs?: number;
@@ -79,7 +80,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     limits: createRateLimits({
       requestsPerMinute: options.requestsPerMinute ?? 10_000,
       tokensPerDay: options.tokensPerDay ?? 10_000_000,
-      authFailuresPerMinutePerIp: 10_000,
+      authFailuresPerMinutePerIp: options.authFailuresPerMinutePerIp ?? 10_000,
       random: () => 0,
     }),
     logger: createLogger({ level: 'info', destination }),
