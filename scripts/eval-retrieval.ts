@@ -85,7 +85,6 @@ for (const mode of ['dense', 'lexical', 'hybrid'] as SearchMode[]) {
     const started = performance.now();
     const hits = await retriever.search({ query: query.question, collections: ['squad'], k: 30, minScore: 0 });
     timings.push(performance.now() - started);
-    if (mode === 'hybrid') goldScores.push(hits.find((h) => h.documentId === query.gold)?.score ?? 0);
     const ranked = [...new Set(hits.map((h) => h.documentId))].slice(0, 10);
     const rank = ranked.indexOf(query.gold) + 1;
     for (const set of [sets.all, query.article % 2 === 0 ? sets.A : sets.B]) {
@@ -98,6 +97,14 @@ for (const mode of ['dense', 'lexical', 'hybrid'] as SearchMode[]) {
     }
   }
   timings.sort((x, y) => x - y);
+  // The gold paragraph's absolute score, whatever its rank (the floor compares scores, not ranks): its best chunk among
+  // the top 100, out of the timed loop.
+  if (mode === 'hybrid') {
+    for (const query of queries) {
+      const hits = await retriever.search({ query: query.question, collections: ['squad'], k: 100, minScore: 0 });
+      goldScores.push(Math.max(0, ...hits.filter((h) => h.documentId === query.gold).map((h) => h.score)));
+    }
+  }
   for (const [name, set] of Object.entries(sets)) {
     const f = (x: number): string => (x / set.n).toFixed(3);
     const p50 = name === 'all' ? (timings[Math.floor(timings.length / 2)] ?? 0).toFixed(2) : '';

@@ -54,6 +54,19 @@ describe('retrieval scores', () => {
     assert.ok(score < 0.2);
   });
 
+  test('lexical evidence, when query terms stand together or far apart, then only the close pair earns proximity and the floor score is unchanged', () => {
+    const scorer = createLexicalScorer(queryTerms('roasting temperature'), stats(100, { roast: 5, temperatur: 5 }, 60));
+    const near = 'The roasting temperature of our beans is kept low for a sweet cup.';
+    const far = 'Our roasting is slow and careful, and the tasting room keeps its temperature low.';
+    const a = scorer.evidence(near);
+    const b = scorer.evidence(far);
+    assert.ok(a.proximity > 0);
+    assert.equal(b.proximity, 0);
+    assert.equal(a.score, scorer.score(near));
+    assert.equal(a.score, Math.min(1, a.bm25));
+    assert.deepEqual(scorer.evidence('Nothing relevant at all'), { score: 0, bm25: 0, proximity: 0 });
+  });
+
   test('smoothedIdf, when a term is in most chunks of a tiny corpus, then it still counts (FTS5 idf would be zero)', () => {
     assert.ok(smoothedIdf(3, 2) > 0.3);
     assert.ok(smoothedIdf(3, 0) > smoothedIdf(3, 1));

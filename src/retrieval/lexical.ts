@@ -87,11 +87,28 @@ function indexTerm(token: string): string {
   return term;
 }
 
+/** Proximity window in tokens: two query terms this close count as the query's phrase (measured, scripts/eval-retrieval.ts). */
+export const PROXIMITY_WINDOW = 3;
+
+export interface LexicalEvidence {
+  /** Absolute lexical relevance in [0, 1]: BM25 over the ideal, capped at 1 (what the score floor sees). */
+  readonly score: number;
+  /** BM25 over the ideal, uncapped: ranks, so chunks above the ideal do not tie. */
+  readonly bm25: number;
+  /**
+   * Term proximity over the ideal: for each pair of consecutive query terms found within PROXIMITY_WINDOW tokens of
+   * each other, the smaller idf of the two. Ranks only.
+   */
+  readonly proximity: number;
+}
+
 export interface LexicalScorer {
   /** BM25 of an ideal chunk: every query term once, average length. */
   readonly ideal: number;
   /** Absolute lexical relevance in [0, 1]: the chunk's BM25 over the ideal, capped at 1. */
   score(text: string): number;
+  /** The absolute score and the ranking evidence from one pass over the chunk. */
+  evidence(text: string): LexicalEvidence;
 }
 
 /**
@@ -102,20 +119,41 @@ export function createLexicalScorer(terms: readonly QueryTerm[], stats: LexicalS
   const weights = new Map(terms.map(({ term }) => [term, smoothedIdf(stats.rows, stats.documentFrequency(term))]));
   const ideal = [...weights.values()].reduce((sum, idf) => sum + idf, 0);
   const averageChars = Math.max(1, stats.averageChars);
-  return {
-    ideal,
-    score(text) {
-      if (ideal === 0) return 0;
-      const folded = /[^\u0000-\u007f]/.test(text) ? text.normalize('NFKD').replace(/\p{M}/gu, '') : text;
-      const counts = new Map<string, number>();
-      for (const token of tokenize(folded)) {
-        const term = indexTerm(token);
-        if (weights.has(term)) counts.set(term, (counts.get(term) ?? 0) + 1);
+  // Consecutive query terms (distinct, in query order) and the weight their co-occurrence earns.
+  const pairs = terms.slice(1).map(({ term }, i) => {
+    const first = terms[i]?.term ?? '';
+    return { first, second: term, weight: Math.min(weights.get(first) ?? 0, weights.get(term) ?? 0) };
+  });
+  const none: LexicalEvidence = { score: 0, bm25: 0, proximity: 0 };
+  function evidence(text: string): LexicalEvidence {
+    if (ideal === 0) return none;
+    const folded = /[^\u0000-\u007f]/.test(text) ? text.normalize('NFKD').replace(/\p{M}/gu, '') : text;
+    const positions = new Map<string, number[]>();
+    let position = 0;
+    for (const token of tokenize(folded)) {
+      const term = indexTerm(token);
+      if (weights.has(term)) {
+        const list = positions.get(term);
+        if (list === undefined) positions.set(term, [position]);
+        else list.push(position);
       }
-      const norm = params.k1 * (1 - params.b + (params.b * text.length) / averageChars);
-      let sum = 0;
-      for (const [term, tf] of counts) sum += ((weights.get(term) ?? 0) * tf * (params.k1 + 1)) / (tf + norm);
-      return Math.min(1, sum / ideal);
-    },
-  };
+      position += 1;
+    }
+    const norm = params.k1 * (1 - params.b + (params.b * text.length) / averageChars);
+    let sum = 0;
+    for (const [term, list] of positions) {
+      const tf = list.length;
+      sum += ((weights.get(term) ?? 0) * tf * (params.k1 + 1)) / (tf + norm);
+    }
+    let proximity = 0;
+    for (const { first, second, weight } of pairs) {
+      const a = positions.get(first);
+      const b = positions.get(second);
+      if (a === undefined || b === undefined) continue;
+      if (a.some((x) => b.some((y) => Math.abs(y - x) <= PROXIMITY_WINDOW))) proximity += weight;
+    }
+    const bm25 = sum / ideal;
+    return { score: Math.min(1, bm25), bm25, proximity: proximity / ideal };
+  }
+  return { ideal, evidence, score: (text) => evidence(text).score };
 }

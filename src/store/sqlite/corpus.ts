@@ -3,7 +3,7 @@
 import { AppError } from '../../errors.js';
 import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
 import { chunkId } from '../../retrieval/chunking.js';
-import { fusedScore, type LexicalHit } from '../../retrieval/fusion.js';
+import { fusedScore, hybridRankScore, type LexicalHit } from '../../retrieval/fusion.js';
 import { candidateTerms, createLexicalScorer, ftsExpression, queryTerms, type LexicalStats } from '../../retrieval/lexical.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
 import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
@@ -432,12 +432,17 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const weight = mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight;
     // Cosine from the vectors the index holds: a lexical candidate the dense list missed is scored there too.
     const cosineOf = (rowid: number): number => denseSimilarity.get(rowid) ?? index.similarity(queryVector, rowid) ?? 0;
+    // Two numbers per candidate: the absolute score a hit reports and the floor compares (fusedScore), and the rank
+    // (hybridRankScore: uncapped BM25 re-ranked by cosine and term proximity; pure BM25 or cosine in a single mode).
     const scored = rows
-      .map((row) => ({
-        row,
-        score: fusedScore(weight > 0 ? cosineOf(row.rowid) : 0, weight < 1 ? lexicalScorer.score(row.text) : 0, weight),
-      }))
-      .sort((a, b) => b.score - a.score || a.row.rowid - b.row.rowid);
+      .map((row) => {
+        const cosine = weight > 0 ? cosineOf(row.rowid) : 0;
+        const lexical = weight < 1 ? lexicalScorer.evidence(row.text) : null;
+        const score = fusedScore(cosine, lexical?.score ?? 0, weight);
+        const rank = lexical === null ? score : weight === 0 ? lexical.bm25 : hybridRankScore(cosine, lexical.bm25, lexical.proximity);
+        return { row, score, rank };
+      })
+      .sort((a, b) => b.rank - a.rank || b.score - a.score || a.row.rowid - b.row.rowid);
     const results: RetrievedChunk[] = [];
     for (const { row, score } of scored) {
       if (score < request.minScore) continue;
