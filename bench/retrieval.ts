@@ -78,8 +78,8 @@ const servingRss = process.memoryUsage().rss;
 
 // The index alone, over the same vectors, against exact brute-force KNN computed in one streaming pass.
 const queryVectors = await embedder.embed(queryTexts);
-const indexOption = (env: string, key: 'minCandidates' | 'probeMass') => (process.env[env] === undefined ? {} : { [key]: Number(process.env[env]) });
-const index = createVectorIndex(embedder.dimension, { ...indexOption('MIN_CANDIDATES', 'minCandidates'), ...indexOption('PROBE_MASS', 'probeMass') });
+const indexOption = (env: string, key: 'minCandidates' | 'probeMass' | 'postingFloor') => (process.env[env] === undefined ? {} : { [key]: Number(process.env[env]) });
+const index = createVectorIndex(embedder.dimension, { ...indexOption('MIN_CANDIDATES', 'minCandidates'), ...indexOption('PROBE_MASS', 'probeMass'), ...indexOption('POSTING_FLOOR', 'postingFloor') });
 const exact = queryVectors.map(() => [] as { rowid: number; similarity: number }[]);
 let rowid = 0;
 for (const document of documents) {

@@ -58,6 +58,49 @@ describe('vector index', () => {
     // The moved entries still score as themselves.
     assert.ok(Math.abs((index.similarity(data[298] as Float32Array, 298) ?? 0) - 1) < 0.02);
   });
+
+  test('remove then add, when the freed slot is reused, then the removed vector leaves no postings behind', () => {
+    const dimension = 64;
+    const data = vectors(1000, dimension, 11);
+    const index = createVectorIndex(dimension, { minCandidates: 50 });
+    data.forEach((vector, rowid) => index.add(rowid, 'a', vector));
+    const fresh = vectors(5, dimension, 12345);
+    for (let i = 0; i < 5; i += 1) {
+      index.remove(i * 7);
+      index.add(5000 + i, 'a', fresh[i] as Float32Array);
+    }
+    assert.equal(index.size(), 1000);
+    for (let i = 0; i < 5; i += 1) {
+      // The old vector's own query no longer finds it; the newcomer in its slot is found by its own vector.
+      const old = index.search(data[i * 7] as Float32Array, ['a'], 10);
+      assert.equal(old.length, 10);
+      assert.ok(!old.some((h) => h.rowid === i * 7));
+      const top = index.search(fresh[i] as Float32Array, ['a'], 1)[0];
+      assert.equal(top?.rowid, 5000 + i);
+      assert.ok(Math.abs((top?.similarity ?? 0) - 1) < 0.02);
+    }
+  });
+
+  test('search, when the query weighs only on values below the posting floor, then it still returns exact top k', () => {
+    const dimension = 16;
+    const data = Array.from({ length: 400 }, (_, i) => {
+      const vector = new Float32Array(dimension);
+      vector[0] = 1; // the only posted value: every vector's heavy dimension
+      vector[1] = 0.001 * (i % 40); // tiny, never posted; the query weighs only here
+      return vector.map((v, _d, all) => v / Math.hypot(...all));
+    });
+    const index = createVectorIndex(dimension, { minCandidates: 50 });
+    data.forEach((vector, rowid) => index.add(rowid, 'a', vector));
+    const query = new Float32Array(dimension);
+    query[1] = 1;
+    const hits = index.search(query, ['a'], 10);
+    assert.equal(hits.length, 10);
+    // Exact at the index's own (int8) precision: no unreturned vector scores above the 10th hit.
+    const tenth = hits[9]?.similarity ?? Infinity;
+    const returned = new Set(hits.map((h) => h.rowid));
+    assert.ok(tenth > 0.03);
+    for (let rowid = 0; rowid < 400; rowid += 1) if (!returned.has(rowid)) assert.ok((index.similarity(query, rowid) ?? 0) <= tenth);
+  });
 });
 
 describe('lexical candidate terms', () => {

@@ -1,7 +1,8 @@
-// In-process KNN over approved chunk vectors: one partition per collection, vectors held once as int8 codes in
-// dimension-major order. A query first sums its heaviest dimensions over the whole partition (a shortlist), then scores
-// the shortlist on every dimension it has. It is a cache of what SQLite holds; the corpus store keeps it in step inside
-// the same synchronous section as its writes.
+// In-process KNN over approved chunk vectors: one partition per collection, vectors held once as int8 codes
+// (per-vector scale) in row-major order, plus per-dimension posting lists of each vector's heavy codes. A query
+// accumulates its heaviest dimensions' postings (an inverted index: only vectors with weight there are touched), then
+// re-scores the best partial scores on every dimension it has. It is a cache of what SQLite holds; the corpus store
+// keeps it in step inside the same synchronous section as its writes.
 
 export interface VectorHit {
   readonly rowid: number;
@@ -31,69 +32,130 @@ export interface VectorIndexOptions {
   readonly minCandidates?: number;
   /** Share of the query's squared norm the shortlist pass covers, heaviest dimensions first (1 = every dimension). */
   readonly probeMass?: number;
+  /** A vector's value on a dimension is posted (reachable by the shortlist pass) when its magnitude is at least this. */
+  readonly postingFloor?: number;
 }
 
 const INITIAL_CAPACITY = 64;
 
+/** A dimension's postings, unordered: slot << 8 | code byte, one per vector whose value there is ≥ the posting floor. */
+class PostingList {
+  entries = new Int32Array(16);
+  length = 0;
+
+  push(entry: number): void {
+    if (this.length === this.entries.length) {
+      const entries = new Int32Array(this.length + (this.length >> 1));
+      entries.set(this.entries);
+      this.entries = entries;
+    }
+    this.entries[this.length] = entry;
+    this.length += 1;
+  }
+
+  /** Swap-removes the posting of `slot` (order within a list carries no meaning). */
+  delete(slot: number): void {
+    const { entries } = this;
+    for (let i = 0; i < this.length; i += 1) {
+      if ((entries[i] ?? 0) >> 8 === slot) {
+        this.length -= 1;
+        entries[i] = entries[this.length] ?? 0;
+        return;
+      }
+    }
+  }
+}
+
 class Partition {
+  /** Live vectors. */
   count = 0;
+  /** Slots handed out so far (live or free). */
+  used = 0;
   capacity = INITIAL_CAPACITY;
-  /** codes[d * capacity + slot]: dimension-major, so a pass over one dimension reads contiguous bytes. */
+  /** codes[slot * dimension + d]: row-major, so a re-score reads one vector's bytes together. */
   codes: Int8Array;
-  /** Per-vector scale: value ≈ code × scale. */
+  /** Per-vector scale: value ≈ code × scale; 0 for a free slot. */
   scales: Float32Array;
   rowids: Float64Array;
+  live: Uint8Array;
+  free: number[] = [];
+  readonly postings: PostingList[];
+  /** Query scratch, reused across queries: partial scores by slot. */
+  partial: Float32Array;
 
-  constructor(readonly dimension: number) {
+  constructor(readonly dimension: number, readonly floor: number) {
     this.codes = new Int8Array(dimension * INITIAL_CAPACITY);
     this.scales = new Float32Array(INITIAL_CAPACITY);
     this.rowids = new Float64Array(INITIAL_CAPACITY);
+    this.live = new Uint8Array(INITIAL_CAPACITY);
+    this.partial = new Float32Array(INITIAL_CAPACITY);
+    this.postings = Array.from({ length: dimension }, () => new PostingList());
   }
 
   push(rowid: number, vector: Float32Array): number {
-    if (this.count === this.capacity) this.grow();
-    const slot = this.count;
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.used === this.capacity) this.grow();
+      slot = this.used;
+      this.used += 1;
+    }
     let max = 0;
     for (let d = 0; d < this.dimension; d += 1) max = Math.max(max, Math.abs(vector[d] ?? 0));
     const scale = max === 0 ? 0 : max / 127;
     const inverse = max === 0 ? 0 : 127 / max;
-    for (let d = 0; d < this.dimension; d += 1) this.codes[d * this.capacity + slot] = Math.round((vector[d] ?? 0) * inverse);
+    const base = slot * this.dimension;
+    for (let d = 0; d < this.dimension; d += 1) {
+      const code = Math.round((vector[d] ?? 0) * inverse);
+      this.codes[base + d] = code;
+      if (code !== 0 && Math.abs(code) * scale >= this.floor) this.postings[d]?.push((slot << 8) | (code & 0xff));
+    }
     this.scales[slot] = scale;
     this.rowids[slot] = rowid;
+    this.live[slot] = 1;
     this.count += 1;
     return slot;
   }
 
-  /** Moves the last entry into `slot`; returns the rowid that moved (or undefined when `slot` was last). */
-  removeAt(slot: number): number | undefined {
-    const last = this.count - 1;
-    this.count = last;
-    if (slot === last) return undefined;
-    for (let d = 0, base = 0; d < this.dimension; d += 1, base += this.capacity) this.codes[base + slot] = this.codes[base + last] ?? 0;
-    this.scales[slot] = this.scales[last] ?? 0;
-    const moved = this.rowids[last] ?? 0;
-    this.rowids[slot] = moved;
-    return moved;
+  removeAt(slot: number): void {
+    const scale = this.scales[slot] ?? 0;
+    const base = slot * this.dimension;
+    for (let d = 0; d < this.dimension; d += 1) {
+      const code = this.codes[base + d] ?? 0;
+      if (code !== 0 && Math.abs(code) * scale >= this.floor) this.postings[d]?.delete(slot);
+      this.codes[base + d] = 0;
+    }
+    this.scales[slot] = 0;
+    this.live[slot] = 0;
+    this.free.push(slot);
+    this.count -= 1;
   }
 
-  /** Dot product of the query's non-zero dimensions with one slot. */
-  dot(dims: Int32Array, weights: Float32Array, from: number, slot: number): number {
+  /** Dot product of the query's non-zero dimensions with one slot (in code units; times scales[slot] for the cosine). */
+  dot(dims: Int32Array, weights: Float32Array, slot: number): number {
+    const { codes } = this;
+    const base = slot * this.dimension;
     let sum = 0;
-    for (let j = from; j < dims.length; j += 1) sum += (weights[j] ?? 0) * (this.codes[(dims[j] ?? 0) * this.capacity + slot] ?? 0);
+    for (let j = 0; j < dims.length; j += 1) sum += (weights[j] as number) * (codes[base + (dims[j] as number)] as number);
     return sum;
   }
 
   private grow(): void {
     const capacity = this.capacity * 2;
+    // A posting packs the slot into 24 bits.
+    if (capacity > 1 << 23) throw new Error('vector index partition is full (8M vectors)');
     const codes = new Int8Array(capacity * this.dimension);
-    for (let d = 0; d < this.dimension; d += 1) codes.set(this.codes.subarray(d * this.capacity, d * this.capacity + this.count), d * capacity);
+    codes.set(this.codes);
     const scales = new Float32Array(capacity);
     scales.set(this.scales);
     const rowids = new Float64Array(capacity);
     rowids.set(this.rowids);
+    const live = new Uint8Array(capacity);
+    live.set(this.live);
     this.codes = codes;
     this.scales = scales;
     this.rowids = rowids;
+    this.live = live;
+    this.partial = new Float32Array(capacity);
     this.capacity = capacity;
   }
 }
@@ -119,35 +181,34 @@ function queryDimensions(query: Float32Array, mass: number): { dims: Int32Array;
 
 export function createVectorIndex(dimension: number, options: VectorIndexOptions = {}): VectorIndex {
   const oversample = options.oversample ?? 20;
-  const minCandidates = options.minCandidates ?? 500;
+  const minCandidates = options.minCandidates ?? 200;
   const probeMass = options.probeMass ?? 0.9;
+  const postingFloor = options.postingFloor ?? 0.05;
   const partitions = new Map<string, Partition>();
   const located = new Map<number, { partition: Partition; slot: number }>();
+  const histogram = new Uint32Array(4096);
 
-  /** Slots of the `limit` highest partial scores (ties at the cut-off included). */
-  function shortlist(partial: Float32Array, count: number, limit: number): number[] {
-    let min = Infinity;
-    let max = -Infinity;
-    for (let slot = 0; slot < count; slot += 1) {
-      const value = partial[slot] ?? 0;
-      if (value < min) min = value;
-      if (value > max) max = value;
+  /** Keeps `hits` as the best `k` seen so far, best first (ties: lower rowid first). */
+  function offer(hits: VectorHit[], k: number, rowid: number, similarity: number): void {
+    if (hits.length === k) {
+      const last = hits[k - 1] as VectorHit;
+      if (similarity < last.similarity || (similarity === last.similarity && rowid > last.rowid)) return;
+      hits.pop();
     }
-    const buckets = 1024;
-    const width = (max - min) / buckets || 1;
-    const histogram = new Uint32Array(buckets + 1);
-    for (let slot = 0; slot < count; slot += 1) {
-      const bucket = Math.floor(((partial[slot] ?? 0) - min) / width);
-      histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+    let at = hits.length;
+    while (at > 0) {
+      const before = hits[at - 1] as VectorHit;
+      if (before.similarity > similarity || (before.similarity === similarity && before.rowid < rowid)) break;
+      at -= 1;
     }
-    let cutoff = buckets;
-    for (let seen = 0; cutoff > 0; cutoff -= 1) {
-      seen += histogram[cutoff] ?? 0;
-      if (seen >= limit) break;
+    hits.splice(at, 0, { rowid, similarity });
+  }
+
+  function exactAll(partition: Partition, dims: Int32Array, weights: Float32Array, hits: VectorHit[], k: number): void {
+    const { used, live, scales, rowids } = partition;
+    for (let slot = 0; slot < used; slot += 1) {
+      if (live[slot] === 1) offer(hits, k, rowids[slot] ?? 0, partition.dot(dims, weights, slot) * (scales[slot] ?? 0));
     }
-    const slots: number[] = [];
-    for (let slot = 0; slot < count; slot += 1) if (Math.floor(((partial[slot] ?? 0) - min) / width) >= cutoff) slots.push(slot);
-    return slots;
   }
 
   return {
@@ -157,7 +218,7 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
       if (located.has(rowid)) return;
       let partition = partitions.get(collection);
       if (!partition) {
-        partition = new Partition(dimension);
+        partition = new Partition(dimension, postingFloor);
         partitions.set(collection, partition);
       }
       located.set(rowid, { partition, slot: partition.push(rowid, vector) });
@@ -166,8 +227,7 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
       const place = located.get(rowid);
       if (!place) return;
       located.delete(rowid);
-      const moved = place.partition.removeAt(place.slot);
-      if (moved !== undefined) located.set(moved, { partition: place.partition, slot: place.slot });
+      place.partition.removeAt(place.slot);
     },
     search(query, collections, k) {
       if (k <= 0) return [];
@@ -177,34 +237,65 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
       for (const collection of new Set(collections)) {
         const partition = partitions.get(collection);
         if (!partition || partition.count === 0) continue;
-        const { count, capacity, codes, scales, rowids } = partition;
-        if (count <= limit) {
-          for (let slot = 0; slot < count; slot += 1) {
-            hits.push({ rowid: rowids[slot] ?? 0, similarity: partition.dot(dims, weights, 0, slot) * (scales[slot] ?? 0) });
-          }
+        if (partition.count <= limit) {
+          exactAll(partition, dims, weights, hits, k);
           continue;
         }
-        // Shortlist on the heaviest dimensions, one contiguous column at a time.
-        const partial = new Float32Array(count);
-        for (let j = 0; j < probe; j += 1) {
+        // Accumulate the heaviest dimensions' postings: only vectors with weight there get a partial score.
+        const { partial, postings, scales, rowids, used } = partition;
+        partial.fill(0, 0, used);
+        let processed = 0;
+        for (let j = 0; j < dims.length && (j < probe || processed < limit); j += 1) {
           const weight = weights[j] ?? 0;
-          const column = codes.subarray((dims[j] ?? 0) * capacity, (dims[j] ?? 0) * capacity + count);
-          for (let slot = 0; slot < count; slot += 1) partial[slot] = (partial[slot] ?? 0) + weight * (column[slot] ?? 0);
+          const list = postings[dims[j] ?? 0];
+          if (!list) continue;
+          const { entries, length } = list;
+          for (let i = 0; i < length; i += 1) {
+            const entry = entries[i] as number;
+            const slot = entry >> 8;
+            partial[slot] = (partial[slot] as number) + weight * ((entry << 24) >> 24);
+          }
+          processed += length;
         }
-        for (let slot = 0; slot < count; slot += 1) partial[slot] = (partial[slot] ?? 0) * (scales[slot] ?? 0);
-        for (const slot of shortlist(partial, count, limit)) {
-          const rest = partition.dot(dims, weights, probe, slot) * (scales[slot] ?? 0);
-          hits.push({ rowid: rowids[slot] ?? 0, similarity: (partial[slot] ?? 0) + rest });
+        // Scale to cosines, bucketed over [-1, 1] as we go; the shortlist is every slot at or above the bucket where
+        // the `limit`-th best partial score falls.
+        const buckets = histogram.length;
+        histogram.fill(0);
+        let n = 0;
+        for (let slot = 0; slot < used; slot += 1) {
+          const value = partial[slot] as number;
+          if (value !== 0) {
+            const cosine = value * (scales[slot] as number);
+            partial[slot] = cosine;
+            const raw = ((cosine + 1) * (buckets / 2)) | 0;
+            const bucket = raw < 0 ? 0 : raw >= buckets ? buckets - 1 : raw;
+            histogram[bucket] = (histogram[bucket] as number) + 1;
+            n += 1;
+          }
+        }
+        if (n < k) {
+          exactAll(partition, dims, weights, hits, k);
+          continue;
+        }
+        let bucket = buckets - 1;
+        for (let seen = 0; bucket > 0; bucket -= 1) {
+          seen += histogram[bucket] as number;
+          if (seen >= limit) break;
+        }
+        const cutoff = bucket === 0 ? -Infinity : (bucket * 2) / buckets - 1;
+        for (let slot = 0; slot < used; slot += 1) {
+          const value = partial[slot] as number;
+          if (value !== 0 && value >= cutoff) offer(hits, k, rowids[slot] as number, partition.dot(dims, weights, slot) * (scales[slot] as number));
         }
       }
-      return hits.sort((a, b) => b.similarity - a.similarity || a.rowid - b.rowid).slice(0, k);
+      return hits;
     },
     similarity(query, rowid) {
       const place = located.get(rowid);
       if (!place) return undefined;
       const { partition, slot } = place;
       let sum = 0;
-      for (let d = 0, offset = slot; d < dimension; d += 1, offset += partition.capacity) {
+      for (let d = 0, offset = slot * dimension; d < dimension; d += 1, offset += 1) {
         const value = query[d] ?? 0;
         if (value !== 0) sum += value * (partition.codes[offset] ?? 0);
       }
