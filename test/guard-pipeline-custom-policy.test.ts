@@ -8,8 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Express } from 'express';
 import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
-import { createOpenAIModel } from '../src/model/openai.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
@@ -35,7 +34,7 @@ describe('rules from edited policies through the HTTP pipeline', () => {
 
   before(async () => {
     upstream = await startMockUpstream();
-    const model = createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 2_000, maxRetries: 0 });
+    const model = modelFor(upstream);
     ctx = await createTestContext({ model });
     key = (await ctx.createKey(['tasks:*'])).key;
     const checks = createCheckRegistry();

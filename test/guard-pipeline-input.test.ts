@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, envelope, rowCount, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
-import { createOpenAIModel } from '../src/model/openai.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 
 /** The chunk ids the prompt offered, in order (a well-behaved model cites from these). */
 
@@ -32,7 +31,7 @@ describe('input rules through the HTTP pipeline', () => {
   before(async () => {
     upstream = await startMockUpstream([{ kind: 'answer', content: validAnswer }]);
     ctx = await createTestContext({
-      model: createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 2_000, maxRetries: 0 }),
+      model: modelFor(upstream),
     });
     key = (await ctx.createKey(['tasks:*'])).key;
   });

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
-import { createOpenAIModel } from '../src/model/openai.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 
 const QUESTION = 'How many business days until my refund is paid?';
 const DRAFT_INPUT = { topic: 'How refunds work for returned parcels', audience: 'new customers', keywords: ['refund', 'returns'] };
@@ -46,7 +45,7 @@ describe('output rules through the HTTP pipeline', () => {
   before(async () => {
     upstream = await startMockUpstream();
     ctx = await createTestContext({
-      model: createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 2_000, maxRetries: 0 }),
+      model: modelFor(upstream),
     });
     key = (await ctx.createKey(['tasks:*'])).key;
   });

@@ -3,8 +3,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createTestContext, envelope, rowCount, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
-import { createOpenAIModel } from '../src/model/openai.js';
+import { startMockUpstream, type MockUpstream, modelFor } from './helpers/mock-upstream.js';
 
 describe('support.answer through the OpenAI provider', () => {
   let upstream: MockUpstream;
@@ -15,7 +14,7 @@ describe('support.answer through the OpenAI provider', () => {
   before(async () => {
     upstream = await startMockUpstream();
     ctx = await createTestContext({
-      model: createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 400, maxRetries: 1, onAttempt: () => (attempts += 1) }),
+      model: modelFor(upstream, { timeoutMs: 400, maxRetries: 1, onAttempt: () => (attempts += 1) }),
     });
     key = (await ctx.createKey(['tasks:*'])).key;
   });

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds } from './helpers/mock-upstream.js';
-import { createOpenAIModel } from '../src/model/openai.js';
+import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 import { createReviewAdmin } from '../src/admin/reviews.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
 import { loadPolicies } from '../src/policies.js';
@@ -27,7 +26,7 @@ describe('review queue lifecycle', () => {
   before(async () => {
     upstream = await startMockUpstream([{ kind: 'answer', content: INVALID }]);
     ctx = await createTestContext({
-      model: createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 2_000, maxRetries: 0 }),
+      model: modelFor(upstream),
     });
     taskKey = (await ctx.createKey(['tasks:*'])).key;
     admin = await ctx.createKey(['admin']);

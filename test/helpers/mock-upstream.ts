@@ -1,6 +1,8 @@
 // A real OpenAI-compatible HTTP server for tests and benchmarks: the SDK's own timeouts and retries run against it.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createOpenAIModel, type OpenAIModelOptions } from '../../src/model/openai.js';
+import type { ModelClient } from '../../src/model/types.js';
 
 export interface ChatRequestBody {
   model: string;
@@ -87,3 +89,7 @@ export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = 
 /** The chunk ids the prompt offered the model, in order, read from the data block of the user message. */
 export const offeredChunkIds = (body: ChatRequestBody): string[] =>
   [...(body.messages[1]?.content ?? '').matchAll(/chunk_id="([^"]+)"/g)].map((match) => match[1] ?? '');
+
+/** The OpenAI provider pointed at a mock upstream, with test-sized timeouts; pass overrides for retry tests. */
+export const modelFor = (upstream: MockUpstream, overrides: Partial<OpenAIModelOptions> = {}): ModelClient =>
+  createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 2_000, maxRetries: 0, ...overrides });
