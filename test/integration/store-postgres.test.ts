@@ -1,9 +1,12 @@
-// The storage contract (test/helpers/store-contract.ts) against PostgreSQL: the same behaviour as the embedded store,
-// plus the replica catching up from NOTIFY.
+// The storage contract (test/helpers/store-contract.ts) against PostgreSQL, alone and with Redis in front
+// (AIRLOCK_REDIS_URL: replay cache and idempotency locks in Redis): the same behaviour as the embedded store, plus
+// the replica catching up from NOTIFY.
 import { randomUUID } from 'node:crypto';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { openPostgresCorpus } from '../../src/store/postgres/corpus.js';
+import { openRedis, withRedis } from '../../src/store/redis/index.js';
 import type { CorpusStore } from '../../src/store/corpus.js';
+import type { Store } from '../../src/store/types.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
 import { storeContract } from '../helpers/store-contract.js';
@@ -11,34 +14,39 @@ import { createTestDatabase, requireEngines } from '../helpers/engines.js';
 
 const engines = requireEngines();
 
-storeContract({
-  name: 'PostgreSQL',
-  notifies: true,
-  async open() {
-    const database = await createTestDatabase(engines.databaseUrl);
-    const store = await openPostgresStore({ url: database.url });
-    const handles: Array<{ corpus: CorpusStore; close: () => Promise<void> }> = [];
-    return {
-      store,
-      // Each corpus handle has its own pool and LISTEN connection, as a second Airlock process would.
-      async openCorpus() {
-        const other = await openPostgresStore({ url: database.url, poolSize: 4 });
-        const corpus = await openPostgresCorpus({
-          pool: other.pool,
-          listenUrl: database.url,
-          embedder: createHashingEmbedder(),
-          clock: () => new Date(),
-          newId: randomUUID,
-          chunking: DEFAULT_CHUNKING,
-        });
-        handles.push({ corpus, close: () => other.close() });
-        return corpus;
-      },
-      async close() {
-        for (const handle of handles) await handle.close();
-        await store.close();
-        await database.drop();
-      },
-    };
-  },
-});
+function postgresContract<S extends Store & { close(): Promise<void> }>(name: string, wrap: (store: Awaited<ReturnType<typeof openPostgresStore>>) => S): void {
+  storeContract({
+    name,
+    notifies: true,
+    async open() {
+      const database = await createTestDatabase(engines.databaseUrl);
+      const store = wrap(await openPostgresStore({ url: database.url }));
+      const handles: Array<{ corpus: CorpusStore; close: () => Promise<void> }> = [];
+      return {
+        store,
+        // Each corpus handle has its own pool and LISTEN connection, as a second Airlock process would.
+        async openCorpus() {
+          const other = await openPostgresStore({ url: database.url, poolSize: 4 });
+          const corpus = await openPostgresCorpus({
+            pool: other.pool,
+            listenUrl: database.url,
+            embedder: createHashingEmbedder(),
+            clock: () => new Date(),
+            newId: randomUUID,
+            chunking: DEFAULT_CHUNKING,
+          });
+          handles.push({ corpus, close: () => other.close() });
+          return corpus;
+        },
+        async close() {
+          for (const handle of handles) await handle.close();
+          await store.close();
+          await database.drop();
+        },
+      };
+    },
+  });
+}
+
+postgresContract('PostgreSQL', (store) => store);
+postgresContract('PostgreSQL + Redis', (store) => withRedis(store, openRedis(engines.redisUrl)));
