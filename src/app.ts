@@ -3,13 +3,9 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
-import type { PolicySet } from './policies.js';
-import type { Retriever } from './retrieval/types.js';
-import type { ModelClient } from './model/types.js';
-import type { CheckRegistry } from './guard/types.js';
 import type { RateLimits } from './security/rate-limit.js';
 import type { Environment, Store } from './store/types.js';
-import { createTaskPipeline } from './pipeline/run-task.js';
+import { createTaskPipeline, type TaskPipelineDeps } from './pipeline/run-task.js';
 import { createTaskService } from './pipeline/handle-task.js';
 import { buildOpenApiDocument } from './contracts/openapi.js';
 import { requestId } from './http/middleware/request-id.js';
@@ -26,9 +22,10 @@ import { openAiCompatRoutes } from './http/routes/openai-compat.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
 import { createReviewAdmin } from './admin/reviews.js';
-import type { SqliteCorpus } from './store/sqlite/corpus.js';
+import type { CorpusStore } from './store/corpus.js';
 
-export interface AppDeps {
+/** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
+export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly environment: Environment;
   readonly version: string;
   readonly bodyLimitBytes: number;
@@ -37,17 +34,10 @@ export interface AppDeps {
   /** The longest a task may run; an in-flight idempotency claim older than twice this is abandoned (IDEM-8). */
   readonly requestDeadlineMs: number;
   readonly store: Store;
-  readonly retriever: Retriever;
-  readonly model: ModelClient;
-  readonly policies: PolicySet;
-  readonly checks: CheckRegistry;
   readonly limits: RateLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly clock: () => Date;
-  readonly newId: () => string;
-  readonly random: (bytes: number) => Buffer;
-  readonly corpus: SqliteCorpus;
+  readonly corpus: CorpusStore;
   readonly uploadLimitBytes: number;
   /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
   readonly notReadyReason?: () => Promise<string | undefined>;
@@ -58,16 +48,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
-  const pipeline = createTaskPipeline({
-    policies: deps.policies,
-    retriever: deps.retriever,
-    model: deps.model,
-    checks: deps.checks,
-    clock: deps.clock,
-    newId: deps.newId,
-    random: deps.random,
-    observer: deps.metrics,
-  });
+  const pipeline = createTaskPipeline({ ...deps, observer: deps.metrics });
   const handleTask = createTaskService({
     store: deps.store,
     policies: deps.policies,

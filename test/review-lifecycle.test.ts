@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
+import { startMockUpstream, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 import { createReviewAdmin } from '../src/admin/reviews.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
 import { loadPolicies } from '../src/policies.js';

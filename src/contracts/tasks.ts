@@ -77,7 +77,6 @@ export const TASK_CONTRACTS = {
 } as const satisfies Record<string, TaskContract>;
 
 export type TaskName = keyof typeof TASK_CONTRACTS;
-export const TASK_NAMES = Object.keys(TASK_CONTRACTS) as TaskName[];
 export const isTaskName = (name: string): name is TaskName => Object.hasOwn(TASK_CONTRACTS, name);
 
 export interface TaskOutputs {

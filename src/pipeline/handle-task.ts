@@ -48,7 +48,7 @@ export function createTaskService(deps: TaskServiceDeps) {
 
   const toReply = (response: StoredResponse, replayed: boolean): TaskReply => ({ ...response, replayed });
 
-  async function claim(call: TaskCall, scope: string, fingerprint: string): Promise<TaskReply | undefined> {
+  async function claim(scope: string, fingerprint: string): Promise<TaskReply | undefined> {
     const deadline = Date.now() + deps.idempotencyWaitMs;
     for (;;) {
       const result = await deps.store.idempotency.claim({ scope, fingerprint, now: deps.clock(), staleAfterMs: deps.staleClaimMs });
@@ -89,7 +89,7 @@ export function createTaskService(deps: TaskServiceDeps) {
 
     const idempotency = call.idempotency;
     if (idempotency !== undefined) {
-      const replay = await claim(call, idempotency.scope, idempotency.fingerprint);
+      const replay = await claim(idempotency.scope, idempotency.fingerprint);
       if (replay !== undefined) {
         deps.onOutcome?.({ task, status: replay.status, decision: 'replayed', replayed: true, usage: 0, keyId: call.principal.keyId });
         return replay;

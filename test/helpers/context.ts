@@ -1,5 +1,6 @@
 // Builds a real app for tests: a fresh SQLite file with sqlite-vec, the fixture corpus ingested and approved, the
 // bundled policies and checks, and logs captured in memory. No ports; supertest drives the app directly.
+import type { CorpusStore } from '../../src/store/corpus.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
-import { createSqliteCorpus, type SqliteCorpus } from '../../src/store/sqlite/corpus.js';
+import { createSqliteCorpus } from '../../src/store/sqlite/corpus.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
 import { ingestDirectory } from '../../src/retrieval/corpus-files.js';
@@ -42,7 +43,7 @@ export interface TestContextOptions {
 export interface TestContext {
   readonly app: Express;
   readonly store: SqliteStore;
-  readonly corpus: SqliteCorpus;
+  readonly corpus: CorpusStore;
   readonly dir: string;
   /** Every log line the app wrote, as text. */
   readonly logs: string[];

@@ -7,7 +7,7 @@ import { parseApiKey, verifyApiKeyHash } from '../../security/api-key.js';
 import { replayWindowSeconds, verifyWebhookSignature } from '../../security/webhook-signature.js';
 import type { RateLimits } from '../../security/rate-limit.js';
 import type { ApiKeyRecord, Environment, KeyStore } from '../../store/types.js';
-import type { Principal } from '../../scopes.js';
+import { isAdmin, type Principal } from '../../scopes.js';
 import { rawBodyOf } from './json-body.js';
 import type { ReplayCache } from '../../security/replay-cache.js';
 
@@ -97,6 +97,6 @@ export const principalOf = (locals: Record<string, unknown>): Principal => {
 
 export const requireAdmin: RequestHandler = (_req, res, next) => {
   const principal = principalOf(res.locals);
-  if (!principal.scopes.includes('admin')) throw new AppError('forbidden_scope', { detail: 'This route needs a key with the admin scope.' });
+  if (!isAdmin(principal)) throw new AppError('forbidden_scope', { detail: 'This route needs a key with the admin scope.' });
   next();
 };

@@ -17,8 +17,6 @@ export { CORPUS_MIGRATIONS } from './corpus-schema.js';
 export { REINDEX_COMMAND } from '../corpus.js';
 export type { ApproveResult, CorpusOptions, CorpusStats, IngestInput, IngestResult, SearchMode, StateChange, VersionDiff } from '../corpus.js';
 
-/** The embedded corpus is one implementation of the backend-neutral corpus seam. */
-export type SqliteCorpus = CorpusStore;
 
 interface DocumentRow {
   id: string;
@@ -95,7 +93,7 @@ const toVersion = (row: VersionRow): CorpusVersion => ({
   chunkCount: row.chunk_count,
 });
 
-export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): SqliteCorpus {
+export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): CorpusStore {
   const { embedder, clock } = options;
   const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   const embedderJson = JSON.stringify({ name: embedder.name, dimension: embedder.dimension });
