@@ -34,6 +34,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+// Every child ever spawned, so a failed start cannot leave one running (and the test process waiting on its pipes).
+const children = new Set<ChildProcess>();
+
 /** Starts `src/main.ts` and waits until /readyz says ready (logs are buffered, so they cannot be waited on). */
 async function startAirlock(env: Record<string, string>): Promise<Airlock> {
   const port = await freePort();
@@ -42,6 +45,8 @@ async function startAirlock(env: Record<string, string>): Promise<Airlock> {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -52,7 +57,6 @@ async function startAirlock(env: Record<string, string>): Promise<Airlock> {
     const ready = await fetch(`${url}/readyz`).then((response) => response.status === 200, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
       throw new Error(`airlock not ready within 60 s:\n${output.slice(-3000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -131,6 +135,7 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
 
   after(async () => {
     await Promise.all([stopAirlock(a), stopAirlock(b)]);
+    for (const child of children) child.kill('SIGKILL');
     await upstream?.close();
     await store?.close();
     await database?.drop();

@@ -55,6 +55,7 @@ export async function openIndexReplica(options: IndexReplicaOptions): Promise<In
   let closed = false;
   let listener: pg.Client | null = null;
   let reconnectTimer: NodeJS.Timeout | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
 
   /** Builds a fresh index from one snapshot, then swaps it in: searches meanwhile keep the old, complete one. */
   async function reload(): Promise<void> {
@@ -101,11 +102,20 @@ export async function openIndexReplica(options: IndexReplicaOptions): Promise<In
     indexed = target;
   }
 
+  /**
+   * Catches up to the committed generation, and again while a notification that arrived meanwhile names a newer one:
+   * callers that found this catch-up running only share it, so ending it behind `known` would strand the replica.
+   */
   async function catchUp(): Promise<void> {
-    const target = await readGeneration(pool);
-    known = Math.max(known, target);
-    if (indexed < 0) await reload();
-    else if (indexed < target) await applyDelta(target);
+    for (let previous = -1; ; ) {
+      const target = await readGeneration(pool);
+      known = Math.max(known, target);
+      if (indexed < 0) await reload();
+      else if (indexed < target) await applyDelta(target);
+      // A pass that found no newer committed generation ends it, so a payload naming a future one cannot spin here.
+      if (closed || indexed >= known || target <= previous) return;
+      previous = target;
+    }
   }
 
   /** One catch-up at a time; callers arriving meanwhile share it and check again afterwards. */
@@ -116,8 +126,17 @@ export async function openIndexReplica(options: IndexReplicaOptions): Promise<In
     return running;
   }
 
+  /** Catches up in the background; a failed catch-up is tried again shortly rather than left until the next event. */
   function kick(): void {
-    runCatchUp().catch(onError);
+    runCatchUp().catch((error: unknown) => {
+      onError(error);
+      if (closed || retryTimer !== null) return;
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        if (indexed < known) kick();
+      }, RECONNECT_MS);
+      retryTimer.unref();
+    });
   }
 
   async function listen(url: string): Promise<void> {
@@ -165,6 +184,7 @@ export async function openIndexReplica(options: IndexReplicaOptions): Promise<In
     async close() {
       closed = true;
       if (reconnectTimer !== null) clearTimeout(reconnectTimer);
+      if (retryTimer !== null) clearTimeout(retryTimer);
       const client = listener;
       listener = null;
       if (client !== null) {
