@@ -4,7 +4,7 @@ import { jailbreakScreenCheck, JailbreakScreenConfig, scoreJailbreak } from '../
 import { ibanValid, piiCheck, PiiConfig } from '../src/guard/checks/pii.js';
 import { luhnValid, secretsCheck, SecretsConfig } from '../src/guard/checks/secrets.js';
 import { topicAllowlistCheck, TopicAllowlistConfig } from '../src/guard/checks/topic-allowlist.js';
-import { normaliseText } from '../src/guard/normalise.js';
+import { collapseConfusables, normaliseText, stripInvisible } from '../src/guard/normalise.js';
 import type { CheckContext, CheckResult } from '../src/guard/types.js';
 
 const context: CheckContext = {
@@ -34,6 +34,11 @@ describe('normaliseText (LLM01-4)', () => {
   });
   test('when text has full-width letters, then NFKC folds them', () => {
     assert.equal(normaliseText('ＤＡＮ'), 'DAN');
+  });
+  test('when text is plain ASCII or holds no look-alike, then the shortcut gives what the full pipeline gives', () => {
+    const full = (text: string) => collapseConfusables(stripInvisible(text.normalize('NFKC')));
+    const samples = ['Open Settings, choose Billing.\n\tDone!', '', 'café ﬁle naïve “quoted”', 'Пожалуйста', 'a\u0301', 'x\u200By', 'раypal'];
+    for (const text of samples) assert.equal(normaliseText(text), full(text), JSON.stringify(text));
   });
 });
 

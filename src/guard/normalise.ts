@@ -22,6 +22,9 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 const CONFUSABLE_CLASS = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'u');
 const WORD = /[\p{L}\p{M}]+/gu;
 const ASCII_LETTER = /[A-Za-z]/;
+// Every character the pipeline changes (NFKC decompositions, invisibles, look-alikes) lies outside ASCII, so pure
+// ASCII text, most of what passes through here, is already in normal form.
+const NON_ASCII = /[^\x00-\x7F]/;
 
 /** Strips invisible, BiDi-control and tag characters only (no NFKC). */
 export const stripInvisible = (text: string): string => text.replace(INVISIBLE, '');
@@ -31,6 +34,8 @@ export const stripInvisible = (text: string): string => text.replace(INVISIBLE, 
  * so that ordinary Greek or Cyrillic prose is left alone: the UTS #39 mixed-script idea, without a full script table.
  */
 export function collapseConfusables(text: string): string {
+  // Only words holding a look-alike change, so text without one is returned as is, without a callback per word.
+  if (!CONFUSABLE_CLASS.test(text)) return text;
   return text.replace(WORD, (word) =>
     ASCII_LETTER.test(word) && CONFUSABLE_CLASS.test(word)
       ? Array.from(word, (char) => CONFUSABLES[char] ?? char).join('')
@@ -40,5 +45,6 @@ export function collapseConfusables(text: string): string {
 
 /** The LLM01-4 pipeline: NFKC, then invisible removal, then confusable collapse. Idempotent. */
 export function normaliseText(text: string): string {
+  if (!NON_ASCII.test(text)) return text;
   return collapseConfusables(stripInvisible(text.normalize('NFKC')));
 }
