@@ -1,7 +1,7 @@
-// Opens the embedded SQLite database: pragmas, the sqlite-vec extension and versioned migrations.
+// Opens the embedded SQLite database: pragmas, the sqlite-vec extension (hash-verified first) and versioned migrations.
 // Nothing outside store/ ever sees the Database handle.
 import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
+import { verifySqliteVecExtension } from './extension-integrity.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -20,16 +20,22 @@ export interface OpenDatabaseOptions {
    * FULL also survives power loss at a cost per commit. Chosen per deployment, not by accident.
    */
   readonly synchronous?: 'NORMAL' | 'FULL';
+  /** LLM03-4: replaces the pinned SHA-256 of the sqlite-vec binary (lower-case hex); the binary is verified either way. */
+  readonly expectedExtensionSha256?: string;
 }
 
 export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
+  // Verified before the file is opened, so a refused extension leaves no handle, lock or WAL file behind.
+  const extension = verifySqliteVecExtension(
+    options.expectedExtensionSha256 === undefined ? {} : { expectedSha256: options.expectedExtensionSha256 },
+  );
   const db = new Database(options.path);
   try {
     if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    sqliteVec.load(db);
+    db.loadExtension(extension.path);
     applyMigrations(db, options.migrations);
     return db;
   } catch (error) {

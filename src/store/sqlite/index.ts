@@ -12,6 +12,8 @@ export interface SqliteStoreOptions {
   /** Extra migrations owned by other repositories sharing the file (the corpus). */
   readonly extraMigrations?: readonly Migration[];
   readonly synchronous?: 'NORMAL' | 'FULL';
+  /** LLM03-4: replaces the pinned SHA-256 of the sqlite-vec binary; see openDatabase. */
+  readonly expectedExtensionSha256?: string;
 }
 
 export interface SqliteStore extends Store {
@@ -24,6 +26,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     path: options.path,
     migrations: [...CORE_MIGRATIONS, ...(options.extraMigrations ?? [])],
     ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+    ...(options.expectedExtensionSha256 === undefined ? {} : { expectedExtensionSha256: options.expectedExtensionSha256 }),
   });
   const keys = createSqliteKeyStore(db);
   const audit = createSqliteAuditStore(db);
