@@ -5,6 +5,13 @@ import { ENVIRONMENTS } from './store/types.js';
 
 const Flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const PositiveInt = z.coerce.number().int().positive();
+const DEFAULT_MODEL = 'gpt-4o-mini';
+/** A comma-separated list of model ids, as a frozen array. */
+const ModelList = z
+  .string()
+  .transform((value) => value.split(',').map((id) => id.trim()).filter((id) => id !== ''))
+  .pipe(z.array(z.string()).min(1, 'must name at least one model id'))
+  .transform((ids): readonly string[] => Object.freeze(ids));
 
 export const ConfigSchema = z.strictObject({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -18,9 +25,16 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_UPLOAD_LIMIT_BYTES: PositiveInt.max(50 * 1024 * 1024).default(2 * 1024 * 1024),
   AIRLOCK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AIRLOCK_SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
+  AIRLOCK_SQLITE_VEC_SHA256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 as 64 hex characters')
+    .transform((value) => value.toLowerCase())
+    .optional()
+    .describe('LLM03-4: replaces the pinned hash of the sqlite-vec binary for this platform'),
   OPENAI_API_KEY: z.string().min(1).optional(),
   AIRLOCK_UPSTREAM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  AIRLOCK_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  AIRLOCK_MODEL: z.string().min(1).default(DEFAULT_MODEL),
+  AIRLOCK_ALLOWED_MODELS: ModelList.default(() => Object.freeze([DEFAULT_MODEL])).describe('LLM03-3: the upstream model ids this deployment may use'),
   AIRLOCK_UPSTREAM_TIMEOUT_MS: PositiveInt.max(300_000).default(20_000),
   AIRLOCK_UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   AIRLOCK_EMBEDDINGS_MODEL: z.string().min(1).optional().describe('Use an OpenAI-compatible embeddings model instead of the local embedder'),
@@ -33,6 +47,20 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
   AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+}).superRefine((config, ctx) => {
+  // LLM03-3: a typo or an unreviewed model swap fails at startup instead of silently changing what answers.
+  // The offline provider and the local embedder call no upstream, so they need no entry.
+  const allowed = config.AIRLOCK_ALLOWED_MODELS;
+  const notAllowed = (id: string): string => `'${id}' is not on AIRLOCK_ALLOWED_MODELS (${allowed.join(', ')})`;
+  const upstreamChat = config.OPENAI_API_KEY !== undefined || config.AIRLOCK_UPSTREAM_BASE_URL !== undefined;
+  if (upstreamChat && !allowed.includes(config.AIRLOCK_MODEL)) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_MODEL'], message: notAllowed(config.AIRLOCK_MODEL) });
+  }
+  // Setting an embeddings model always selects the upstream embedder, with or without a key.
+  const embeddings = config.AIRLOCK_EMBEDDINGS_MODEL;
+  if (embeddings !== undefined && !allowed.includes(embeddings)) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_EMBEDDINGS_MODEL'], message: notAllowed(embeddings) });
+  }
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

@@ -121,7 +121,12 @@ export interface OpenRuntimeOptions {
 async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: CorpusStore; sqliteDb?: SqliteDatabase }> {
   if (config.AIRLOCK_DATABASE_URL === undefined) {
     mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
-    const store = openSqliteStore({ path: databasePath(config), extraMigrations: CORPUS_MIGRATIONS, synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS });
+    const store = openSqliteStore({
+      path: databasePath(config),
+      extraMigrations: CORPUS_MIGRATIONS,
+      synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS,
+      ...(config.AIRLOCK_SQLITE_VEC_SHA256 === undefined ? {} : { expectedExtensionSha256: config.AIRLOCK_SQLITE_VEC_SHA256 }),
+    });
     try {
       return { store, corpus: createSqliteCorpus(store.db, corpusOptions), sqliteDb: store.db };
     } catch (error) {

@@ -70,7 +70,7 @@ describe('the airlock process', () => {
     const upstream = await startMockUpstream([{ kind: 'answer', delayMs: 1500, content: citeFirstChunk }]);
     const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
     dirs.push(dataDir);
-    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
+    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_ALLOWED_MODELS: 'mock-model', AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
     const out = capture();
     assert.equal(await runCli(['keys', 'create', '--name', 'life', '--scopes', 'tasks:*', '--json'], env, out.stream, capture().stream), 0);
     const { key } = JSON.parse(out.text()) as { key: string };

@@ -12,6 +12,7 @@ import { loadPolicies } from '../policies.js';
 import { isAppError } from '../errors.js';
 import { print, progressBar, step, table, type CliIO } from './output.js';
 import { ingestDirectory } from '../retrieval/corpus-files.js';
+import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
 
 const HELP = `airlock: the guarded gateway between automations and AI models
 
@@ -278,7 +279,9 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
       if (db !== undefined) {
         try {
           const { version } = db.prepare('SELECT vec_version() AS version').get() as { version: string };
-          record('sqlite-vec', true, `extension loaded, ${version}`);
+          // The runtime verified the binary before loading it; hashing it again shows which hash that was.
+          const vec = verifySqliteVecExtension(config.AIRLOCK_SQLITE_VEC_SHA256 === undefined ? {} : { expectedSha256: config.AIRLOCK_SQLITE_VEC_SHA256 });
+          record('sqlite-vec', true, `extension loaded, ${version}, sha256 ${vec.sha256} (${vec.source === 'pinned' ? 'pinned' : 'AIRLOCK_SQLITE_VEC_SHA256'})`);
         } catch (error) {
           record('sqlite-vec', false, error instanceof Error ? error.message : String(error));
         }

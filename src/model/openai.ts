@@ -14,6 +14,8 @@ export interface OpenAIModelOptions {
   readonly onAttempt?: () => void;
 }
 
+const REPORTED_MODEL = /^[\w.:/@-]{1,128}$/;
+
 export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
   const client = new OpenAI({
     apiKey: options.apiKey,
@@ -55,6 +57,9 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
             completion_tokens: usage?.completion_tokens ?? 0,
             total_tokens: usage?.total_tokens ?? 0,
           },
+          // An alias such as gpt-4o-mini resolves to a dated snapshot upstream; the reply names the one that answered.
+          // Only an id-shaped value is kept: it is upstream text that lands in responses and the audit log.
+          ...(typeof completion.model === 'string' && REPORTED_MODEL.test(completion.model) ? { model: completion.model } : {}),
         };
       } catch (error) {
         throw toUpstreamProblem(error);

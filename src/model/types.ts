@@ -21,6 +21,8 @@ export interface ModelResponse {
   /** The raw answer text; always re-parsed and validated by the pipeline, whatever the provider. */
   readonly text: string;
   readonly usage: Usage;
+  /** LLM03-3: the model the upstream says answered (a dated snapshot such as gpt-4o-mini-2024-07-18), when it says. */
+  readonly model?: string;
 }
 
 export interface ModelClient {

@@ -262,7 +262,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     if (!finalOutput.success) return sendToReview(['repaired output failed the output schema'], guardedInput, completion.text);
 
     const output = finalOutput.data as Record<string, unknown>;
-    return success(output, output['abstained'] === true ? 'abstained' : 'ok', { provider: deps.model.provider, name: deps.model.modelName });
+    return success(output, output['abstained'] === true ? 'abstained' : 'ok', { provider: deps.model.provider, name: completion.model ?? deps.model.modelName });
 
     function success(output: Record<string, unknown>, status: 'ok' | 'abstained', model: { provider: string; name: string }): TaskOutcome {
       const cited = new Set(Array.isArray(output['citations']) ? (output['citations'] as string[]) : []);
