@@ -152,6 +152,11 @@ describe('canary_leak check (LLM07-2)', () => {
   test('when the output repeats 8 consecutive system-prompt words, then it trips', () => {
     assert.equal(run('My rules: answer customer questions from the approved help centre articles only').tripped, true);
   });
+  test('when the output repeats the last 8 words of the system prompt, then it trips', () => {
+    const systemPrompt = 'Rules first. Then one two three four five six seven eight';
+    assert.equal(run('It ends: one two three four five six seven eight.', { systemPrompt }).tripped, true);
+    assert.equal(run('It ends: two three four five six seven eight.', { systemPrompt }).tripped, false);
+  });
   test('when the output reverses the system prompt, then it trips', () => {
     assert.equal(run([...SYSTEM_PROMPT.slice(0, 120)].reverse().join('')).tripped, true);
   });

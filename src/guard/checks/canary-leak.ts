@@ -48,6 +48,18 @@ function shingles(words: readonly string[], n: number): Set<string> {
   return set;
 }
 
+/**
+ * Whether any n-gram of `words` is in `wanted`. The system prompt is long and the output short, so the prompt's
+ * n-grams are not collected: only a window starting with a word some wanted n-gram starts with is joined and looked up.
+ */
+function sharesShingle(words: readonly string[], n: number, wanted: ReadonlySet<string>): boolean {
+  const starts = new Set([...wanted].map((shingle) => shingle.split(' ', 1)[0]));
+  for (let i = 0; i + n <= words.length; i += 1) {
+    if (starts.has(words[i] ?? '') && wanted.has(words.slice(i, i + n).join(' '))) return true;
+  }
+  return false;
+}
+
 export const canaryLeakCheck: CheckDefinition<CanaryLeakConfig> = {
   name: 'canary_leak',
   description: 'Canary or long verbatim system-prompt runs in the output, including encoded and reversed forms',
@@ -62,9 +74,8 @@ export const canaryLeakCheck: CheckDefinition<CanaryLeakConfig> = {
     if (windows.length === 0) reasons.push('no canary in context; cannot verify');
     else if (haystacks.some((hay) => windows.some((window) => hay.includes(window)))) reasons.push('canary found in output');
 
-    const promptShingles = shingles(tokens(context.systemPrompt), config.ngram);
-    const outputs = [text, reverse(text)];
-    if (outputs.some((candidate) => [...shingles(tokens(candidate), config.ngram)].some((s) => promptShingles.has(s)))) {
+    const outputShingles = new Set([text, reverse(text)].flatMap((candidate) => [...shingles(tokens(candidate), config.ngram)]));
+    if (outputShingles.size > 0 && sharesShingle(tokens(context.systemPrompt), config.ngram, outputShingles)) {
       reasons.push(`output repeats ≥ ${config.ngram} consecutive system-prompt tokens`);
     }
     return { tripped: reasons.length > 0, reasons };
