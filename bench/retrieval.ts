@@ -62,7 +62,7 @@ const ingestSeconds = (performance.now() - started) / 1000;
 const stats = await corpus.stats();
 
 const queryTexts = Array.from({ length: QUERIES }, () => sentence(pick(topics)).split(' ').slice(0, 8).join(' '));
-// The full hybrid search the gateway runs (embed + KNN + FTS5 + fetch + BM25 + fusion).
+// The full hybrid search the gateway runs (embed + KNN + BM25 postings + fetch + BM25 + fusion).
 const request = (query: string) => ({ query, collections: ['help'], k: 10, minScore: 0 });
 started = performance.now();
 await corpus.retriever.search(request(queryTexts[0] ?? ''));
@@ -116,7 +116,7 @@ console.log(`chunks indexed            ${stats.approvedChunks} (${stats.document
 console.log(`ingest (embed+scan+store+approve)  ${(stats.chunks / ingestSeconds).toFixed(0)} chunks/s`);
 console.log(`KNN index p50 / p95       ${percentile(knnTimes, 0.5).toFixed(2)} / ${percentile(knnTimes, 0.95).toFixed(2)} ms  (one collection = half the chunks)`);
 console.log(`KNN recall@10 vs exact    ${(recallSum / QUERIES).toFixed(3)}`);
-console.log(`hybrid search p50 / p95   ${percentile(searchTimes, 0.5).toFixed(2)} / ${percentile(searchTimes, 0.95).toFixed(2)} ms  (embed + KNN + FTS5 + fetch + BM25 + fusion; first search ${firstSearchMs.toFixed(0)} ms)`);
+console.log(`hybrid search p50 / p95   ${percentile(searchTimes, 0.5).toFixed(2)} / ${percentile(searchTimes, 0.95).toFixed(2)} ms  (embed + KNN + BM25 postings + fetch + BM25 + fusion; first search ${firstSearchMs.toFixed(0)} ms)`);
 console.log(`RSS serving               ${(servingRss / 1e6).toFixed(0)} MB (after ingest and searches, before the benchmark-only index copy)`);
 db.close();
 rmSync(dir, { recursive: true, force: true });

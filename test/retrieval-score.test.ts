@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { createLexicalScorer, ftsExpression, queryTerms, smoothedIdf, type LexicalStats } from '../src/retrieval/lexical.js';
+import { createLexicalScorer, queryTerms, smoothedIdf, type LexicalStats } from '../src/retrieval/lexical.js';
 import { porterStem } from '../src/retrieval/porter.js';
 import { doc, openTestCorpus } from './fixtures/corpus/open-corpus.js';
 
@@ -31,11 +31,10 @@ describe('retrieval scores', () => {
     db.close();
   });
 
-  test('queryTerms and ftsExpression, when given stopwords, quotes and FTS5 operators, then only quoted content tokens remain', () => {
+  test('queryTerms, when given stopwords, quotes and query operators, then only the stemmed content terms remain', () => {
     const terms = queryTerms('What is the "refund" NOT policy* for Café orders OR returns?');
     assert.deepEqual(terms.map((t) => t.term), ['refund', 'polici', 'cafe', 'order', 'return']);
-    assert.equal(ftsExpression(terms), '"refund" OR "policy" OR "cafe" OR "orders" OR "returns"');
-    assert.equal(ftsExpression(queryTerms('the of and')), null);
+    assert.deepEqual(queryTerms('the of and'), []);
   });
 
   test('lexical score, when the chunk holds every query term once at average length, then it is 1 whatever the other chunks are', () => {

@@ -1,6 +1,5 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { candidateTerms, type LexicalStats, type QueryTerm } from '../src/retrieval/lexical.js';
 import { createVectorIndex } from '../src/retrieval/vector-index.js';
 
 // Deterministic sparse unit vectors, like the hashing embedder's: a few heavy dimensions and many light ones.
@@ -100,20 +99,5 @@ describe('vector index', () => {
     const returned = new Set(hits.map((h) => h.rowid));
     assert.ok(tenth > 0.03);
     for (let rowid = 0; rowid < 400; rowid += 1) if (!returned.has(rowid)) assert.ok((index.similarity(query, rowid) ?? 0) <= tenth);
-  });
-});
-
-describe('lexical candidate terms', () => {
-  const terms: QueryTerm[] = ['alpha', 'beta', 'gamma', 'delta'].map((t) => ({ token: t, term: t }));
-  const stats = (frequencies: Record<string, number>): LexicalStats => ({ rows: 100_000, averageChars: 60, documentFrequency: (t) => frequencies[t] ?? 0 });
-
-  test('candidateTerms, when the terms are common, then FTS5 searches the rarest ones within the postings budget', () => {
-    const chosen = candidateTerms(terms, stats({ alpha: 3000, beta: 50, gamma: 900, delta: 0 }), 1000);
-    assert.deepEqual(chosen.map((t) => t.term), ['beta', 'gamma']);
-  });
-
-  test('candidateTerms, when even the rarest term is over budget, then it is still searched; small corpora keep every term', () => {
-    assert.deepEqual(candidateTerms(terms, stats({ alpha: 5000, beta: 6000, gamma: 7000, delta: 8000 }), 1000).map((t) => t.term), ['alpha']);
-    assert.equal(candidateTerms(terms, stats({ alpha: 3, beta: 5, gamma: 7, delta: 9 })).length, 4);
   });
 });

@@ -1,62 +1,44 @@
-// The lexical side of retrieval: query terms as FTS5's porter tokenizer indexes them, an FTS5 expression no user text
-// can steer, and BM25 made absolute by dividing by the score an ideal chunk would get for the same query (LLM09-2).
+// The lexical side of retrieval: query and chunk terms (Porter-stemmed, diacritics folded: the terms SQLite FTS5's
+// `porter unicode61 remove_diacritics` tokenizer makes, checked by a test), and BM25 made absolute by dividing by the score an ideal
+// chunk would get for the same query (LLM09-2). The postings live in lexical-index.ts.
 import { STOPWORDS, tokenize } from './embedders/hashing.js';
 import { porterStem } from './porter.js';
 
 export const MAX_QUERY_TERMS = 32;
 
 export interface QueryTerm {
-  /** The query token as typed (lower case); FTS5 stems it itself, and stemming twice is not idempotent. */
-  readonly token: string;
-  /** The index term (diacritics folded, Porter-stemmed): the key of fts5vocab. */
+  /** The index term (diacritics folded, Porter-stemmed): the key of the postings. */
   readonly term: string;
 }
 
-/** Distinct content terms of a query, in query order; stopwords and single letters carry no evidence. */
+const foldDiacritics = (text: string): string => (/[^\u0000-\u007f]/.test(text) ? text.normalize('NFKD').replace(/\p{M}/gu, '') : text);
+
+/** Stopwords and single letters carry no evidence: never query terms, so never indexed either. */
+const carriesEvidence = (token: string): boolean => !STOPWORDS.has(token) && (token.length >= 2 || /\d/.test(token));
+
+/** Distinct content terms of a query, in query order. */
 export function queryTerms(query: string): QueryTerm[] {
-  const folded = query.normalize('NFKD').replace(/\p{M}/gu, '');
   const seen = new Map<string, QueryTerm>();
-  for (const token of tokenize(folded)) {
-    if (STOPWORDS.has(token) || (token.length < 2 && !/\d/.test(token))) continue;
+  for (const token of tokenize(foldDiacritics(query))) {
+    if (!carriesEvidence(token)) continue;
     const term = porterStem(token);
-    if (!seen.has(term)) seen.set(term, { token, term });
+    if (!seen.has(term)) seen.set(term, { term });
     if (seen.size === MAX_QUERY_TERMS) break;
   }
   return [...seen.values()];
 }
 
-/** Postings FTS5 may rank per query: its bm25() costs ~1 µs per match, and an OR of common terms matches most chunks. */
-export const MAX_CANDIDATE_POSTINGS = 4000;
-
-/**
- * The query terms FTS5 searches to find lexical candidates: the rarest ones, while their document frequencies sum to
- * at most `budget` (the rarest always, the terms no approved chunk holds never: they cannot match). All query terms
- * still score the candidates (createLexicalScorer); rare terms carry most of BM25, so a chunk matching only common
- * ones rarely makes the top, and the dense list still proposes it. A small corpus keeps every term.
- */
-export function candidateTerms(terms: readonly QueryTerm[], stats: LexicalStats, budget = MAX_CANDIDATE_POSTINGS): QueryTerm[] {
-  const ranked = terms
-    .map((term) => ({ term, df: stats.documentFrequency(term.term) }))
-    .filter(({ df }) => df > 0)
-    .sort((a, b) => a.df - b.df);
-  const chosen: QueryTerm[] = [];
-  let postings = 0;
-  for (const { term, df } of ranked) {
-    if (chosen.length > 0 && postings + df > budget) break;
-    chosen.push(term);
-    postings += df;
-  }
-  return chosen;
+/** Every index term of a chunk, repeats included (term frequency), in text order. */
+export function indexTermsOf(text: string): string[] {
+  const terms: string[] = [];
+  for (const token of tokenize(foldDiacritics(text))) if (carriesEvidence(token)) terms.push(indexTerm(token));
+  return terms;
 }
 
-/** OR of quoted tokens: quoting keeps every user character out of FTS5 query syntax. */
-export const ftsExpression = (terms: readonly QueryTerm[]): string | null =>
-  terms.length === 0 ? null : terms.map((t) => `"${t.token}"`).join(' OR ');
-
-/** Corpus statistics of the approved chunks that BM25 needs; the store caches them per generation. */
+/** Corpus statistics of the approved chunks that BM25 needs (lexical-index.ts keeps them with the postings). */
 export interface LexicalStats {
   readonly rows: number;
-  /** Mean chunk length in characters: chunk length is measured in characters, not tokens, to keep it a cheap SQL aggregate. */
+  /** Mean chunk length in characters: BM25's length normalisation counts characters, not tokens, on both sides. */
   readonly averageChars: number;
   documentFrequency(term: string): number;
 }
@@ -112,8 +94,9 @@ export interface LexicalScorer {
 }
 
 /**
- * BM25 recomputed in-process over the candidate chunks (FTS5 only finds them): FTS5's bm25() has fixed parameters and
- * an idf that collapses to zero for terms in half the chunks, and neither gives a score comparable across queries.
+ * BM25 of one candidate chunk from its text, with the term proximity that only positions give: the ranking pass over
+ * the candidates (dense ones included) that the postings proposed. Smoothed idf, unlike FTS5's bm25(), whose idf
+ * collapses to zero for terms in half the chunks; over the ideal, the score is comparable across queries.
  */
 export function createLexicalScorer(terms: readonly QueryTerm[], stats: LexicalStats, params: Bm25Parameters = DEFAULT_BM25): LexicalScorer {
   const weights = new Map(terms.map(({ term }) => [term, smoothedIdf(stats.rows, stats.documentFrequency(term))]));
@@ -127,7 +110,7 @@ export function createLexicalScorer(terms: readonly QueryTerm[], stats: LexicalS
   const none: LexicalEvidence = { score: 0, bm25: 0, proximity: 0 };
   function evidence(text: string): LexicalEvidence {
     if (ideal === 0) return none;
-    const folded = /[^\u0000-\u007f]/.test(text) ? text.normalize('NFKD').replace(/\p{M}/gu, '') : text;
+    const folded = foldDiacritics(text);
     const positions = new Map<string, number[]>();
     let position = 0;
     for (const token of tokenize(folded)) {

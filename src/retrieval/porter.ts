@@ -1,4 +1,4 @@
-// The Porter (1980) stemmer, as SQLite FTS5's `porter` tokenizer applies it, so query terms can be looked up in fts5vocab.
+// The Porter (1980) stemmer, as SQLite FTS5's `porter` tokenizer applies it (a test compares the two term for term).
 
 const isVowelAt = (word: string, i: number): boolean => {
   const c = word[i];

@@ -68,4 +68,10 @@ export const CORPUS_MIGRATIONS: Migration[] = [
     id: 'corpus-002-fts-vocab',
     sql: `CREATE VIRTUAL TABLE corpus_fts_vocab USING fts5vocab (corpus_fts, 'row');`,
   },
+  {
+    // BM25 postings moved into memory beside the vector index (retrieval/lexical-index.ts): FTS5's bm25() ranking cost
+    // ~1 µs per match and was the largest part of a search; the tables would only be kept in step for nothing.
+    id: 'corpus-003-drop-fts',
+    sql: `DROP TABLE corpus_fts_vocab; DROP TABLE corpus_fts;`,
+  },
 ];

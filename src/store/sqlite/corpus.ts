@@ -3,8 +3,9 @@
 import { AppError } from '../../errors.js';
 import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
 import { chunkId } from '../../retrieval/chunking.js';
-import { fusedScore, hybridRankScore, type LexicalHit } from '../../retrieval/fusion.js';
-import { candidateTerms, createLexicalScorer, ftsExpression, queryTerms, type LexicalStats } from '../../retrieval/lexical.js';
+import { fusedScore, hybridRankScore } from '../../retrieval/fusion.js';
+import { createLexicalScorer, queryTerms } from '../../retrieval/lexical.js';
+import { createLexicalIndex } from '../../retrieval/lexical-index.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
 import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
 import { createVectorIndex } from '../../retrieval/vector-index.js';
@@ -100,10 +101,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
   const index = createVectorIndex(embedder.dimension, options.index);
   const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
   let indexedGeneration = -1;
-  /** Collection of every approved chunk, kept in step with `index` (same sync and publish paths). */
+  /** Collection of every approved chunk, kept in step with `index` and `lexical` (same sync and publish paths). */
   const approvedCollection = new Map<number, string>();
-  // BM25 statistics of the approved set, built on first use; valid for one generation of it.
-  let lexicalStats: LexicalStats | null = null;
+  const lexical = createLexicalIndex();
 
   const documentSelect = `
     SELECT d.*, (SELECT MAX(version) FROM corpus_versions v WHERE v.document_id = d.id) AS latest_version,
@@ -158,32 +158,20 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     chunks: db.prepare<[string, number], ChunkRow>(
       'SELECT rowid, chunk_id, document_id, version, ordinal, text FROM corpus_chunks WHERE document_id = ? AND version = ? ORDER BY ordinal',
     ),
-    chunkVectors: db.prepare<[string, number], { rowid: number; embedding: Buffer }>(
-      'SELECT rowid, embedding FROM corpus_chunks WHERE document_id = ? AND version = ?',
+    versionChunks: db.prepare<[string, number], { rowid: number; embedding: Buffer; text: string }>(
+      'SELECT rowid, embedding, text FROM corpus_chunks WHERE document_id = ? AND version = ?',
     ),
     allChunkTexts: db.prepare<[], { rowid: number; text: string }>('SELECT rowid, text FROM corpus_chunks ORDER BY rowid'),
     setEmbedding: db.prepare('UPDATE corpus_chunks SET embedding = @embedding WHERE rowid = @rowid'),
     setVersionsEmbedder: db.prepare('UPDATE corpus_versions SET embedder = ?'),
-    approvedVectors: db.prepare<[], { rowid: number; collection: string; embedding: Buffer }>(
-      `SELECT c.rowid, d.collection, c.embedding FROM corpus_chunks c
+    approvedChunkCount: db.prepare<[], number>(
+      `SELECT COUNT(*) FROM corpus_chunks c
+       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'`,
+    ).pluck(),
+    approvedChunks: db.prepare<[], { rowid: number; collection: string; embedding: Buffer; text: string }>(
+      `SELECT c.rowid, d.collection, c.embedding, c.text FROM corpus_chunks c
        JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
        JOIN corpus_documents d ON d.id = c.document_id`,
-    ),
-    approvedChunkCount: db.prepare<[], number>('SELECT COUNT(*) FROM corpus_fts').pluck(),
-    termDocuments: db.prepare<[string], number>('SELECT doc FROM corpus_fts_vocab WHERE term = ?').pluck(),
-    approvedStats: db.prepare<[], { rows: number; chars: number | null }>('SELECT COUNT(*) AS rows, AVG(length(text)) AS chars FROM corpus_fts'),
-    ftsInsert: db.prepare(
-      `INSERT INTO corpus_fts (rowid, text, collection)
-       SELECT c.rowid, c.text, d.collection FROM corpus_chunks c JOIN corpus_documents d ON d.id = c.document_id
-       WHERE c.document_id = ? AND c.version = ?`,
-    ),
-    ftsDelete: db.prepare(
-      'DELETE FROM corpus_fts WHERE rowid IN (SELECT rowid FROM corpus_chunks WHERE document_id = ? AND version = ?)',
-    ),
-    // No collection predicate here: `collection` is UNINDEXED, so testing it reads every match's content row (~4x the
-    // cost of the match itself at 100k chunks). lexicalHits() filters by the in-memory collection of each rowid instead.
-    ftsSearch: db.prepare<{ match: string; limit: number }, LexicalHit>(
-      'SELECT rowid FROM corpus_fts WHERE corpus_fts MATCH @match ORDER BY bm25(corpus_fts) LIMIT @limit',
     ),
     // Defence in depth: each candidate is re-checked against state and collection in the same statement that reads its
     // text. One fixed-arity statement per rowid (a primary-key lookup) instead of a json_each list.
@@ -215,10 +203,11 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const current = generation();
     if (current === indexedGeneration) return;
     index.clear();
+    lexical.clear();
     approvedCollection.clear();
-    lexicalStats = null;
-    for (const row of sql.approvedVectors.iterate()) {
+    for (const row of sql.approvedChunks.iterate()) {
       index.add(row.rowid, row.collection, fromBlob(row.embedding));
+      lexical.add(row.rowid, row.text);
       approvedCollection.set(row.rowid, row.collection);
     }
     indexedGeneration = current;
@@ -228,22 +217,22 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
 
   /** Moves a version's chunks into or out of both indexes; index edits run only after the transaction commits. */
   function publish(documentId: string, version: number, collection: string, ops: IndexOp[]): void {
-    sql.ftsInsert.run(documentId, version);
-    const rows = sql.chunkVectors.all(documentId, version);
+    const rows = sql.versionChunks.all(documentId, version);
     ops.push(() => {
       for (const row of rows) {
         index.add(row.rowid, collection, fromBlob(row.embedding));
+        lexical.add(row.rowid, row.text);
         approvedCollection.set(row.rowid, collection);
       }
     });
   }
 
   function unpublish(documentId: string, version: number, ops: IndexOp[]): void {
-    sql.ftsDelete.run(documentId, version);
-    const rows = sql.chunkVectors.all(documentId, version);
+    const rows = sql.versionChunks.all(documentId, version);
     ops.push(() => {
       for (const row of rows) {
         index.remove(row.rowid);
+        lexical.remove(row.rowid, row.text);
         approvedCollection.delete(row.rowid);
       }
     });
@@ -263,10 +252,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       return value;
     })();
     for (const op of ops) op();
-    if (ops.length > 0) {
-      indexedGeneration = generation();
-      lexicalStats = null;
-    }
+    if (ops.length > 0) indexedGeneration = generation();
     return result;
   }
 
@@ -364,46 +350,6 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     });
   }
 
-  function currentLexicalStats(): LexicalStats {
-    if (lexicalStats === null) {
-      const totals = sql.approvedStats.get();
-      const frequencies = new Map<string, number>();
-      lexicalStats = {
-        rows: totals?.rows ?? 0,
-        averageChars: totals?.chars ?? 1,
-        documentFrequency(term) {
-          let frequency = frequencies.get(term);
-          if (frequency === undefined) {
-            frequency = sql.termDocuments.get(term) ?? 0;
-            frequencies.set(term, frequency);
-          }
-          return frequency;
-        },
-      };
-    }
-    return lexicalStats;
-  }
-
-  /**
-   * The `depth` best BM25 matches within `allowed` collections, in FTS5's order; a rowid of unknown collection is
-   * skipped (fail closed). Ranks a bounded prefix first and all matches only when the allowed ones are too rare in it.
-   */
-  function lexicalHits(match: string, allowed: ReadonlySet<string>, depth: number): LexicalHit[] {
-    for (const limit of [depth * 8, -1]) {
-      const hits: LexicalHit[] = [];
-      let seen = 0;
-      for (const row of sql.ftsSearch.iterate({ match, limit })) {
-        seen += 1;
-        if (!allowed.has(approvedCollection.get(row.rowid) ?? '')) continue;
-        hits.push(row);
-        if (hits.length === depth) return hits;
-      }
-      // Every match has been seen (the prefix held them all, or this was the unbounded pass).
-      if (limit === -1 || seen < limit) return hits;
-    }
-    return [];
-  }
-
   async function search(request: SearchRequest, mode: SearchMode = 'hybrid'): Promise<RetrievedChunk[]> {
     requireEmbedder();
     const collections = [...new Set(request.collections)];
@@ -415,18 +361,22 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
     const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
     const terms = mode === 'dense' ? [] : queryTerms(request.query);
-    const match = ftsExpression(candidateTerms(terms, currentLexicalStats()));
     const allowed = new Set(collections);
-    const lexical = match === null ? [] : lexicalHits(match, allowed, depth);
+    // A rowid of unknown collection is never a candidate (fail closed); `hit` re-checks state and collection in SQL.
+    const lexicalCandidates = lexical.top(
+      terms.map(({ term }) => term),
+      depth,
+      (rowid) => allowed.has(approvedCollection.get(rowid) ?? ''),
+    );
     const denseSimilarity = new Map(dense.map((h) => [h.rowid, h.similarity]));
     const rows: (ChunkRow & { collection: string; title: string })[] = [];
-    for (const rowid of new Set([...denseSimilarity.keys(), ...lexical.map((h) => h.rowid)])) {
+    for (const rowid of new Set([...denseSimilarity.keys(), ...lexicalCandidates.map((h) => h.rowid)])) {
       const collection = approvedCollection.get(rowid);
       if (collection === undefined || !allowed.has(collection)) continue;
       const row = sql.hit.get({ rowid, collection });
       if (row) rows.push(row);
     }
-    const lexicalScorer = createLexicalScorer(terms, currentLexicalStats());
+    const lexicalScorer = createLexicalScorer(terms, lexical.stats);
     const weight = mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight;
     // Cosine from the vectors the index holds: a lexical candidate the dense list missed is scored there too.
     const cosineOf = (rowid: number): number => denseSimilarity.get(rowid) ?? index.similarity(queryVector, rowid) ?? 0;
@@ -435,9 +385,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const scored = rows
       .map((row) => {
         const cosine = weight > 0 ? cosineOf(row.rowid) : 0;
-        const lexical = weight < 1 ? lexicalScorer.evidence(row.text) : null;
-        const score = fusedScore(cosine, lexical?.score ?? 0, weight);
-        const rank = lexical === null ? score : weight === 0 ? lexical.bm25 : hybridRankScore(cosine, lexical.bm25, lexical.proximity);
+        const evidence = weight < 1 ? lexicalScorer.evidence(row.text) : null;
+        const score = fusedScore(cosine, evidence?.score ?? 0, weight);
+        const rank = evidence === null ? score : weight === 0 ? evidence.bm25 : hybridRankScore(cosine, evidence.bm25, evidence.proximity);
         return { row, score, rank };
       })
       .sort((a, b) => b.rank - a.rank || b.score - a.score || a.row.rowid - b.row.rowid);

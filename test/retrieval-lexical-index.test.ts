@@ -1,0 +1,89 @@
+// The in-memory BM25 postings (src/retrieval/lexical-index.ts) against a brute-force reference: the chunk scorer that
+// ranks candidates (createLexicalScorer), run over every chunk with the same statistics.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createLexicalIndex } from '../src/retrieval/lexical-index.js';
+import { createLexicalScorer, indexTermsOf, queryTerms, smoothedIdf } from '../src/retrieval/lexical.js';
+
+const WORDS = ['refund', 'refunds', 'parcel', 'courier', 'roast', 'roasted', 'decaf', 'grinder', 'invoice', 'café', 'beans', 'water', '2024', 'x'];
+
+const sentence = fc.array(fc.constantFrom(...WORDS, 'the', 'and', 'of'), { minLength: 1, maxLength: 30 }).map((words) => words.join(' '));
+
+/** Brute force: every chunk's BM25 from the scorer (bm25 over the ideal, times the ideal), best first, ties by rowid. */
+function bruteForce(chunks: ReadonlyMap<number, string>, query: string, index: ReturnType<typeof createLexicalIndex>) {
+  const scorer = createLexicalScorer(queryTerms(query), index.stats);
+  return [...chunks]
+    .map(([rowid, text]) => ({ rowid, bm25: scorer.evidence(text).bm25 * scorer.ideal }))
+    .filter((hit) => hit.bm25 > 0)
+    .sort((a, b) => b.bm25 - a.bm25 || a.rowid - b.rowid);
+}
+
+describe('the lexical index', () => {
+  test('top, when compared with scoring every chunk by brute force, then it returns the same chunks in the same order with the same BM25', () => {
+    fc.assert(
+      fc.property(fc.array(sentence, { minLength: 1, maxLength: 60 }), sentence, fc.integer({ min: 1, max: 12 }), (texts, query, depth) => {
+        const index = createLexicalIndex();
+        const chunks = new Map(texts.map((text, i) => [i * 3 + 1, text] as const));
+        for (const [rowid, text] of chunks) index.add(rowid, text);
+        const expected = bruteForce(chunks, query, index).slice(0, depth);
+        const actual = index.top(queryTerms(query).map((t) => t.term), depth, () => true);
+        assert.deepEqual(actual.map((hit) => hit.rowid), expected.map((hit) => hit.rowid));
+        actual.forEach((hit, i) => assert.ok(Math.abs(hit.bm25 - (expected[i]?.bm25 ?? NaN)) < 1e-9));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('stats, when chunks are added, removed and added back (a rollback), then rows, lengths and document frequencies count each live chunk once', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 9 })), { maxLength: 80 }), (operations) => {
+        const texts = Array.from({ length: 10 }, (_, i) => `${WORDS[i % WORDS.length]} beans ${WORDS[(i * 5) % WORDS.length]} water`);
+        const index = createLexicalIndex();
+        const live = new Set<number>();
+        for (const [add, rowid] of operations) {
+          if (add) {
+            index.add(rowid, texts[rowid] as string);
+            live.add(rowid);
+          } else {
+            index.remove(rowid, texts[rowid] as string);
+            live.delete(rowid);
+          }
+        }
+        assert.equal(index.stats.rows, live.size);
+        const chars = [...live].reduce((sum, rowid) => sum + (texts[rowid] as string).length, 0);
+        assert.equal(index.stats.averageChars, live.size === 0 ? 1 : chars / live.size);
+        for (const term of new Set(texts.flatMap(indexTermsOf))) {
+          const holders = [...live].filter((rowid) => indexTermsOf(texts[rowid] as string).includes(term)).length;
+          assert.equal(index.stats.documentFrequency(term), holders, term);
+        }
+        const found = index.top(['bean'], 20, () => true).map((hit) => hit.rowid).sort((a, b) => a - b);
+        assert.deepEqual(found, [...live].sort((a, b) => a - b));
+      }),
+    );
+  });
+
+  test('top, when accept refuses a chunk, then it is never returned and the next best takes its place', () => {
+    const index = createLexicalIndex();
+    index.add(1, 'refund refund refund policy');
+    index.add(2, 'refund policy');
+    index.add(3, 'refund and a long story about something else entirely, nothing to do with the question');
+    const all = index.top(['refund'], 2, () => true).map((hit) => hit.rowid);
+    assert.deepEqual(all, [1, 2]);
+    const filtered = index.top(['refund'], 2, (rowid) => rowid !== 1).map((hit) => hit.rowid);
+    assert.deepEqual(filtered, [2, 3]);
+  });
+
+  test('indexTermsOf, when a chunk has stopwords, single letters, accents and inflections, then it keeps the stemmed content terms the query side uses', () => {
+    assert.deepEqual(indexTermsOf('The Café refunds X orders in 2 days'), ['cafe', 'refund', 'order', '2', 'dai']);
+    assert.deepEqual(queryTerms('café refunds').map((t) => t.term), ['cafe', 'refund']);
+  });
+
+  test('top, when a term is in every chunk, then it still scores (smoothed idf is never zero)', () => {
+    const index = createLexicalIndex();
+    index.add(1, 'beans');
+    index.add(2, 'beans beans');
+    assert.ok(smoothedIdf(2, 2) > 0);
+    assert.deepEqual(index.top(['bean'], 5, () => true).map((hit) => hit.rowid), [2, 1]);
+  });
+});
