@@ -46,9 +46,15 @@ function makeCanary(random: BuildPromptArgs['random']): string {
 
 const escapeRegExp = (literal: string): string => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+const DELIMITER_PREFIX = 'data-';
+// Every delimiter starts with the prefix, so text without it cannot hold one. Checking with this one static regex
+// first spares almost every string a regex built from the per-request delimiter, which V8 compiles afresh each request.
+const MAY_HOLD_DELIMITER = new RegExp(escapeRegExp(DELIMITER_PREFIX), 'i');
+
 /** Normalise (PI-3), then remove the delimiter tag so no text can close or open a data block. */
 function sanitiseUntrusted(text: string, delimiter: string): string {
-  return normaliseText(text).replace(new RegExp(escapeRegExp(delimiter), 'gi'), '');
+  const normal = normaliseText(text);
+  return MAY_HOLD_DELIMITER.test(normal) ? normal.replace(new RegExp(escapeRegExp(delimiter), 'gi'), '') : normal;
 }
 
 /** Chunk text also loses the marker itself, so only our own marking carries it. */
@@ -87,7 +93,7 @@ function dataBlock(chunks: readonly PromptChunk[], delimiter: string, marker: st
 /** Builds the two messages for one request, with a fresh canary, delimiter and marker. */
 export function buildPrompt(args: BuildPromptArgs): Prompt {
   const canary = makeCanary(args.random);
-  const delimiter = `data-${args.random(8).toString('hex')}`;
+  const delimiter = `${DELIMITER_PREFIX}${args.random(8).toString('hex')}`;
   const marker = MARKERS[(args.random(1)[0] ?? 0) % MARKERS.length] ?? MARKERS[0];
   const input = mapStrings(args.input, null, (text) => sanitiseUntrusted(text, delimiter));
   const user = [
