@@ -8,6 +8,8 @@ import { createLexicalScorer, indexTermsOf, queryTerms, smoothedIdf } from '../s
 
 const WORDS = ['refund', 'refunds', 'parcel', 'courier', 'roast', 'roasted', 'decaf', 'grinder', 'invoice', 'café', 'beans', 'water', '2024', 'x'];
 
+const HELP: ReadonlySet<string> = new Set(['help']);
+
 const sentence = fc.array(fc.constantFrom(...WORDS, 'the', 'and', 'of'), { minLength: 1, maxLength: 30 }).map((words) => words.join(' '));
 
 /** Brute force: every chunk's BM25 from the scorer (bm25 over the ideal, times the ideal), best first, ties by rowid. */
@@ -25,9 +27,9 @@ describe('the lexical index', () => {
       fc.property(fc.array(sentence, { minLength: 1, maxLength: 60 }), sentence, fc.integer({ min: 1, max: 12 }), (texts, query, depth) => {
         const index = createLexicalIndex();
         const chunks = new Map(texts.map((text, i) => [i * 3 + 1, text] as const));
-        for (const [rowid, text] of chunks) index.add(rowid, text);
+        for (const [rowid, text] of chunks) index.add(rowid, 'help', text);
         const expected = bruteForce(chunks, query, index).slice(0, depth);
-        const actual = index.top(queryTerms(query).map((t) => t.term), depth, () => true);
+        const actual = index.top(queryTerms(query).map((t) => t.term), depth, HELP);
         assert.deepEqual(actual.map((hit) => hit.rowid), expected.map((hit) => hit.rowid));
         actual.forEach((hit, i) => assert.ok(Math.abs(hit.bm25 - (expected[i]?.bm25 ?? NaN)) < 1e-9));
       }),
@@ -43,7 +45,7 @@ describe('the lexical index', () => {
         const live = new Set<number>();
         for (const [add, rowid] of operations) {
           if (add) {
-            index.add(rowid, texts[rowid] as string);
+            index.add(rowid, 'help', texts[rowid] as string);
             live.add(rowid);
           } else {
             index.remove(rowid, texts[rowid] as string);
@@ -57,21 +59,24 @@ describe('the lexical index', () => {
           const holders = [...live].filter((rowid) => indexTermsOf(texts[rowid] as string).includes(term)).length;
           assert.equal(index.stats.documentFrequency(term), holders, term);
         }
-        const found = index.top(['bean'], 20, () => true).map((hit) => hit.rowid).sort((a, b) => a - b);
+        const found = index.top(['bean'], 20, HELP).map((hit) => hit.rowid).sort((a, b) => a - b);
         assert.deepEqual(found, [...live].sort((a, b) => a - b));
+        for (let rowid = 0; rowid < 10; rowid += 1) assert.equal(index.collectionOf(rowid), live.has(rowid) ? 'help' : undefined);
       }),
     );
   });
 
-  test('top, when accept refuses a chunk, then it is never returned and the next best takes its place', () => {
+  test('top, when the best chunk is in a collection not asked for, then it is never returned and the next best takes its place', () => {
     const index = createLexicalIndex();
-    index.add(1, 'refund refund refund policy');
-    index.add(2, 'refund policy');
-    index.add(3, 'refund and a long story about something else entirely, nothing to do with the question');
-    const all = index.top(['refund'], 2, () => true).map((hit) => hit.rowid);
-    assert.deepEqual(all, [1, 2]);
-    const filtered = index.top(['refund'], 2, (rowid) => rowid !== 1).map((hit) => hit.rowid);
-    assert.deepEqual(filtered, [2, 3]);
+    index.add(1, 'pricing', 'refund refund refund policy');
+    index.add(2, 'help', 'refund policy');
+    index.add(3, 'help', 'refund and a long story about something else entirely, nothing to do with the question');
+    assert.deepEqual(index.top(['refund'], 2, new Set(['help', 'pricing'])).map((hit) => hit.rowid), [1, 2]);
+    assert.deepEqual(index.top(['refund'], 2, HELP).map((hit) => hit.rowid), [2, 3]);
+    assert.deepEqual(index.top(['refund'], 2, new Set(['brand'])), []);
+    assert.equal(index.collectionOf(1), 'pricing');
+    assert.equal(index.collectionOf(4), undefined);
+    assert.equal(index.collectionOf(1_000_000), undefined);
   });
 
   test('indexTermsOf, when a chunk has stopwords, single letters, accents and inflections, then it keeps the stemmed content terms the query side uses', () => {
@@ -81,9 +86,9 @@ describe('the lexical index', () => {
 
   test('top, when a term is in every chunk, then it still scores (smoothed idf is never zero)', () => {
     const index = createLexicalIndex();
-    index.add(1, 'beans');
-    index.add(2, 'beans beans');
+    index.add(1, 'help', 'beans');
+    index.add(2, 'help', 'beans beans');
     assert.ok(smoothedIdf(2, 2) > 0);
-    assert.deepEqual(index.top(['bean'], 5, () => true).map((hit) => hit.rowid), [2, 1]);
+    assert.deepEqual(index.top(['bean'], 5, HELP).map((hit) => hit.rowid), [2, 1]);
   });
 });

@@ -12,34 +12,45 @@ export interface LexicalCandidate {
 }
 
 export interface LexicalIndex {
-  /** Indexes an approved chunk; adding a rowid that is already indexed replaces it. */
-  add(rowid: number, text: string): void;
+  /** Indexes an approved chunk of `collection`; a rowid that is already indexed is left as it is. */
+  add(rowid: number, collection: string, text: string): void;
   /** Removes a chunk; `text` must be what it was added with (its terms say which postings to drop). */
   remove(rowid: number, text: string): void;
   clear(): void;
   /** Corpus statistics over exactly the indexed chunks, for BM25 and the absolute lexical score. */
   readonly stats: LexicalStats;
-  /** The `depth` best chunks by BM25 over `terms` (index terms) among those `accept` allows; ties by rowid. */
-  top(terms: readonly string[], depth: number, accept: (rowid: number) => boolean): LexicalCandidate[];
+  /** The collection of an indexed chunk; undefined for any other rowid (not approved, or unknown). */
+  collectionOf(rowid: number): string | undefined;
+  /** The `depth` best chunks by BM25 over `terms` (index terms) in `collections`; ties by rowid. */
+  top(terms: readonly string[], depth: number, collections: ReadonlySet<string>): LexicalCandidate[];
 }
 
 interface Postings {
   rowids: Int32Array;
-  frequencies: Uint16Array;
+  frequencies: Uint8Array;
   size: number;
 }
 
 const INITIAL_POSTINGS = 4;
-const MAX_FREQUENCY = 0xffff;
+// A term 255 times in one chunk is already deep in BM25's saturation (k1 = 1.2): capping costs nothing measurable
+// and keeps a posting at five bytes.
+const MAX_FREQUENCY = 0xff;
+// Postings grow by a quarter rather than doubling: less slack held at 100k chunks (BENCHMARKS.md, RSS).
+const GROWTH = 1.25;
 
 export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): LexicalIndex {
   const postings = new Map<string, Postings>();
   /** Chunk length in characters by rowid; 0 means not indexed. Lengths feed BM25's length normalisation. */
   let lengths = new Uint32Array(1024);
+  // The collection of each indexed rowid as a small number: two bytes a chunk where a Map held ~50 (RSS at 100k).
+  let collectionIds = new Uint16Array(1024);
+  const collectionNames: string[] = [];
+  const collectionNumbers = new Map<string, number>();
   let rows = 0;
   let totalChars = 0;
-  // Scratch accumulator reused by every query: one slot per rowid, reset after use through the list of touched ones.
+  // Scratch reused by every query: an accumulator slot per rowid, reset after use through the list of touched rowids.
   let scores = new Float64Array(1024);
+  let touched = new Int32Array(0);
 
   function countTerms(text: string): Map<string, number> {
     const counts = new Map<string, number>();
@@ -54,18 +65,22 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     const wider = new Uint32Array(size);
     wider.set(lengths);
     lengths = wider;
+    const widerIds = new Uint16Array(size);
+    widerIds.set(collectionIds);
+    collectionIds = widerIds;
     scores = new Float64Array(size);
   }
 
   function append(term: string, rowid: number, frequency: number): void {
     let list = postings.get(term);
     if (list === undefined) {
-      list = { rowids: new Int32Array(INITIAL_POSTINGS), frequencies: new Uint16Array(INITIAL_POSTINGS), size: 0 };
+      list = { rowids: new Int32Array(INITIAL_POSTINGS), frequencies: new Uint8Array(INITIAL_POSTINGS), size: 0 };
       postings.set(term, list);
     } else if (list.size === list.rowids.length) {
-      const rowids = new Int32Array(list.size * 2);
+      const capacity = Math.ceil(list.size * GROWTH);
+      const rowids = new Int32Array(capacity);
       rowids.set(list.rowids);
-      const frequencies = new Uint16Array(list.size * 2);
+      const frequencies = new Uint8Array(capacity);
       frequencies.set(list.frequencies);
       list.rowids = rowids;
       list.frequencies = frequencies;
@@ -95,6 +110,7 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     for (const term of countTerms(text).keys()) drop(term, rowid);
     totalChars -= lengths[rowid] as number;
     lengths[rowid] = 0;
+    collectionIds[rowid] = 0;
     rows -= 1;
   }
 
@@ -110,9 +126,16 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
 
   return {
     stats,
-    add(rowid, text) {
+    add(rowid, collection, text) {
       grow(rowid);
       if (lengths[rowid] !== 0) return;
+      let number = collectionNumbers.get(collection);
+      if (number === undefined) {
+        collectionNames.push(collection);
+        number = collectionNames.length;
+        collectionNumbers.set(collection, number);
+      }
+      collectionIds[rowid] = number;
       // An empty chunk still counts as a row; a length of 0 would read as "not indexed", so it is stored as 1.
       lengths[rowid] = Math.max(1, text.length);
       totalChars += lengths[rowid] as number;
@@ -123,68 +146,88 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     clear() {
       postings.clear();
       lengths = new Uint32Array(1024);
+      collectionIds = new Uint16Array(1024);
       scores = new Float64Array(1024);
+      touched = new Int32Array(0);
       rows = 0;
       totalChars = 0;
     },
-    top(terms, depth, accept) {
+    collectionOf(rowid) {
+      const number = rowid >= 0 && rowid < collectionIds.length ? (collectionIds[rowid] as number) : 0;
+      return number === 0 ? undefined : collectionNames[number - 1];
+    },
+    top(terms, depth, collections) {
       if (depth <= 0 || rows === 0) return [];
-      const touched: number[] = [];
-      const averageChars = stats.averageChars;
+      const wanted = new Uint8Array(collectionNames.length + 1);
+      for (const collection of collections) {
+        const number = collectionNumbers.get(collection);
+        if (number !== undefined) wanted[number] = 1;
+      }
+      if (touched.length < scores.length) touched = new Int32Array(scores.length);
+      let touchedCount = 0;
       const { k1, b } = params;
+      // BM25's length normalisation, k1 · (1 − b + b · length / average), as base + slope · length.
+      const base = k1 * (1 - b);
+      const slope = (k1 * b) / stats.averageChars;
       for (const term of new Set(terms)) {
         const list = postings.get(term);
         if (list === undefined) continue;
-        const idf = smoothedIdf(rows, list.size);
+        const weight = smoothedIdf(rows, list.size) * (k1 + 1);
         const { rowids, frequencies, size } = list;
         for (let i = 0; i < size; i += 1) {
           const rowid = rowids[i] as number;
           const frequency = frequencies[i] as number;
-          const norm = k1 * (1 - b + (b * (lengths[rowid] as number)) / averageChars);
           const sum = scores[rowid] as number;
-          if (sum === 0) touched.push(rowid);
-          scores[rowid] = sum + (idf * frequency * (k1 + 1)) / (frequency + norm);
+          if (sum === 0) touched[touchedCount++] = rowid;
+          scores[rowid] = sum + (weight * frequency) / (frequency + base + slope * (lengths[rowid] as number));
         }
       }
-      // A bounded min-heap keeps the best `depth` in O(touched · log depth) instead of sorting every match.
+      // A bounded min-heap keeps the best `depth` in O(touched · log depth) instead of sorting every match; a chunk
+      // that cannot enter it is rejected before its collection is looked at or anything is allocated.
       const heap: LexicalCandidate[] = [];
-      const worse = (x: LexicalCandidate, y: LexicalCandidate): boolean => x.bm25 < y.bm25 || (x.bm25 === y.bm25 && x.rowid > y.rowid);
-      for (const rowid of touched) {
-        const candidate = { rowid, bm25: scores[rowid] as number };
+      for (let i = 0; i < touchedCount; i += 1) {
+        const rowid = touched[i] as number;
+        const bm25 = scores[rowid] as number;
         scores[rowid] = 0;
-        if (heap.length === depth && !worse(heap[0] as LexicalCandidate, candidate)) continue;
-        if (!accept(rowid)) continue;
+        if (heap.length === depth) {
+          const weakest = heap[0] as LexicalCandidate;
+          if (bm25 < weakest.bm25 || (bm25 === weakest.bm25 && rowid > weakest.rowid)) continue;
+        }
+        if (wanted[collectionIds[rowid] as number] !== 1) continue;
         if (heap.length < depth) {
-          heap.push(candidate);
-          siftUp(heap, heap.length - 1, worse);
+          heap.push({ rowid, bm25 });
+          siftUp(heap, heap.length - 1);
         } else {
-          heap[0] = candidate;
-          siftDown(heap, 0, worse);
+          heap[0] = { rowid, bm25 };
+          siftDown(heap, 0);
         }
       }
-      return heap.sort((x, y) => (worse(x, y) ? 1 : worse(y, x) ? -1 : 0));
+      return heap.sort((x, y) => y.bm25 - x.bm25 || x.rowid - y.rowid);
     },
   };
 }
 
-function siftUp<T>(heap: T[], at: number, worse: (x: T, y: T) => boolean): void {
+/** Heap order: the weakest candidate (lowest BM25, then highest rowid) at the root. */
+const weaker = (x: LexicalCandidate, y: LexicalCandidate): boolean => x.bm25 < y.bm25 || (x.bm25 === y.bm25 && x.rowid > y.rowid);
+
+function siftUp(heap: LexicalCandidate[], at: number): void {
   for (let i = at; i > 0; ) {
     const parent = (i - 1) >> 1;
-    if (!worse(heap[i] as T, heap[parent] as T)) return;
-    [heap[i], heap[parent]] = [heap[parent] as T, heap[i] as T];
+    if (!weaker(heap[i] as LexicalCandidate, heap[parent] as LexicalCandidate)) return;
+    [heap[i], heap[parent]] = [heap[parent] as LexicalCandidate, heap[i] as LexicalCandidate];
     i = parent;
   }
 }
 
-function siftDown<T>(heap: T[], at: number, worse: (x: T, y: T) => boolean): void {
+function siftDown(heap: LexicalCandidate[], at: number): void {
   for (let i = at; ; ) {
     const left = 2 * i + 1;
     const right = left + 1;
-    let worst = i;
-    if (left < heap.length && worse(heap[left] as T, heap[worst] as T)) worst = left;
-    if (right < heap.length && worse(heap[right] as T, heap[worst] as T)) worst = right;
-    if (worst === i) return;
-    [heap[i], heap[worst]] = [heap[worst] as T, heap[i] as T];
-    i = worst;
+    let weakest = i;
+    if (left < heap.length && weaker(heap[left] as LexicalCandidate, heap[weakest] as LexicalCandidate)) weakest = left;
+    if (right < heap.length && weaker(heap[right] as LexicalCandidate, heap[weakest] as LexicalCandidate)) weakest = right;
+    if (weakest === i) return;
+    [heap[i], heap[weakest]] = [heap[weakest] as LexicalCandidate, heap[i] as LexicalCandidate];
+    i = weakest;
   }
 }

@@ -101,8 +101,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
   const index = createVectorIndex(embedder.dimension, options.index);
   const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
   let indexedGeneration = -1;
-  /** Collection of every approved chunk, kept in step with `index` and `lexical` (same sync and publish paths). */
-  const approvedCollection = new Map<number, string>();
+  /** BM25 postings of the approved chunks, and their collections; kept in step with `index` (same sync and publish paths). */
   const lexical = createLexicalIndex();
 
   const documentSelect = `
@@ -204,11 +203,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     if (current === indexedGeneration) return;
     index.clear();
     lexical.clear();
-    approvedCollection.clear();
     for (const row of sql.approvedChunks.iterate()) {
       index.add(row.rowid, row.collection, fromBlob(row.embedding));
-      lexical.add(row.rowid, row.text);
-      approvedCollection.set(row.rowid, row.collection);
+      lexical.add(row.rowid, row.collection, row.text);
     }
     indexedGeneration = current;
   }
@@ -221,8 +218,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     ops.push(() => {
       for (const row of rows) {
         index.add(row.rowid, collection, fromBlob(row.embedding));
-        lexical.add(row.rowid, row.text);
-        approvedCollection.set(row.rowid, collection);
+        lexical.add(row.rowid, collection, row.text);
       }
     });
   }
@@ -233,7 +229,6 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       for (const row of rows) {
         index.remove(row.rowid);
         lexical.remove(row.rowid, row.text);
-        approvedCollection.delete(row.rowid);
       }
     });
   }
@@ -362,16 +357,16 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
     const terms = mode === 'dense' ? [] : queryTerms(request.query);
     const allowed = new Set(collections);
-    // A rowid of unknown collection is never a candidate (fail closed); `hit` re-checks state and collection in SQL.
     const lexicalCandidates = lexical.top(
       terms.map(({ term }) => term),
       depth,
-      (rowid) => allowed.has(approvedCollection.get(rowid) ?? ''),
+      allowed,
     );
     const denseSimilarity = new Map(dense.map((h) => [h.rowid, h.similarity]));
     const rows: (ChunkRow & { collection: string; title: string })[] = [];
     for (const rowid of new Set([...denseSimilarity.keys(), ...lexicalCandidates.map((h) => h.rowid)])) {
-      const collection = approvedCollection.get(rowid);
+      // A rowid of unknown collection is never a candidate (fail closed); `hit` re-checks state and collection in SQL.
+      const collection = lexical.collectionOf(rowid);
       if (collection === undefined || !allowed.has(collection)) continue;
       const row = sql.hit.get({ rowid, collection });
       if (row) rows.push(row);
