@@ -39,6 +39,11 @@ async function main(): Promise<void> {
     for (const outcome of refused) logger.warn({ path: outcome.path, code: outcome.error?.code ?? outcome.result?.version.state }, 'bundled document not approved');
   }
 
+  // Load the retrieval index before listening: the first request must not pay for it, and /readyz reports ready at once.
+  const indexStarted = performance.now();
+  await corpus.catchUp();
+  logger.info({ ms: Math.round(performance.now() - indexStarted), approved_chunks: (await corpus.stats()).approvedChunks }, 'corpus index loaded');
+
   let draining = false;
   const app = createApp(
     appDepsFromRuntime(runtime, {
@@ -47,6 +52,9 @@ async function main(): Promise<void> {
       version,
       notReadyReason: async () => {
         if (draining) return 'shutting down';
+        // A change committed elsewhere (the CLI on the same file, another process) is applied here rather than left
+        // for a search that a load balancer would not send while this says "not ready".
+        if (corpus.indexStatus().indexedGeneration < corpus.indexStatus().knownGeneration) await corpus.catchUp();
         const index = corpus.indexStatus();
         if (index.indexedGeneration < index.knownGeneration) return 'corpus index catching up';
         return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;

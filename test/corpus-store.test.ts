@@ -1,5 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppError } from '../src/errors.js';
 import type { IngestInput } from '../src/store/sqlite/corpus.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
@@ -164,6 +167,26 @@ describe('corpus store', () => {
       assert.ok(again.every((o) => o.result?.created === false));
       const wrong = await ingestDirectory(t.corpus, FIXTURE_DIR, { approve: false, actor: 'cli', collection: 'help' });
       assert.equal(wrong.filter((o) => o.error?.code === 'validation_failed').length, 1);
+    } finally {
+      t.close();
+    }
+  });
+
+  test('ingestDirectory, when given one file rather than a folder, then it ingests that file alone, and refuses a file type it cannot read', async () => {
+    const t = openTestCorpus();
+    try {
+      const single = await ingestDirectory(t.corpus, join(FIXTURE_DIR, 'help', 'returns.md'), { approve: true, actor: 'cli' });
+      assert.deepEqual(single.map((o) => [o.path, o.result?.version.state]), [['returns.md', 'approved']]);
+      assert.equal((await t.corpus.stats()).documents, 1);
+      const dir = mkdtempSync(join(tmpdir(), 'airlock-ingest-'));
+      try {
+        writeFileSync(join(dir, 'notes.pdf'), '%PDF-1.7');
+        const refused = await ingestDirectory(t.corpus, join(dir, 'notes.pdf'), { approve: true, actor: 'cli' });
+        assert.deepEqual(refused.map((o) => [o.path, o.error?.code]), [['notes.pdf', 'unsupported_media_type']]);
+        assert.equal((await t.corpus.stats()).documents, 1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     } finally {
       t.close();
     }

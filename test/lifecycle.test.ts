@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -60,6 +60,39 @@ describe('the airlock process', () => {
     assert.equal(code, 1);
     assert.match(stderr, /PORT/);
     assert.doesNotMatch(stderr, /listening/);
+  });
+
+  test('restart, when the database already holds an approved corpus, then /readyz is ready before any search, and stays ready after the CLI approves a document on the same file', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
+    dirs.push(dataDir);
+    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
+    const first = await startServer(env);
+    children.push(first.child);
+    assert.equal((await fetch(`http://127.0.0.1:${first.port}/readyz`)).status, 200);
+    first.child.kill('SIGTERM');
+    await once(first.child, 'exit');
+
+    // The second start finds the corpus already there (no bootstrap) and must still load its index before listening.
+    const second = await startServer(env);
+    children.push(second.child);
+    const base = `http://127.0.0.1:${second.port}`;
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 200, await ready.clone().text());
+    assert.match(second.output(), /"msg":"corpus index loaded"/);
+
+    const file = join(dataDir, 'van-colour.md');
+    writeFileSync(
+      file,
+      '---\nid: van-colour\ntitle: The delivery van\ncollection: help\nowner: ops@brightbean.example\nsource: https://brightbean.example/help/van\n---\n\nThe roastery delivery van is painted teal with a copper stripe.\n',
+    );
+    const errors = capture();
+    const printed = capture();
+    const ingest = await runCli(['corpus', 'ingest', file, '--collection', 'help', '--approve', '--json'], env, printed.stream, errors.stream);
+    assert.equal(ingest, 0, printed.text() + errors.text());
+    const afterApproval = await fetch(`${base}/readyz`);
+    assert.equal(afterApproval.status, 200, await afterApproval.clone().text());
+    second.child.kill('SIGTERM');
+    await once(second.child, 'exit');
   });
 
   test('SIGTERM, when a request is in flight, then it completes and the process exits 0', async () => {

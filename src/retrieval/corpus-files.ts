@@ -1,6 +1,6 @@
-// Loads corpus files (front matter + body) from a directory tree into the store; also the first-start bootstrap.
-import { readdir, readFile } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+// Loads corpus files (front matter + body) from a directory tree, or one file, into the store; also the first-start bootstrap.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, relative } from 'node:path';
 import type { ContentType } from '../contracts/corpus.js';
 import { isAppError } from '../errors.js';
 import type { CorpusStore, IngestResult } from '../store/corpus.js';
@@ -31,11 +31,18 @@ async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-export async function ingestDirectory(corpus: CorpusStore, dir: string, options: IngestDirectoryOptions): Promise<FileOutcome[]> {
-  const files = await listFiles(dir);
+/** Ingests every supported file under `target`, or `target` itself when it is a file (`airlock corpus ingest <dir|file>`). */
+export async function ingestDirectory(corpus: CorpusStore, target: string, options: IngestDirectoryOptions): Promise<FileOutcome[]> {
+  const single = !(await stat(target)).isDirectory();
+  const root = single ? dirname(target) : target;
+  const files = single ? [target] : await listFiles(target);
   const outcomes: FileOutcome[] = [];
   for (const [index, path] of files.entries()) {
-    const name = relative(dir, path);
+    const name = relative(root, path);
+    if (!(extname(path).toLowerCase() in CONTENT_TYPES)) {
+      outcomes.push({ path: name, error: { code: 'unsupported_media_type', detail: `only ${Object.keys(CONTENT_TYPES).join(', ')} files are ingested` } });
+      continue;
+    }
     options.onProgress?.({ path: name, index, total: files.length });
     try {
       const raw = await readFile(path);

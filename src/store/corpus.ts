@@ -105,6 +105,12 @@ export interface CorpusStore {
   retrieverFor(mode: SearchMode): Retriever;
   /** For readiness and metrics: is the local index behind the last generation this process heard of? */
   indexStatus(): IndexStatus;
+  /**
+   * Brings the local index up to the committed generation now (a full load at start, or a change another process
+   * committed), so readiness never waits for a search that a load balancer would not send to an unready process.
+   * Does nothing while the stored embeddings need a reindex: searches refuse with the reason instead.
+   */
+  catchUp(): Promise<void>;
   /** Releases connections and listeners the backend opened for itself (the SQLite file belongs to the store). */
   close(): Promise<void>;
 }

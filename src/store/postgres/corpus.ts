@@ -474,6 +474,10 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
     retriever: { search: (request) => search(request) },
     retrieverFor: (mode) => ({ search: (request) => search(request, mode) }),
     indexStatus: () => replica.status(),
+    async catchUp() {
+      const generation = await readGeneration(pool);
+      if ((await embedderMismatch(pool)) === null) await replica.atLeast(generation);
+    },
     close: () => replica.close(),
   };
 }

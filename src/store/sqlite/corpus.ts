@@ -478,6 +478,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     retriever: { search: (request) => search(request) },
     retrieverFor: (mode) => ({ search: (request) => search(request, mode) }),
     indexStatus: () => ({ indexedGeneration, knownGeneration: generation() }),
+    catchUp: async () => {
+      if (embedderMismatch() === null) syncIndex();
+    },
     // The file and its connection belong to the store, which closes them.
     close: async () => undefined,
   };
