@@ -2,6 +2,7 @@
 // timeouts and retries (408/409/429/5xx and connection errors only); we map what is left to stable problems.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { AppError } from '../errors.js';
+import { createHttpFetch } from './http-fetch.js';
 import type { ModelClient } from './types.js';
 
 export interface OpenAIModelOptions {
@@ -17,6 +18,7 @@ export interface OpenAIModelOptions {
 const REPORTED_MODEL = /^[\w.:/@-]{1,128}$/;
 
 export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
+  const transport = createHttpFetch();
   const client = new OpenAI({
     apiKey: options.apiKey,
     ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
@@ -24,7 +26,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
     maxRetries: options.maxRetries,
     fetch: (url, init) => {
       options.onAttempt?.();
-      return fetch(url, init);
+      return transport(url, init);
     },
   });
 
