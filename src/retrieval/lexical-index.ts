@@ -4,6 +4,7 @@
 // search at 10k chunks, and at 100k it had to be fed only the rarest terms to stay affordable); here every query term
 // scores its postings from two typed arrays (BENCHMARKS.md, "Retrieval").
 import { DEFAULT_BM25, indexTermsOf, smoothedIdf, type Bm25Parameters, type LexicalStats } from './lexical.js';
+import { grownCapacity, widened } from './typed-arrays.js';
 
 export interface LexicalCandidate {
   readonly rowid: number;
@@ -35,8 +36,6 @@ const INITIAL_POSTINGS = 4;
 // A term 255 times in one chunk is already deep in BM25's saturation (k1 = 1.2): capping costs nothing measurable
 // and keeps a posting at five bytes.
 const MAX_FREQUENCY = 0xff;
-// Postings grow by a quarter rather than doubling: less slack held at 100k chunks (BENCHMARKS.md, RSS).
-const GROWTH = 1.25;
 
 export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): LexicalIndex {
   const postings = new Map<string, Postings>();
@@ -62,12 +61,8 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     if (rowid < lengths.length) return;
     let size = lengths.length;
     while (size <= rowid) size *= 2;
-    const wider = new Uint32Array(size);
-    wider.set(lengths);
-    lengths = wider;
-    const widerIds = new Uint16Array(size);
-    widerIds.set(collectionIds);
-    collectionIds = widerIds;
+    lengths = widened(lengths, size);
+    collectionIds = widened(collectionIds, size);
     scores = new Float64Array(size);
   }
 
@@ -77,13 +72,9 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
       list = { rowids: new Int32Array(INITIAL_POSTINGS), frequencies: new Uint8Array(INITIAL_POSTINGS), size: 0 };
       postings.set(term, list);
     } else if (list.size === list.rowids.length) {
-      const capacity = Math.ceil(list.size * GROWTH);
-      const rowids = new Int32Array(capacity);
-      rowids.set(list.rowids);
-      const frequencies = new Uint8Array(capacity);
-      frequencies.set(list.frequencies);
-      list.rowids = rowids;
-      list.frequencies = frequencies;
+      const capacity = grownCapacity(list.size);
+      list.rowids = widened(list.rowids, capacity);
+      list.frequencies = widened(list.frequencies, capacity);
     }
     list.rowids[list.size] = rowid;
     list.frequencies[list.size] = Math.min(frequency, MAX_FREQUENCY);

@@ -3,6 +3,7 @@
 // accumulates its heaviest dimensions' postings (an inverted index: only vectors with weight there are touched), then
 // re-scores the best partial scores on every dimension it has. It is a cache of what SQLite holds; the corpus store
 // keeps it in step inside the same synchronous section as its writes.
+import { grownCapacity, widened } from './typed-arrays.js';
 
 export interface VectorHit {
   readonly rowid: number;
@@ -44,11 +45,7 @@ class PostingList {
   length = 0;
 
   push(entry: number): void {
-    if (this.length === this.entries.length) {
-      const entries = new Int32Array(this.length + (this.length >> 1));
-      entries.set(this.entries);
-      this.entries = entries;
-    }
+    if (this.length === this.entries.length) this.entries = widened(this.entries, grownCapacity(this.length));
     this.entries[this.length] = entry;
     this.length += 1;
   }
@@ -140,23 +137,13 @@ class Partition {
   }
 
   private grow(): void {
-    // A quarter more each time, not double: at 100k chunks the codes are most of the index, and doubling left up to
-    // half of them as slack (~12 MB measured); the extra copies during a bulk load are cheap next to embedding.
-    const capacity = Math.ceil(this.capacity * 1.25);
+    const capacity = grownCapacity(this.capacity);
     // A posting packs the slot into 24 bits.
     if (capacity > 1 << 23) throw new Error('vector index partition is full (8M vectors)');
-    const codes = new Int8Array(capacity * this.dimension);
-    codes.set(this.codes);
-    const scales = new Float32Array(capacity);
-    scales.set(this.scales);
-    const rowids = new Float64Array(capacity);
-    rowids.set(this.rowids);
-    const live = new Uint8Array(capacity);
-    live.set(this.live);
-    this.codes = codes;
-    this.scales = scales;
-    this.rowids = rowids;
-    this.live = live;
+    this.codes = widened(this.codes, capacity * this.dimension);
+    this.scales = widened(this.scales, capacity);
+    this.rowids = widened(this.rowids, capacity);
+    this.live = widened(this.live, capacity);
     this.partial = new Float32Array(capacity);
     this.capacity = capacity;
   }
