@@ -54,9 +54,9 @@ async function main(): Promise<void> {
         if (draining) return 'shutting down';
         // A change committed elsewhere (the CLI on the same file, another process) is applied here rather than left
         // for a search that a load balancer would not send while this says "not ready".
-        if (corpus.indexStatus().indexedGeneration < corpus.indexStatus().knownGeneration) await corpus.catchUp();
-        const index = corpus.indexStatus();
-        if (index.indexedGeneration < index.knownGeneration) return 'corpus index catching up';
+        const behind = (): boolean => corpus.indexStatus().indexedGeneration < corpus.indexStatus().knownGeneration;
+        if (behind()) await corpus.catchUp();
+        if (behind()) return 'corpus index catching up';
         return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
       },
     }),

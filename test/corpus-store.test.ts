@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { AppError } from '../src/errors.js';
 import type { IngestInput } from '../src/store/sqlite/corpus.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
-import { ingestDirectory, bootstrapCorpus } from '../src/retrieval/corpus-files.js';
+import { ingestPath, bootstrapCorpus } from '../src/retrieval/corpus-files.js';
 import { doc, FIXTURE_DIR, openTestCorpus } from './fixtures/corpus/open-corpus.js';
 
 const RETURNS = 'Unopened coffee can be returned within 30 days. Refunds reach the original card within five working days.';
@@ -153,7 +153,7 @@ describe('corpus store', () => {
     }
   });
 
-  test('ingestDirectory and bootstrapCorpus, when given the fixture tree, then every file is approved once and re-runs are no-ops', async () => {
+  test('ingestPath and bootstrapCorpus, when given the fixture tree, then every file is approved once and re-runs are no-ops', async () => {
     const t = openTestCorpus();
     try {
       const first = await bootstrapCorpus(t.corpus, FIXTURE_DIR, 'bootstrap');
@@ -163,25 +163,25 @@ describe('corpus store', () => {
         ['legal/terms.html', 'approved'],
       ]);
       assert.equal((await t.corpus.getDocument('shipping-times')).source, 'help/shipping.txt');
-      const again = await ingestDirectory(t.corpus, FIXTURE_DIR, { approve: true, actor: 'bootstrap' });
+      const again = await ingestPath(t.corpus, FIXTURE_DIR, { approve: true, actor: 'bootstrap' });
       assert.ok(again.every((o) => o.result?.created === false));
-      const wrong = await ingestDirectory(t.corpus, FIXTURE_DIR, { approve: false, actor: 'cli', collection: 'help' });
+      const wrong = await ingestPath(t.corpus, FIXTURE_DIR, { approve: false, actor: 'cli', collection: 'help' });
       assert.equal(wrong.filter((o) => o.error?.code === 'validation_failed').length, 1);
     } finally {
       t.close();
     }
   });
 
-  test('ingestDirectory, when given one file rather than a folder, then it ingests that file alone, and refuses a file type it cannot read', async () => {
+  test('ingestPath, when given one file rather than a folder, then it ingests that file alone, and refuses a file type it cannot read', async () => {
     const t = openTestCorpus();
     try {
-      const single = await ingestDirectory(t.corpus, join(FIXTURE_DIR, 'help', 'returns.md'), { approve: true, actor: 'cli' });
+      const single = await ingestPath(t.corpus, join(FIXTURE_DIR, 'help', 'returns.md'), { approve: true, actor: 'cli' });
       assert.deepEqual(single.map((o) => [o.path, o.result?.version.state]), [['returns.md', 'approved']]);
       assert.equal((await t.corpus.stats()).documents, 1);
       const dir = mkdtempSync(join(tmpdir(), 'airlock-ingest-'));
       try {
         writeFileSync(join(dir, 'notes.pdf'), '%PDF-1.7');
-        const refused = await ingestDirectory(t.corpus, join(dir, 'notes.pdf'), { approve: true, actor: 'cli' });
+        const refused = await ingestPath(t.corpus, join(dir, 'notes.pdf'), { approve: true, actor: 'cli' });
         assert.deepEqual(refused.map((o) => [o.path, o.error?.code]), [['notes.pdf', 'unsupported_media_type']]);
         assert.equal((await t.corpus.stats()).documents, 1);
       } finally {

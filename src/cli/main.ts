@@ -11,7 +11,7 @@ import { createCheckRegistry } from '../guard/registry.js';
 import { loadPolicies } from '../policies.js';
 import { isAppError } from '../errors.js';
 import { print, progressBar, step, table, type CliIO } from './output.js';
-import { ingestDirectory } from '../retrieval/corpus-files.js';
+import { ingestPath } from '../retrieval/corpus-files.js';
 import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
 
 const HELP = `airlock: the guarded gateway between automations and AI models
@@ -149,7 +149,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       case 'corpus ingest':
         return await withRuntime(config, async (runtime) => {
           const bar = progressBar(io, 'ingesting');
-          const outcomes = await ingestDirectory(runtime.corpus, resolve(need(target, 'path')), {
+          const outcomes = await ingestPath(runtime.corpus, resolve(need(target, 'path')), {
             approve: values.approve,
             actor: 'cli',
             ...(values.collection === undefined ? {} : { collection: values.collection }),

@@ -18,9 +18,11 @@ export function createHttpFetch(fallback: typeof fetch = fetch): typeof fetch {
 
   return (input, init = {}) => {
     const body = init.body;
-    const agent = typeof input === 'string' || input instanceof URL ? agents[new URL(input).protocol] : undefined;
-    if (agent === undefined || (body != null && typeof body !== 'string' && !(body instanceof Uint8Array))) return fallback(input, init);
-    const url = new URL(input as string | URL);
+    const url = typeof input === 'string' || input instanceof URL ? new URL(input) : undefined;
+    const agent = url === undefined ? undefined : agents[url.protocol];
+    if (url === undefined || agent === undefined || (body != null && typeof body !== 'string' && !(body instanceof Uint8Array))) {
+      return fallback(input, init);
+    }
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(abortError());
 

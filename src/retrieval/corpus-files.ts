@@ -1,4 +1,4 @@
-// Loads corpus files (front matter + body) from a directory tree, or one file, into the store; also the first-start bootstrap.
+// Loads corpus files (front matter + body) from a directory tree or a single file into the store; also the first-start bootstrap.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative } from 'node:path';
 import type { ContentType } from '../contracts/corpus.js';
@@ -8,7 +8,7 @@ import { parseFrontMatter } from './front-matter.js';
 
 const CONTENT_TYPES: Readonly<Record<string, ContentType>> = { '.md': 'markdown', '.txt': 'text', '.html': 'html' };
 
-export interface IngestDirectoryOptions {
+export interface IngestPathOptions {
   /** When set, every file must declare this collection. */
   readonly collection?: string;
   readonly approve: boolean;
@@ -32,7 +32,7 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Ingests every supported file under `target`, or `target` itself when it is a file (`airlock corpus ingest <dir|file>`). */
-export async function ingestDirectory(corpus: CorpusStore, target: string, options: IngestDirectoryOptions): Promise<FileOutcome[]> {
+export async function ingestPath(corpus: CorpusStore, target: string, options: IngestPathOptions): Promise<FileOutcome[]> {
   const single = !(await stat(target)).isDirectory();
   const root = single ? dirname(target) : target;
   const files = single ? [target] : await listFiles(target);
@@ -76,5 +76,5 @@ export async function ingestDirectory(corpus: CorpusStore, target: string, optio
  * quarantines stays quarantined (it is reported, never force-approved) so a poisoned commit cannot bypass review.
  */
 export async function bootstrapCorpus(corpus: CorpusStore, dir: string, actor: string): Promise<FileOutcome[]> {
-  return ingestDirectory(corpus, dir, { approve: true, actor });
+  return ingestPath(corpus, dir, { approve: true, actor });
 }

@@ -14,7 +14,7 @@ import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
 import { createSqliteCorpus } from '../../src/store/sqlite/corpus.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
-import { ingestDirectory } from '../../src/retrieval/corpus-files.js';
+import { ingestPath } from '../../src/retrieval/corpus-files.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 import type { ModelClient } from '../../src/model/types.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
@@ -57,7 +57,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const clock = options.clock ?? ((): Date => new Date());
   const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING });
   const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;
-  if (corpusDir !== null) await ingestDirectory(corpus, corpusDir, { approve: true, actor: 'test' });
+  if (corpusDir !== null) await ingestPath(corpus, corpusDir, { approve: true, actor: 'test' });
   const logCapture = capture();
   const logs = logCapture.writes;
   const destination = logCapture.stream;

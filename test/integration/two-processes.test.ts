@@ -169,26 +169,22 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
         headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ id: 'van-colour', collection: 'help', source: 'test://van', owner: 'fleet@brightbean.example', title: 'Our delivery van', content, content_type: 'text', approve: true }),
       });
-    const ask = async () => {
+    /** Approves `content` as the next version through process a, then asks process b; returns the prompt b sent. */
+    const approveThenAsk = async (content: string, version: number, expected: RegExp): Promise<string> => {
+      const ingested = await ingest(content);
+      assert.equal(ingested.status, 201, await ingested.text());
       const response = await post(b, 'support.answer', envelope({ question: 'What colour is the delivery van?' }));
+      const body = (await response.json()) as { citations?: Array<{ document_id: string; document_version: number }> };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      assert.deepEqual(body.citations?.map((c) => [c.document_id, c.document_version]), [['van-colour', version]]);
       const prompt = promptText(upstream.requests[upstream.requests.length - 1]!);
-      return { status: response.status, body: (await response.json()) as { citations?: Array<{ document_id: string; document_version: number }> }, prompt };
+      assert.match(prompt, expected);
+      return prompt;
     };
 
-    const first = await ingest('The delivery van of the roastery is painted teal with a white bean on the side.');
-    assert.equal(first.status, 201, await first.text());
-    const v1 = await ask();
-    assert.equal(v1.status, 200, JSON.stringify(v1.body));
-    assert.deepEqual(v1.body.citations?.map((c) => [c.document_id, c.document_version]), [['van-colour', 1]]);
-    assert.match(v1.prompt, /painted teal/);
-
-    const second = await ingest('The delivery van of the roastery was repainted orange this spring.');
-    assert.equal(second.status, 201, await second.text());
-    const v2 = await ask();
-    assert.equal(v2.status, 200, JSON.stringify(v2.body));
-    assert.deepEqual(v2.body.citations?.map((c) => [c.document_id, c.document_version]), [['van-colour', 2]]);
-    assert.match(v2.prompt, /repainted orange/);
-    assert.doesNotMatch(v2.prompt, /painted teal/, 'the retired version never reaches the model');
+    await approveThenAsk('The delivery van of the roastery is painted teal with a white bean on the side.', 1, /painted teal/);
+    const v2Prompt = await approveThenAsk('The delivery van of the roastery was repainted orange this spring.', 2, /repainted orange/);
+    assert.doesNotMatch(v2Prompt, /painted teal/, 'the retired version never reaches the model');
   });
 
   test('rate limits, when one key sends requests to both processes, then both spend one shared budget', async () => {
