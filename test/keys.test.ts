@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_POLICIES, createTestContext, dataDirSecretBox, envelope, type TestContext } from './helpers/context.js';
 import { manualClock, type ManualClock } from './helpers/boundary.js';
 import { runCli } from '../src/cli/main.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
@@ -174,7 +174,7 @@ describe('the airlock keys CLI', () => {
     assert.deepEqual(Object.keys(printed).sort(), ['id', 'key']);
     assert.match(printed.key, new RegExp(`^ak_stg_${printed.id}_`));
 
-    const store = openSqliteStore({ path: join(dir, 'airlock.db') });
+    const store = openSqliteStore({ path: join(dir, 'airlock.db'), secretBox: dataDirSecretBox(dir) });
     try {
       const row = store.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(printed.id) as Record<string, unknown>;
       assert.equal(row['secret_hash'], createHash('sha256').update(printed.key).digest('hex'));

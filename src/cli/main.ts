@@ -25,6 +25,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   keys rotate ID [--overlap-hours 24] new key with the same scopes; the old one expires after the overlap
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
+  keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
   corpus ingest PATH [--collection C] [--approve]
                                      ingest a file or folder (markdown, text, HTML with front matter)
   corpus list                        documents with their current state
@@ -146,6 +147,12 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           print(io, rotated, () => `signing secret: ${rotated.signing_secret}`);
           return 0;
         });
+      case 'keys reseal':
+        return await withRuntime(config, async (runtime) => {
+          const resealed = await runtime.store.keys.resealSigningSecrets();
+          print(io, { resealed }, () => `re-encrypted the signing secrets of ${resealed} keys under AIRLOCK_SECRET_KEY`);
+          return 0;
+        });
       case 'corpus ingest':
         return await withRuntime(config, async (runtime) => {
           const bar = progressBar(io, 'ingesting');
@@ -234,7 +241,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 
 /** Every command the dispatcher knows, as `area action`; `help` lists them for scripts. */
 const COMMANDS = [
-  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret',
+  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
 ];
