@@ -22,7 +22,8 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
                                      create an API key; the key is printed once
   keys list                          list keys (never their secrets)
   keys revoke ID                     revoke a key now
-  keys rotate ID [--overlap-hours 24] new key with the same scopes; the old one expires after the overlap
+  keys rotate ID [--overlap-hours 24] [--expires ISO]
+                                     new key with the same scopes and expiry; the old one expires after the overlap
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
   keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
@@ -135,7 +136,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         });
       case 'keys rotate':
         return await withRuntime(config, async (runtime) => {
-          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours);
+          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours, values.expires);
           print(io, { id: rotated.id, key: rotated.key, previous: rotated.previous }, () =>
             `new id:  ${rotated.id}\nnew key: ${rotated.key}\nold key ${rotated.previous.id} expires at ${String(rotated.previous.expires_at)}`,
           );
