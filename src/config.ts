@@ -98,3 +98,40 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   return Object.freeze(parsed.data);
 }
+
+/**
+ * AIRLOCK_* variables the schema does not know: almost always a typo (AIRLOCK_UPSTREAM_BASEURL), which the strict
+ * parse cannot see because it reads only the names it knows. Each comes with the nearest known name when one is close.
+ */
+export function unknownVariables(env: Readonly<Record<string, string | undefined>>): Array<{ name: string; suggestion?: string }> {
+  const known = Object.keys(ConfigSchema.shape);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('AIRLOCK_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const nearest = known
+        .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+        .sort((a, b) => a.distance - b.distance)[0];
+      return nearest !== undefined && nearest.distance <= 3 ? { name, suggestion: nearest.candidate } : { name };
+    });
+}
+
+/** Levenshtein distance, for suggesting the variable a typo meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** One line naming each unknown AIRLOCK_* variable, for the start-up warning and `airlock doctor`. */
+export function describeUnknownVariables(unknown: ReadonlyArray<{ name: string; suggestion?: string }>): string {
+  return unknown.map(({ name, suggestion }) => (suggestion === undefined ? name : `${name} (did you mean ${suggestion}?)`)).join(', ');
+}
+

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
 import { openRuntime, databasePath, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
@@ -13,6 +13,7 @@ import { isAppError } from '../errors.js';
 import { print, progressBar, step, table, type CliIO } from './output.js';
 import { ingestPath } from '../retrieval/corpus-files.js';
 import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
+import { probeUpstream } from '../model/upstream-diagnosis.js';
 
 const HELP = `airlock: the guarded gateway between automations and AI models
 
@@ -279,6 +280,8 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
     return report();
   }
   record('config', true, `environment ${config.AIRLOCK_ENV}, data dir ${resolve(config.AIRLOCK_DATA_DIR)}`);
+  const unknown = unknownVariables(env);
+  if (unknown.length > 0) record('variables', false, `unknown, ignored: ${describeUnknownVariables(unknown)}`);
   const done = step(io, 'checking database, corpus and upstream');
   try {
     await withRuntime(config, async (runtime) => {
@@ -301,11 +304,13 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
         record('upstream', true, 'offline extractive provider (no network needed)');
       } else {
         const base = config.AIRLOCK_UPSTREAM_BASE_URL ?? 'https://api.openai.com/v1';
-        const reachable = await fetch(`${base.replace(/\/$/, '')}/models`, {
-          headers: { authorization: `Bearer ${config.OPENAI_API_KEY ?? 'not-needed'}` },
-          signal: AbortSignal.timeout(5_000),
-        }).then((response) => response.status < 500, () => false);
-        record('upstream', reachable, `${base} model ${config.AIRLOCK_MODEL}`);
+        const probe = await probeUpstream({
+          apiKey: config.OPENAI_API_KEY ?? 'not-needed',
+          ...(config.AIRLOCK_UPSTREAM_BASE_URL === undefined ? {} : { baseURL: config.AIRLOCK_UPSTREAM_BASE_URL }),
+          model: config.AIRLOCK_MODEL,
+          timeoutMs: 5_000,
+        });
+        record('upstream', probe.ok, `${base}: ${probe.detail}`);
       }
     });
   } catch (error) {
