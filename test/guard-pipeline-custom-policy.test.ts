@@ -2,29 +2,18 @@
 // tighter limits), through the HTTP stack on an app built with edited copies of the bundled policy files.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Express } from 'express';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_POLICIES, createTestContext, editedPolicy, envelope, type TestContext } from './helpers/context.js';
 import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
-import { loadPolicies, parsePolicy, type PolicySet } from '../src/policies.js';
+import { loadPolicies, type PolicySet } from '../src/policies.js';
 import { createRateLimits } from '../src/security/rate-limit.js';
-import type { TaskName } from '../src/contracts/tasks.js';
 
-
-/** The bundled policy for `task` with `edit` applied, parsed (and so validated) exactly as at boot. */
-function editedPolicy(task: TaskName, edit: (policy: Record<string, unknown>) => void) {
-  const file = `${task}.json`;
-  const raw = JSON.parse(readFileSync(join(BUNDLED_POLICIES, file), 'utf8')) as Record<string, unknown>;
-  edit(raw);
-  return parsePolicy(file, JSON.stringify(raw), createCheckRegistry());
-}
 
 describe('rules from edited policies through the HTTP pipeline', () => {
   let upstream: MockUpstream;

@@ -56,3 +56,35 @@ export function hostAllowed(host: string, allowed: readonly string[], allowSubdo
     return host === candidate || (allowSubdomains && host.endsWith(`.${candidate}`));
   });
 }
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+/** Browsers read `\` as `/` in http(s) URLs, so `\\host` and `/\host` are protocol-relative too. */
+const PROTOCOL_RELATIVE = /^[\\/]{2}/;
+const SAFE_SCHEMES = new Set(['mailto:', 'tel:']);
+// WHATWG strips leading/trailing C0 controls and spaces, and tabs and newlines anywhere, before parsing.
+// eslint-disable-next-line no-control-regex
+const STRIPPED_BY_PARSER = /^[\u0000-\u0020]+|[\u0000-\u0020]+$|[\t\n\r]/g;
+
+/**
+ * Why a link target may not stay, or null when it may (LLM05-2). The target is parsed as a browser would (WHATWG URL),
+ * so the host judged is the host visited: `https://allowed.example'@evil.example/` is evil.example. Userinfo is refused
+ * outright, whatever the host: it exists in output only to make a link look like it goes somewhere it does not.
+ * Relative targets resolve against the caller's own site and pass; http(s) needs an allowed host; mailto: and tel:
+ * pass; any other scheme does not.
+ */
+export function linkTargetProblem(target: string, allowed: (host: string) => boolean): string | null {
+  const input = target.replace(STRIPPED_BY_PARSER, '');
+  const absolute = SCHEME.test(input);
+  if (!absolute && !PROTOCOL_RELATIVE.test(input)) return null;
+  let url: URL;
+  try {
+    url = absolute ? new URL(input) : new URL(input, 'https://relative.invalid/');
+  } catch {
+    return 'unparseable link';
+  }
+  if (SAFE_SCHEMES.has(url.protocol)) return null;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'link with a scheme other than http(s), mailto or tel';
+  if (url.username !== '' || url.password !== '') return 'link with userinfo (user@host)';
+  // `example.com.` is the same site as `example.com` (the root label), so the allowlist reads it without the dot.
+  return allowed(url.hostname.toLowerCase().replace(/\.$/, '')) ? null : 'link to a host off the allowlist';
+}

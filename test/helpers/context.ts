@@ -18,7 +18,9 @@ import { ingestPath } from '../../src/retrieval/corpus-files.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 import type { ModelClient } from '../../src/model/types.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
-import { loadPolicies } from '../../src/policies.js';
+import { loadPolicies, parsePolicy, type PolicySet } from '../../src/policies.js';
+import type { TaskName } from '../../src/contracts/tasks.js';
+import { readFileSync } from 'node:fs';
 import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -47,6 +49,8 @@ export interface TestContextOptions {
   readonly idempotencyWaitMs?: number;
   readonly clock?: () => Date;
   readonly dir?: string;
+  /** Edits of bundled policies, by task (see editedPolicy); the rest stay as bundled. */
+  readonly policies?: PolicySet;
   /** The at-rest key; by default the one a development server on `dir` would generate. */
   readonly secretBox?: SecretBox;
 }
@@ -87,7 +91,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     corpus,
     retriever: corpus.retriever,
     model: options.model ?? createOfflineModel(),
-    policies: loadPolicies(BUNDLED_POLICIES, checks),
+    policies: new Map([...loadPolicies(BUNDLED_POLICIES, checks), ...(options.policies ?? new Map())]),
     checks,
     limits: createRateLimits({
       requestsPerMinute: options.requestsPerMinute ?? 10_000,
@@ -122,6 +126,14 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The bundled policy for `task` with `edit` applied, parsed (and so validated) exactly as at boot. */
+export function editedPolicy(task: TaskName, edit: (policy: Record<string, unknown>) => void) {
+  const file = `${task}.json`;
+  const raw = JSON.parse(readFileSync(join(BUNDLED_POLICIES, file), 'utf8')) as Record<string, unknown>;
+  edit(raw);
+  return parsePolicy(file, JSON.stringify(raw), createCheckRegistry());
 }
 
 let eventCounter = 0;

@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import { FieldSelection, mapStrings, stringLeaves } from '../fields.js';
 import type { CheckContext, CheckDefinition } from '../types.js';
-import { DANGEROUS_SCHEME, URL_PATTERN, hostAllowed, hostOf, urlView } from '../urls.js';
+import { DANGEROUS_SCHEME, URL_PATTERN, hostAllowed, hostOf, linkTargetProblem, urlView } from '../urls.js';
+import { linkTargets } from '../link-targets.js';
 
 export const LinkAllowlistConfig = z.strictObject({
   hosts: z
@@ -38,6 +39,11 @@ function findings(text: string, allowed: (host: string) => boolean): Finding[] {
   for (const [url] of view.matchAll(URL_PATTERN)) {
     const host = hostOf(url);
     if (host === null || !allowed(host)) found.push({ reason: 'link to a host off the allowlist' });
+  }
+  // The same text as a renderer tokenises it: markdown destinations, bare URLs to their real end, HTML attributes.
+  for (const target of linkTargets(text)) {
+    const problem = linkTargetProblem(target, allowed);
+    if (problem !== null) found.push({ reason: problem });
   }
   return found;
 }
