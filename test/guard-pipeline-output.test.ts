@@ -11,6 +11,10 @@ const QUESTION = 'How many business days until my refund is paid?';
 const DRAFT_INPUT = { topic: 'How refunds work for returned parcels', audience: 'new customers', keywords: ['refund', 'returns'] };
 
 const systemOf = (body: ChatRequestBody): string => body.messages[0]?.content ?? '';
+const SPELLED = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+/** `77` as "double-seven", other digits as words, hyphen-joined: how a model asked to "spell it out" may write it. */
+const spellWithDoubles = (digits: string): string =>
+  (digits.match(/(\d)\1?/g) ?? []).map((run) => `${run.length === 2 ? 'double-' : ''}${SPELLED[Number(run[0])]}`).join('-');
 const canaryOf = (body: ChatRequestBody): string => /\d{24}/.exec(systemOf(body))?.[0] ?? 'missing-canary';
 
 /** A support answer with `answer` set from the request, citing the first offered chunk. */
@@ -138,6 +142,10 @@ describe('output rules through the HTTP pipeline', () => {
     ['verbatim', (body: ChatRequestBody) => systemOf(body)],
     ['base64-encoded', (body: ChatRequestBody) => Buffer.from(systemOf(body)).toString('base64')],
     ['canary only', (body: ChatRequestBody) => `The secret number is ${canaryOf(body)}.`],
+    ['canary interleaved with letters (issue 12)', (body: ChatRequestBody) => [...canaryOf(body)].map((digit, i) => `${digit}${'qwertyuiop'[i % 10]}`).join('')],
+    ['canary interleaved with digits, every second character (issue 12)', (body: ChatRequestBody) => `Ticket ${[...canaryOf(body)].map((digit) => `${digit}7`).join('')}`],
+    ['canary spelled out (issue 12)', (body: ChatRequestBody) => `The number is ${[...canaryOf(body)].map((digit) => SPELLED[Number(digit)]).join(' ')}.`],
+    ['canary spelled out with hyphens and doubles (issue 12)', (body: ChatRequestBody) => spellWithDoubles(canaryOf(body))],
   ] as const) {
     test(`canary_leak, when the model echoes its system prompt ${label} in answer (LLM07-2), then never a 2xx: 422 sent_to_review with a canary_leak reason`, async () => {
       const response = await ask(echo);

@@ -1,6 +1,9 @@
 // Output check `canary_leak` (LLM07-2): the per-request canary from the system prompt, or a long verbatim run of
 // the system prompt, appearing in the output means the model was talked into disclosing its instructions.
-// Variants a model produces on request (spacing, case, reversal, ROT13, base64, hex) are undone before matching.
+// Variants a model produces on request (spacing, case, reversal, ROT13, base64, hex) are undone before matching, and
+// so are the two that hide a canary among other characters: interleaving (`1x2y3z…`, or every second character) and
+// spelling it out (`four two seven…`). Both are read through the canary's own alphabet: a numeric canary is looked
+// for in the output's digits alone, after number words became digits, so letters and punctuation between them vanish.
 import { z } from 'zod';
 import { stringLeaves } from '../fields.js';
 import { normaliseText } from '../normalise.js';
@@ -32,6 +35,30 @@ function decodedRuns(text: string): string[] {
     Buffer.from(run.replace(/[\s:]/g, ''), 'hex').toString('latin1'),
   );
   return [...base64, ...hex];
+}
+
+const DIGIT_WORDS: Readonly<Record<string, string>> = {
+  zero: '0', nought: '0', oh: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9',
+};
+const DIGIT_WORD = /\b(?:(double|triple)[\s-]+)?(zero|nought|oh|one|two|three|four|five|six|seven|eight|nine)\b/g;
+/** The longest gap between the canary's characters still read as interleaving ("every second character" and so on). */
+const MAX_STRIDE = 3;
+
+/** Number words as digits ("double seven" as 77), so a spelled-out numeric canary becomes digits again. */
+const spelledOutDigits = (text: string): string =>
+  normaliseText(text).toLowerCase().replace(DIGIT_WORD, (_whole, repeat: string | undefined, word: string) => (DIGIT_WORDS[word] ?? '').repeat(repeat === 'double' ? 2 : repeat === 'triple' ? 3 : 1));
+
+/**
+ * `flat` with only the characters the canary is made of, read whole and at every stride up to MAX_STRIDE: what is left
+ * when filler characters between the canary's own are dropped. For an alphanumeric canary this is `flat` itself.
+ */
+function interleavingViews(flat: string, alphabet: ReadonlySet<string>): string[] {
+  const kept = Array.from(flat).filter((char) => alphabet.has(char));
+  const views = [kept.join('')];
+  for (let stride = 2; stride <= MAX_STRIDE; stride += 1) {
+    for (let offset = 0; offset < stride; offset += 1) views.push(kept.filter((_char, index) => index % stride === offset).join(''));
+  }
+  return views;
 }
 
 function canaryWindows(canary: string, size: number): string[] {
@@ -68,7 +95,11 @@ export const canaryLeakCheck: CheckDefinition<CanaryLeakConfig> = {
   configSchema: CanaryLeakConfig,
   run: (context, value, config) => {
     const text = stringLeaves(value).map((leaf) => leaf.text).join('\n');
-    const haystacks = [text, ...decodedRuns(text)].map(flatten).flatMap((flat) => [flat, reverse(flat), rot13(flat)]);
+    const alphabet = new Set(flatten(context.canary));
+    const haystacks = [text, spelledOutDigits(text), ...decodedRuns(text)]
+      .map(flatten)
+      .flatMap((flat) => [flat, reverse(flat), rot13(flat)])
+      .flatMap((flat) => interleavingViews(flat, alphabet));
     const windows = canaryWindows(context.canary, config.min_canary_chars);
     const reasons: string[] = [];
     if (windows.length === 0) reasons.push('no canary in context; cannot verify');
