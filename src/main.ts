@@ -33,6 +33,9 @@ async function main(): Promise<void> {
     onBackgroundError: (error) => logger.warn({ err: error }, 'corpus index replica: background catch-up failed; searches still check the generation'),
   });
   const { corpus } = runtime;
+  // SIG-7: rows written before encryption, or under a key now in AIRLOCK_SECRET_KEY_PREVIOUS, are sealed anew.
+  const resealed = await runtime.store.keys.resealSigningSecrets();
+  if (resealed > 0) logger.info({ keys: resealed }, 'signing secrets re-encrypted under the current secret key');
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
     const outcomes = await bootstrapCorpus(corpus, resolve(config.AIRLOCK_CORPUS_DIR), 'bootstrap');

@@ -23,9 +23,11 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
                                      create an API key; the key is printed once
   keys list                          list keys (never their secrets)
   keys revoke ID                     revoke a key now
-  keys rotate ID [--overlap-hours 24] new key with the same scopes; the old one expires after the overlap
+  keys rotate ID [--overlap-hours 24] [--expires ISO]
+                                     new key with the same scopes and expiry; the old one expires after the overlap
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
+  keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
   corpus ingest PATH [--collection C] [--approve]
                                      ingest a file or folder (markdown, text, HTML with front matter)
   corpus list                        documents with their current state
@@ -135,7 +137,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         });
       case 'keys rotate':
         return await withRuntime(config, async (runtime) => {
-          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours);
+          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours, values.expires);
           print(io, { id: rotated.id, key: rotated.key, previous: rotated.previous }, () =>
             `new id:  ${rotated.id}\nnew key: ${rotated.key}\nold key ${rotated.previous.id} expires at ${String(rotated.previous.expires_at)}`,
           );
@@ -145,6 +147,12 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         return await withRuntime(config, async (runtime) => {
           const rotated = await keyAdmin(runtime).rotateSigningSecret(need(target, 'key id'), overlapHours);
           print(io, rotated, () => `signing secret: ${rotated.signing_secret}`);
+          return 0;
+        });
+      case 'keys reseal':
+        return await withRuntime(config, async (runtime) => {
+          const resealed = await runtime.store.keys.resealSigningSecrets();
+          print(io, { resealed }, () => `re-encrypted the signing secrets of ${resealed} keys under AIRLOCK_SECRET_KEY`);
           return 0;
         });
       case 'corpus ingest':
@@ -235,7 +243,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 
 /** Every command the dispatcher knows, as `area action`; `help` lists them for scripts. */
 const COMMANDS = [
-  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret',
+  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
 ];

@@ -46,6 +46,8 @@ const UploadDocument = z.strictObject({
 });
 const ApproveBody = z.strictObject({ version: z.int().min(1).optional() });
 const RotateBody = z.strictObject({ overlap_hours: z.number().min(0).max(24 * 30).default(24) });
+/** Without expires_at the new key keeps the old one's expiry (B11). */
+const RotateKeyBody = RotateBody.extend({ expires_at: z.iso.datetime({ offset: true }).optional() });
 const VersionParam = z.coerce.number().int().min(1);
 /** How many rows a page holds unless the caller asks for fewer or more. */
 const PAGE_SIZE = 50;
@@ -128,8 +130,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json(key);
   });
   router.post('/admin/keys/:id/rotate', ...body, async (req, res) => {
-    const { overlap_hours } = parse(RotateBody, res.locals['json']);
-    const rotated = await deps.keys.rotate(param(req.params['id']), overlap_hours);
+    const { overlap_hours, expires_at } = parse(RotateKeyBody, res.locals['json']);
+    const rotated = await deps.keys.rotate(param(req.params['id']), overlap_hours, expires_at);
     audited(res, { key_id: rotated.id, previous: rotated.previous.id });
     res.status(201).setHeader('Cache-Control', 'no-store').json(rotated);
   });
