@@ -50,6 +50,8 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_EMBEDDINGS_MODEL: z.string().min(1).optional().describe('Use an OpenAI-compatible embeddings model instead of the local embedder'),
   AIRLOCK_EMBEDDINGS_DIMENSION: PositiveInt.max(8192).default(1536),
   AIRLOCK_IDEMPOTENCY_TTL_HOURS: PositiveInt.max(24 * 30).default(24),
+  AIRLOCK_AUDIT_RETENTION_DAYS: PositiveInt.max(3650).default(180).describe('B12: audit rows older than this are purged by the retention job'),
+  AIRLOCK_RETENTION_INTERVAL_MINUTES: PositiveInt.max(24 * 60).default(60).describe('B12: how often the server runs the retention job'),
   AIRLOCK_IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   AIRLOCK_RATE_REQUESTS_PER_MINUTE: PositiveInt.default(120),
   AIRLOCK_RATE_TOKENS_PER_DAY: PositiveInt.default(2_000_000),

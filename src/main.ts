@@ -7,7 +7,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
-import { appDepsFromRuntime, openRuntime } from './runtime.js';
+import { appDepsFromRuntime, openRuntime, retentionPolicy } from './runtime.js';
+import { scheduleRetention } from './retention.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
 import { createMetrics } from './metrics.js';
@@ -83,6 +84,15 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
 
+  const retention = scheduleRetention({
+    store: runtime.store,
+    policy: retentionPolicy(config),
+    intervalMs: config.AIRLOCK_RETENTION_INTERVAL_MINUTES * 60_000,
+    clock: runtime.clock,
+    onPurged: (counts) => logger.info(counts, 'retention: expired rows purged'),
+    onError: (error) => logger.warn({ err: error }, 'retention: purge failed; retrying at the next interval'),
+  });
+
   const shutdown = (signal: string): void => {
     if (draining) return;
     draining = true;
@@ -95,7 +105,7 @@ async function main(): Promise<void> {
     }, config.AIRLOCK_SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {
-      void runtime.close().then(() => {
+      void retention.stop().then(() => runtime.close()).then(() => {
         logger.info('stopped');
         process.exit(0);
       });

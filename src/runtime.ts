@@ -26,6 +26,7 @@ import { loadPolicies, type PolicySet } from './policies.js';
 import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
+import type { RetentionPolicy } from './retention.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from 'pino';
 
@@ -83,6 +84,9 @@ export function appDepsFromRuntime(
     ...(extras.notReadyReason === undefined ? {} : { notReadyReason: extras.notReadyReason }),
   };
 }
+
+/** B12: how long audit rows are kept, for the server's retention job and `airlock maintenance purge` alike. */
+export const retentionPolicy = (config: Config): RetentionPolicy => ({ auditRetentionMs: config.AIRLOCK_AUDIT_RETENTION_DAYS * 86_400_000 });
 
 export const databasePath = (config: Config): string => join(resolve(config.AIRLOCK_DATA_DIR), 'airlock.db');
 

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
-import { openRuntime, databasePath, type Runtime } from '../runtime.js';
+import { openRuntime, databasePath, retentionPolicy, type Runtime } from '../runtime.js';
+import { purgeExpired } from '../retention.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createCheckRegistry } from '../guard/registry.js';
@@ -38,6 +39,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   reviews show ID                    one review item
   reviews resolve ID --approve|--reject [--output JSON] [--note TEXT]
   policies check [DIR]               validate policy files (exit 1 on the first error)
+  maintenance purge                  delete expired audit rows, idempotency records and replay ids now
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
 
@@ -149,6 +151,12 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           print(io, rotated, () => `signing secret: ${rotated.signing_secret}`);
           return 0;
         });
+      case 'maintenance purge':
+        return await withRuntime(config, async (runtime) => {
+          const purged = await purgeExpired(runtime.store, retentionPolicy(config), runtime.clock());
+          print(io, purged, () => `purged ${purged.auditRows} audit rows, ${purged.idempotencyRecords} idempotency records, ${purged.replayIds} replay ids`);
+          return 0;
+        });
       case 'keys reseal':
         return await withRuntime(config, async (runtime) => {
           const resealed = await runtime.store.keys.resealSigningSecrets();
@@ -243,7 +251,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 
 /** Every command the dispatcher knows, as `area action`; `help` lists them for scripts. */
 const COMMANDS = [
-  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
+  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal', 'maintenance purge',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
 ];

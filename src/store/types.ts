@@ -74,8 +74,22 @@ export interface AuditFilter {
   readonly beforeSeq?: number;
 }
 
+/** One failed unauthenticated request, folded into its source's row for the window (B12: counted, not one row each). */
+export interface AuthFailure {
+  /** The same for every failure of one source in one window, so they land on one row. */
+  readonly summaryId: string;
+  readonly requestId: string;
+  readonly at: string;
+  readonly source: string;
+  readonly windowStart: string;
+  readonly status: number;
+  readonly code: string | null;
+}
+
 export interface AuditStore {
   append(record: AuditRecord): Promise<void>;
+  /** Adds one to the source's summary row for the window, creating it (count 1) on the window's first failure. */
+  countAuthFailure(failure: AuthFailure): Promise<void>;
   /** Newest first; `seq` orders rows and positions the next page. */
   list(filter: AuditFilter): Promise<Array<AuditRecord & { readonly seq: number }>>;
 }
@@ -145,6 +159,20 @@ export interface RequestOutcome {
   readonly review?: ReviewRecord;
 }
 
+/** What the retention job removes (B12); each cutoff is an instant, rows strictly older go. */
+export interface RetentionCutoffs {
+  /** Audit rows whose `at` is before this. */
+  readonly auditBefore: Date;
+  /** Completed idempotency records (and their stored bodies) and replay-cache ids that expired before this. */
+  readonly now: Date;
+}
+
+export interface PurgeCounts {
+  readonly auditRows: number;
+  readonly idempotencyRecords: number;
+  readonly replayIds: number;
+}
+
 export interface Store {
   readonly keys: KeyStore;
   readonly audit: AuditStore;
@@ -154,6 +182,8 @@ export interface Store {
   recordOutcome(outcome: RequestOutcome): Promise<void>;
   /** Signed-request ids seen within the replay window (SIG-5). */
   readonly replayCache: ReplayCache;
+  /** Deletes what has outlived its retention (B12), in bounded batches so writers are never blocked for long. */
+  purgeExpired(cutoffs: RetentionCutoffs): Promise<PurgeCounts>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -4,6 +4,9 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { AuditStore } from '../../store/types.js';
 
+/** B12: unauthenticated failures from one address are summed per window of this length into one audit row. */
+const AUTH_FAILURE_WINDOW_MS = 60_000;
+
 export interface AccessLogDeps {
   readonly logger: Logger;
   readonly audit: AuditStore;
@@ -42,6 +45,24 @@ export const accessLog = (deps: AccessLogDeps): RequestHandler =>
       if (locals['audited'] === true && !entry.replayed) return;
       // Successful reads change nothing, so they are logged but not audited; every write and every failure is.
       if ((req.method === 'GET' || req.method === 'HEAD') && res.statusCode < 400) return;
+      // Rejected before any key was accepted (bad key, or the per-address auth-failure limit): counted, not one row each.
+      if (entry.key_id === null && (res.statusCode === 401 || entry.code === 'rate_limited')) {
+        const at = deps.clock();
+        const windowStart = new Date(Math.floor(at.getTime() / AUTH_FAILURE_WINDOW_MS) * AUTH_FAILURE_WINDOW_MS).toISOString();
+        const source = req.ip ?? 'unknown';
+        deps.audit
+          .countAuthFailure({
+            summaryId: `auth-failures:${windowStart}:${source}`,
+            requestId: String(locals['requestId']),
+            at: at.toISOString(),
+            source,
+            windowStart,
+            status: res.statusCode,
+            code: typeof entry.code === 'string' ? entry.code : null,
+          })
+          .catch((error: unknown) => deps.logger.error({ err: error, request_id: entry.request_id }, 'audit append failed'));
+        return;
+      }
       deps.audit
         .append({
           id: deps.newId(),

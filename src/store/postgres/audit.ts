@@ -1,6 +1,7 @@
 // Append-only audit rows in PostgreSQL.
 import { isoRequired, type Queryable } from './db.js';
 import type { AuditDecision, AuditRecord, AuditStore } from '../types.js';
+import { AUTH_FAILURES_ACTION, authFailureRow } from '../audit-summary.js';
 
 interface AuditRow {
   seq: string | number;
@@ -39,34 +40,44 @@ const toRecord = (row: AuditRow): AuditRecord => ({
   detail: row.detail,
 });
 
+const INSERT_AUDIT = `INSERT INTO audit_log (id, request_id, at, key_id, action, task, event_id, source, decision, status, code, chunk_ids, model, latency_ms, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
+
+const auditParams = (record: AuditRecord): unknown[] => [
+  record.id,
+  record.requestId,
+  record.at,
+  record.keyId,
+  record.action,
+  record.task,
+  record.eventId,
+  record.source,
+  record.decision,
+  record.status,
+  record.code,
+  [...record.chunkIds],
+  record.model,
+  record.latencyMs,
+  JSON.stringify(record.detail),
+];
+
 /** Also used inside recordOutcome's transaction, hence the Queryable argument. */
 export async function insertAudit(db: Queryable, record: AuditRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_log (id, request_id, at, key_id, action, task, event_id, source, decision, status, code, chunk_ids, model, latency_ms, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [
-      record.id,
-      record.requestId,
-      record.at,
-      record.keyId,
-      record.action,
-      record.task,
-      record.eventId,
-      record.source,
-      record.decision,
-      record.status,
-      record.code,
-      [...record.chunkIds],
-      record.model,
-      record.latencyMs,
-      JSON.stringify(record.detail),
-    ],
-  );
+  await db.query(INSERT_AUDIT, auditParams(record));
 }
 
 export function createPostgresAuditStore(db: Queryable): AuditStore {
   return {
     append: (record) => insertAudit(db, record),
+    async countAuthFailure(failure) {
+      await db.query(
+        `${INSERT_AUDIT}
+         ON CONFLICT (id) DO UPDATE SET detail = audit_log.detail || jsonb_build_object(
+           'count', (audit_log.detail->>'count')::int + 1, 'last_at', excluded.at, 'last_request_id', excluded.request_id)
+         WHERE audit_log.action = '${AUTH_FAILURES_ACTION}'`,
+        auditParams(authFailureRow(failure)),
+      );
+    },
     async list(filter) {
       // Optional filters as "$n IS NULL OR column = $n": one statement text serves every combination.
       const { rows } = await db.query<AuditRow>(

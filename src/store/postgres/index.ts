@@ -25,6 +25,8 @@ export interface PostgresStore extends Store {
 
 // Expired ids are swept every so often rather than on every signed request.
 const SWEEP_EVERY = 256;
+/** Rows deleted per statement by the retention purge. */
+const PURGE_BATCH = 5_000;
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const pool = createPool(options.url, options.poolSize === undefined ? {} : { max: options.poolSize });
@@ -37,13 +39,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
   let rememberedSinceSweep = 0;
+  const idempotency = createPostgresIdempotencyStore(pool);
 
   return {
     pool,
     url: options.url,
     keys: createPostgresKeyStore(pool, options.secretBox),
     audit: createPostgresAuditStore(pool),
-    idempotency: createPostgresIdempotencyStore(pool),
+    idempotency,
     reviews: createPostgresReviewStore(pool),
     async recordOutcome(outcome) {
       await inTransaction(pool, async (client) => {
@@ -68,6 +71,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         );
         return result.rowCount === 1;
       },
+    },
+    async purgeExpired(cutoffs) {
+      let auditRows = 0;
+      // Batches, each its own statement, so a first purge of a large log never holds long row locks.
+      for (let deleted = PURGE_BATCH; deleted === PURGE_BATCH; auditRows += deleted) {
+        const result = await pool.query(
+          'DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < $1 ORDER BY seq LIMIT $2)',
+          [cutoffs.auditBefore, PURGE_BATCH],
+        );
+        deleted = result.rowCount ?? 0;
+      }
+      const idempotencyRecords = await idempotency.purgeExpired(cutoffs.now);
+      const replayIds = (await pool.query('DELETE FROM webhook_ids WHERE expires_at <= $1', [cutoffs.now])).rowCount ?? 0;
+      return { auditRows, idempotencyRecords, replayIds };
     },
     async ping() {
       return (await pool.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]?.ok === 1;

@@ -149,4 +149,9 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX corpus_events_generation ON corpus_events (generation);
     `,
   },
+  {
+    // B12: the retention job deletes audit rows by age.
+    id: 'pg-003-audit-at-index',
+    sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
+  },
 ];

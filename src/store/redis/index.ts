@@ -80,6 +80,8 @@ export function withRedis(store: Store, client: Redis): Store {
     reviews: store.reviews,
     idempotency,
     replayCache: redisReplayCache(client),
+    // Redis expires replay ids and locks by itself; the rows are the database's to purge.
+    purgeExpired: (cutoffs) => store.purgeExpired(cutoffs),
     async recordOutcome(outcome) {
       await store.recordOutcome(outcome);
       // After the commit: a duplicate that now misses the lock reads the completed record from the database.

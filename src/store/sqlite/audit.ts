@@ -1,6 +1,7 @@
 // Append-only audit rows in SQLite.
 import type { SqliteDatabase } from './db.js';
-import type { AuditDecision, AuditRecord, AuditStore } from '../types.js';
+import type { AuditDecision, AuditRecord, AuditStore, AuthFailure } from '../types.js';
+import { AUTH_FAILURES_ACTION, authFailureRow } from '../audit-summary.js';
 
 interface AuditRow {
   seq: number;
@@ -73,10 +74,19 @@ export function createSqliteAuditStore(db: SqliteDatabase): AuditStore & { appen
   const appendSync = (record: AuditRecord): void => {
     insert.run(auditRowParams(record));
   };
+  const countFailure = db.prepare(`INSERT INTO audit_log (id, request_id, at, key_id, action, task, event_id, source, decision, status, code,
+      chunk_ids, model, latency_ms, detail)
+    VALUES (@id, @request_id, @at, @key_id, @action, @task, @event_id, @source, @decision, @status, @code, @chunk_ids, @model, @latency_ms, @detail)
+    ON CONFLICT (id) DO UPDATE SET detail = json_set(audit_log.detail,
+      '$.count', json_extract(audit_log.detail, '$.count') + 1, '$.last_at', excluded.at, '$.last_request_id', excluded.request_id)
+    WHERE audit_log.action = '${AUTH_FAILURES_ACTION}'`);
   return {
     appendSync,
     async append(record) {
       appendSync(record);
+    },
+    async countAuthFailure(failure: AuthFailure) {
+      countFailure.run(auditRowParams(authFailureRow(failure)));
     },
     async list(filter) {
       return list

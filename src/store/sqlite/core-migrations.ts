@@ -71,4 +71,9 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // B12: the retention job deletes audit rows by age.
+    id: 'core-002-audit-at-index',
+    sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
+  },
 ];

@@ -8,6 +8,9 @@ import { createSqliteReviewStore } from './reviews.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 
+/** Rows deleted per statement by the retention purge. */
+const PURGE_BATCH = 5_000;
+
 export interface SqliteStoreOptions {
   readonly path: string;
   /** Extra migrations owned by other repositories sharing the file (the corpus). */
@@ -39,6 +42,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ON CONFLICT (scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_ids.expires_at <= @now`);
   const purgeIds = db.prepare('DELETE FROM webhook_ids WHERE expires_at <= ?');
   const ping = db.prepare('SELECT 1').pluck();
+  const purgeAuditBatch = db.prepare(`DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ? ORDER BY seq LIMIT ${PURGE_BATCH})`);
   // Expired ids are swept every so often rather than on every signed request.
   const SWEEP_EVERY = 256;
   let rememberedSinceSweep = 0;
@@ -70,6 +74,16 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         }
         return rememberId.run({ scope, id, expires_at: expiresAt.toISOString(), now: nowIso }).changes === 1;
       },
+    },
+    async purgeExpired(cutoffs) {
+      let auditRows = 0;
+      // Batches, each its own short transaction, so a first purge of a large log never holds the write lock for long.
+      for (let deleted = PURGE_BATCH; deleted === PURGE_BATCH; auditRows += deleted) {
+        deleted = purgeAuditBatch.run(cutoffs.auditBefore.toISOString()).changes;
+      }
+      const idempotencyRecords = await idempotency.purgeExpired(cutoffs.now);
+      const replayIds = purgeIds.run(cutoffs.now.toISOString()).changes;
+      return { auditRows, idempotencyRecords, replayIds };
     },
     async ping() {
       return ping.get() === 1;
