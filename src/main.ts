@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { appDepsFromRuntime, openRuntime } from './runtime.js';
+import { appDepsFromRuntime, describeServing, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
 import { createMetrics } from './metrics.js';
@@ -31,6 +31,11 @@ async function main(): Promise<void> {
     onBackgroundError: (error) => logger.warn({ err: error }, 'corpus index replica: background catch-up failed; searches still check the generation'),
   });
   const { corpus } = runtime;
+  // Say at load which tasks the offline provider fills; the others answer 503 model_not_configured until a model is set.
+  for (const task of runtime.tasks.list()) {
+    const serving = describeServing(task);
+    logger.info({ task: task.name, input_versions: serving.input_versions, model: serving.model, offline: serving.offline }, 'task loaded');
+  }
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
     const outcomes = await bootstrapCorpus(corpus, resolve(config.AIRLOCK_CORPUS_DIR), 'bootstrap');

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_POLICIES } from './helpers/context.js';
+import { BUNDLED_TASKS } from './helpers/context.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 
@@ -51,12 +51,12 @@ describe('server boot on a broken policy folder', () => {
 
   test('main, when one policy file names an unknown check, then the process exits non-zero before listening and stderr names the file and the rule', async () => {
     const policies = tempDir('airlock-boot-policies-');
-    for (const file of readdirSync(BUNDLED_POLICIES)) writeFileSync(join(policies, file), readFileSync(join(BUNDLED_POLICIES, file)));
-    const broken = JSON.parse(readFileSync(join(BUNDLED_POLICIES, 'lead.classify.json'), 'utf8')) as { output_rules: unknown[] };
+    for (const file of readdirSync(BUNDLED_TASKS)) writeFileSync(join(policies, file), readFileSync(join(BUNDLED_TASKS, file)));
+    const broken = JSON.parse(readFileSync(join(BUNDLED_TASKS, 'lead.classify.json'), 'utf8')) as { output_rules: unknown[] };
     broken.output_rules.push({ check: 'no_such_check', action: 'review' });
     writeFileSync(join(policies, 'lead.classify.json'), JSON.stringify(broken));
 
-    const exit = await runMain({ AIRLOCK_POLICIES_DIR: policies, AIRLOCK_DATA_DIR: tempDir('airlock-boot-data-'), PORT: '0', HOST: '127.0.0.1', AIRLOCK_LOG_LEVEL: 'info' });
+    const exit = await runMain({ AIRLOCK_TASKS_DIR: policies, AIRLOCK_DATA_DIR: tempDir('airlock-boot-data-'), PORT: '0', HOST: '127.0.0.1', AIRLOCK_LOG_LEVEL: 'info' });
 
     assert.notEqual(exit.code, 0);
     assert.equal(exit.signal, null, 'it exited on its own, it was not killed after listening');
@@ -69,7 +69,7 @@ describe('server boot on a broken policy folder', () => {
     const policies = tempDir('airlock-boot-policies-');
     writeFileSync(join(policies, 'support.answer.json'), '{ "task": ');
 
-    const exit = await runMain({ AIRLOCK_POLICIES_DIR: policies, AIRLOCK_DATA_DIR: tempDir('airlock-boot-data-'), PORT: '0', HOST: '127.0.0.1' });
+    const exit = await runMain({ AIRLOCK_TASKS_DIR: policies, AIRLOCK_DATA_DIR: tempDir('airlock-boot-data-'), PORT: '0', HOST: '127.0.0.1' });
 
     assert.notEqual(exit.code, 0);
     assert.equal(exit.signal, null);
