@@ -53,6 +53,10 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** RFC 6901: a JSON pointer from path segments, `~` and `/` escaped. */
+export const jsonPointer = (segments: ReadonlyArray<string | number>): string =>
+  segments.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+
 export interface AppErrorOptions {
   readonly detail?: string;
   readonly errors?: readonly FieldError[];

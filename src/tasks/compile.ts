@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { TASK_NAME, TaskFile } from '../contracts/task-file.js';
-import type { FieldError } from '../errors.js';
+import { jsonPointer, type FieldError } from '../errors.js';
 import { validatePolicyRules, PolicyRuleError } from '../guard/run-stage.js';
 import type { CheckRegistry } from '../guard/types.js';
 import type { ModelTask } from '../model/types.js';
@@ -40,7 +40,6 @@ export interface TaskCompileDeps {
   readonly offlineRefusal: (task: ModelTask) => string | undefined;
 }
 
-const pointerOf = (segments: readonly string[]): string => segments.map((segment) => `/${segment.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 const segmentsOf = (pointer: string): string[] =>
   pointer === '' ? [] : pointer.slice(1).split('/').map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
 
@@ -57,7 +56,7 @@ export function fieldErrorsOf(errors: readonly ErrorObject[], prefix: readonly s
       segments.push(String((error.params as { missingProperty: string }).missingProperty));
       message = 'is required';
     }
-    return { path: segments.join('.') || '(body)', pointer: pointerOf(segments), message };
+    return { path: segments.join('.') || '(body)', pointer: jsonPointer(segments), message };
   });
 }
 
@@ -95,7 +94,7 @@ export function compileTask(name: string, files: Readonly<Record<string, string>
   if (rawSpec === undefined) fail();
   const parsed = TaskFile.safeParse(rawSpec);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) at(TASK_FILE, pointerOf(issue.path.map(String)), issue.message);
+    for (const issue of parsed.error.issues) at(TASK_FILE, jsonPointer(issue.path.map(String)), issue.message);
     fail();
   }
   const spec = parsed.data as TaskFile;

@@ -1,5 +1,6 @@
 // Visits every subschema of a JSON Schema (draft 2020-12) with its JSON pointer, so load-time checks can name the
 // exact place of a problem in the author's file.
+import { jsonPointer } from '../errors.js';
 
 export type JsonSchemaNode = Readonly<Record<string, unknown>>;
 
@@ -9,8 +10,6 @@ const SCHEMA_LISTS = ['prefixItems', 'allOf', 'anyOf', 'oneOf'] as const;
 
 const isNode = (value: unknown): value is JsonSchemaNode => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** RFC 6901: `~` and `/` in a key are escaped so the pointer stays unambiguous. */
-const token = (key: string | number): string => String(key).replaceAll('~', '~0').replaceAll('/', '~1');
 
 export interface SchemaVisit {
   readonly node: JsonSchemaNode;
@@ -26,7 +25,7 @@ export function* walkSchema(root: unknown, pointer = '', objectDepth = 0): Gener
   for (const keyword of SCHEMA_MAPS) {
     const map = root[keyword];
     if (!isNode(map)) continue;
-    for (const [name, child] of Object.entries(map)) yield* walkSchema(child, `${pointer}/${keyword}/${token(name)}`, depth);
+    for (const [name, child] of Object.entries(map)) yield* walkSchema(child, `${pointer}${jsonPointer([keyword, name])}`, depth);
   }
   for (const keyword of SCHEMA_SINGLES) yield* walkSchema(root[keyword], `${pointer}/${keyword}`, depth);
   for (const keyword of SCHEMA_LISTS) {
@@ -40,5 +39,3 @@ export const isObjectSchema = (node: JsonSchemaNode): boolean => {
   const type = node['type'];
   return type === 'object' || (Array.isArray(type) && type.includes('object')) || isNode(node['properties']);
 };
-
-export { isNode as isSchemaNode, token as pointerToken };
