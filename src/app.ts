@@ -1,5 +1,5 @@
 // Composition root: builds the Express app from its dependencies. No I/O at import, no environment reads;
-// main.ts (or a test) opens the store, loads policies and passes everything in.
+// main.ts (or a test) opens the store, loads the task folders and passes everything in.
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
@@ -21,7 +21,7 @@ import { bodyParserErrors } from './http/middleware/json-body.js';
 import { notFound, problemHandler } from './http/middleware/problems.js';
 import { taskRoutes } from './http/routes/tasks.js';
 import { healthRoutes } from './http/routes/health.js';
-import { adminRoutes } from './http/routes/admin.js';
+import { ADMIN_OPERATIONS, adminRoutes } from './http/routes/admin.js';
 import { openAiCompatRoutes } from './http/routes/openai-compat.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
@@ -102,7 +102,7 @@ export function createApp(deps: AppDeps): Express {
     indexGeneration: async () => (await deps.corpus.stats()).generation,
   });
 
-  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version);
+  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version, ADMIN_OPERATIONS);
   app.use(
     healthRoutes({
       openApi,

@@ -131,9 +131,9 @@ describe('a task defined only as files: invoice.extract (issue 18)', () => {
     const { $schema: _a, ...input1 } = fileJson('input.1.0.schema.json');
     const { $schema: _b, ...input2 } = fileJson('input.2.0.schema.json');
     const { $schema: _c, ...output } = fileJson('output.schema.json');
-    assert.deepEqual(schemas['invoice.extract.input@1.0'], input1);
-    assert.deepEqual(schemas['invoice.extract.input@2.0'], input2);
-    assert.deepEqual(schemas['invoice.extract.output@1.0'], output);
+    assert.deepEqual(schemas['invoice.extract.input_1.0'], input1);
+    assert.deepEqual(schemas['invoice.extract.input_2.0'], input2);
+    assert.deepEqual(schemas['invoice.extract.output_1.0'], output);
   });
 
   describe('through the openai SDK over a real port', () => {
