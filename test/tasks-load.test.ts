@@ -159,6 +159,13 @@ describe('task folders at load (issue 18 item 2)', () => {
     }
   });
 
+  test('the README\'s fourth task (examples/tasks/parcel.help), when loaded, then compiles and the offline provider can fill it', () => {
+    const [task] = load(join(import.meta.dirname, '..', 'examples', 'tasks'));
+    assert.equal(task?.name, 'parcel.help');
+    assert.equal(offlineRefusal(task.modelTask), undefined);
+    assert.equal(task.validateInput('1.0', { question: 'Where is my parcel?', order: 'BB-1' }).ok, false);
+  });
+
   test('airlock tasks check, when a folder is broken, then exit 1 with the file and pointer on stderr and nothing on stdout', async () => {
     const root = brokenFolder('output.schema.json', (json) => (json['required'] = ['answer']));
     const out = sink();
