@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createTestContext, editedPolicy, envelope, type TestContext } from './helpers/context.js';
+import { createTestContext, editedBundledTasks, envelope, type TestContext } from './helpers/context.js';
 import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 
 const answering = (answer: string) => (body: ChatRequestBody): string =>
@@ -29,11 +29,11 @@ describe('link allowlist bypasses through the HTTP pipeline (LLM05-2, issue 12 B
     ctx = await createTestContext({
       model: modelFor(upstream),
       // content.draft as a deployment might run it without html_sanitise: link_allowlist alone must see every attribute.
-      policies: new Map([
-        ['content.draft', editedPolicy('content.draft', (policy) => {
-          policy['output_rules'] = (policy['output_rules'] as Array<{ check: string }>).filter((rule) => rule.check !== 'html_sanitise' && rule.check !== 'code_injection');
-        })],
-      ]),
+      tasksDir: editedBundledTasks({
+        'content.draft': (spec) => {
+          spec['output_rules'] = (spec['output_rules'] as Array<{ check: string }>).filter((rule) => rule.check !== 'html_sanitise' && rule.check !== 'code_injection');
+        },
+      }),
     });
     key = (await ctx.createKey(['tasks:*'])).key;
   });
