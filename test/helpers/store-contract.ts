@@ -24,6 +24,8 @@ export interface BackendFactory {
   readonly name: string;
   /** True when a corpus handle hears of other handles' approvals without being queried (LISTEN/NOTIFY). */
   readonly notifies: boolean;
+  /** False when signed-request ids live in Redis (which expires them itself) rather than in the database. */
+  readonly replayIdsInDatabase?: boolean;
   open(): Promise<BackendUnderTest>;
 }
 
@@ -300,6 +302,60 @@ export function storeContract(factory: BackendFactory): void {
         assert.ok((await store.idempotency.purgeExpired(at(100))) >= 1);
         assert.equal((await claim(live, 'fp-a', 101)).kind, 'replay');
         assert.deepEqual(await claim(expired, 'fp-a', 101), { kind: 'claimed' });
+      });
+    });
+
+    describe('retention (issue 12 B12)', () => {
+      const failure = (source: string, seconds: number, requestId = `req-${randomUUID()}`) => {
+        const windowStart = at(Math.floor(seconds / 60) * 60).toISOString();
+        return { summaryId: `auth-failures:${windowStart}:${source}`, requestId, at: at(seconds).toISOString(), source, windowStart, status: 401, code: 'unauthenticated' };
+      };
+
+      test('API4 B12: auth failures, when many come from one source in one window, then one audit row counts them; another source or window gets its own row', async (t) => {
+        const isolated = await factory.open();
+        t.after(async () => isolated.close());
+        const audit = isolated.store.audit;
+        for (let i = 0; i < 25; i += 1) await audit.countAuthFailure(failure('198.51.100.7', i));
+        await Promise.all(Array.from({ length: 25 }, (_, i) => audit.countAuthFailure(failure('198.51.100.7', 30 + i))));
+        await audit.countAuthFailure(failure('203.0.113.9', 5));
+        await audit.countAuthFailure(failure('198.51.100.7', 61, 'req-next-window'));
+
+        const rows = await audit.list({ limit: 100 });
+        assert.equal(rows.length, 3, 'one row per source and window');
+        const first = rows.find((row) => row.source === '198.51.100.7' && row.detail['window_start'] === at(0).toISOString());
+        assert.equal(first?.detail['count'], 50, 'every failure counted, concurrent ones too');
+        assert.equal(first?.action, 'auth.failures');
+        assert.equal(first?.status, 401);
+        assert.equal(rows.find((row) => row.source === '203.0.113.9')?.detail['count'], 1);
+        assert.equal(rows.find((row) => row.requestId === 'req-next-window')?.detail['count'], 1);
+      });
+
+      test('API4 B12: purgeExpired, when run, then removes audit rows before the cutoff, expired idempotency records with their bodies and expired replay ids, and keeps the rest', async (t) => {
+        const isolated = await factory.open();
+        t.after(async () => isolated.close());
+        const target = isolated.store;
+        const old = auditRecord({ at: at(0).toISOString() });
+        const young = auditRecord({ at: at(200).toISOString() });
+        await target.audit.append(old);
+        await target.audit.append(young);
+        await target.audit.countAuthFailure(failure('198.51.100.7', 1));
+        for (const [scope, expiresSeconds] of [['expired', 50], ['live', 10_000]] as const) {
+          await target.idempotency.claim({ scope, fingerprint: 'fp', now: at(0), staleAfterMs: STALE_MS });
+          await target.recordOutcome({ audit: auditRecord({ at: at(150).toISOString() }), idempotency: { scope, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() } });
+        }
+        const liveId = `msg_live_${randomUUID()}`;
+        await target.replayCache.remember('key_a', `msg_old_${randomUUID()}`, 10, at(0));
+        await target.replayCache.remember('key_a', liveId, 10_000, at(0));
+
+        const purged = await target.purgeExpired({ auditBefore: at(100), now: at(100) });
+        assert.deepEqual(purged, { auditRows: 2, idempotencyRecords: 1, replayIds: factory.replayIdsInDatabase === false ? 0 : 1 });
+        const left = await target.audit.list({ limit: 100 });
+        assert.ok(!left.some((row) => row.id === old.id) && left.some((row) => row.id === young.id));
+        assert.equal(left.filter((row) => row.action === 'auth.failures').length, 0, 'the old summary row went too');
+        assert.deepEqual(await target.idempotency.claim({ scope: 'expired', fingerprint: 'other', now: at(101), staleAfterMs: STALE_MS }), { kind: 'claimed' });
+        assert.equal((await target.idempotency.claim({ scope: 'live', fingerprint: 'fp', now: at(101), staleAfterMs: STALE_MS })).kind, 'replay');
+        assert.equal(await target.replayCache.remember('key_a', liveId, 10_000, at(101)), false, 'a live replay id survives');
+        assert.deepEqual(await target.purgeExpired({ auditBefore: at(100), now: at(100) }), { auditRows: 0, idempotencyRecords: 0, replayIds: 0 });
       });
     });
 
