@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
+import { freshSecretBox } from './helpers/context.js';
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1) + seconds * 1000);
 const TTL = 600;
@@ -16,7 +17,7 @@ describe('the SQLite replay cache (SIG-5)', () => {
   let store: SqliteStore;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'airlock-replay-'));
-    store = openSqliteStore({ path: join(dir, 'replay.db') });
+    store = openSqliteStore({ path: join(dir, 'replay.db'), secretBox: freshSecretBox() });
   });
   after(async () => {
     await store.close();
@@ -75,7 +76,7 @@ describe('the SQLite replay cache (SIG-5)', () => {
   test('claim, when the store is reopened, then ids completed before the restart are still replays', async () => {
     await consume('key_c', 'msg_6', 0);
     await store.close();
-    store = openSqliteStore({ path: join(dir, 'replay.db') });
+    store = openSqliteStore({ path: join(dir, 'replay.db'), secretBox: freshSecretBox() });
     assert.deepEqual(await claim('key_c', 'msg_6', 5), { kind: 'completed', replayScope: null });
   });
 });
