@@ -150,8 +150,17 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
+    // SIG-5 with B2/B8: see core-002-webhook-id-claims in the SQLite store.
+    id: 'pg-003-webhook-id-claims',
+    sql: `
+      ALTER TABLE webhook_ids ADD COLUMN state text NOT NULL DEFAULT 'completed' CHECK (state IN ('in_flight','completed'));
+      ALTER TABLE webhook_ids ADD COLUMN token text;
+      ALTER TABLE webhook_ids ADD COLUMN replay_scope text;
+    `,
+  },
+  {
     // B12: the retention job deletes audit rows by age.
-    id: 'pg-003-audit-at-index',
+    id: 'pg-004-audit-at-index',
     sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
   },
 ];
