@@ -5,19 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, editedBundledTasks, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
-
-const answering = (answer: string) => (body: ChatRequestBody): string =>
-  JSON.stringify({ answer, citations: offeredChunkIds(body).slice(0, 1), confidence: 0.8, abstained: false });
-const drafting = (bodyHtml: string) => (body: ChatRequestBody): string =>
-  JSON.stringify({
-    title: 'How refunds work',
-    outline: ['Returns', 'Refund timing'],
-    body_html: bodyHtml,
-    meta_description: 'Refund timing for returned parcels.',
-    citations: offeredChunkIds(body).slice(0, 1),
-    status: 'draft',
-  });
+import { answering, drafting, startMockUpstream, type ChatRequestBody, type MockUpstream, modelFor } from './helpers/mock-upstream.js';
 
 describe('link allowlist bypasses through the HTTP pipeline (LLM05-2, issue 12 B4)', () => {
   let upstream: MockUpstream;
@@ -49,8 +37,8 @@ describe('link allowlist bypasses through the HTTP pipeline (LLM05-2, issue 12 B
       .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() })
       .send(JSON.stringify(envelope(data)));
   };
-  const answer = (text: string) => run('support.answer', { question: 'How many business days until my refund is paid?' }, answering(text));
-  const draft = (html: string) => run('content.draft', { topic: 'How refunds work for returned parcels', audience: 'new customers', keywords: ['refund'] }, drafting(html));
+  const answer = (text: string) => run('support.answer', { question: 'How many business days until my refund is paid?' }, answering(() => text));
+  const draft = (html: string) => run('content.draft', { topic: 'How refunds work for returned parcels', audience: 'new customers', keywords: ['refund'] }, drafting(() => html));
 
   const assertSentToReview = async (response: request.Response, label: string): Promise<void> => {
     assert.notEqual(response.status, 200, `${label}: ${response.text}`);

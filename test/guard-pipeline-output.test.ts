@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, envelope, type TestContext } from './helpers/context.js';
-import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
+import { answering, drafting, startMockUpstream, type ChatRequestBody, type MockUpstream, modelFor } from './helpers/mock-upstream.js';
 
 const QUESTION = 'How many business days until my refund is paid?';
 const DRAFT_INPUT = { topic: 'How refunds work for returned parcels', audience: 'new customers', keywords: ['refund', 'returns'] };
@@ -16,22 +16,6 @@ const SPELLED = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 
 const spellWithDoubles = (digits: string): string =>
   (digits.match(/(\d)\1?/g) ?? []).map((run) => `${run.length === 2 ? 'double-' : ''}${SPELLED[Number(run[0])]}`).join('-');
 const canaryOf = (body: ChatRequestBody): string => /\d{24}/.exec(systemOf(body))?.[0] ?? 'missing-canary';
-
-/** A support answer with `answer` set from the request, citing the first offered chunk. */
-const answering = (answer: (body: ChatRequestBody) => string) => (body: ChatRequestBody): string =>
-  JSON.stringify({ answer: answer(body), citations: offeredChunkIds(body).slice(0, 1), confidence: 0.8, abstained: false });
-
-/** A content draft with `body_html` set from the request, citing the first offered chunk. */
-const drafting = (bodyHtml: (body: ChatRequestBody) => string, overrides: Record<string, unknown> = {}) => (body: ChatRequestBody): string =>
-  JSON.stringify({
-    title: 'How refunds work',
-    outline: ['Returns', 'Refund timing'],
-    body_html: bodyHtml(body),
-    meta_description: 'Refund timing for returned parcels.',
-    citations: offeredChunkIds(body).slice(0, 1),
-    status: 'draft',
-    ...overrides,
-  });
 
 interface CheckRow {
   readonly name: string;

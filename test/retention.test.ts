@@ -1,30 +1,19 @@
 // Issue 12 B12 (API4 unrestricted resource consumption, RL-3): bounded growth. Unauthenticated floods are audited as
 // counted summaries; the retention job purges old audit rows, expired idempotency records with their stored bodies
 // and expired replay ids, from the server's timer and from `airlock maintenance purge`. Real SQLite files throughout.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { BUNDLED_TASKS, createTestContext, envelope, rowCount } from './helpers/context.js';
-import { manualClock } from './helpers/boundary.js';
+import { manualClock, tempDirs } from './helpers/boundary.js';
 import { capture } from './helpers/capture.js';
 import { runCli } from '../src/cli/main.js';
 import { scheduleRetention, type RetentionTimers } from '../src/retention.js';
 
 const DAY = 86_400_000;
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-retention-'));
-  dirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('airlock-retention-');
 
 const question = (): string => JSON.stringify(envelope({ question: 'When is the support team open?' }));
 

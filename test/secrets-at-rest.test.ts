@@ -1,28 +1,20 @@
 // SIG-7 / issue 12 B10: signing secrets are stored encrypted (AES-256-GCM under AIRLOCK_SECRET_KEY), on a real SQLite
 // file read byte for byte, and still verify signatures; plaintext rows from before are migrated; the key rotates.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
 import { BUNDLED_TASKS, createTestContext, envelope, type TestContext } from './helpers/context.js';
 import { capture } from './helpers/capture.js';
+import { tempDirs } from './helpers/boundary.js';
 import { runCli } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { createSecretBox, parseSecretKey } from '../src/security/secret-box.js';
 
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-at-rest-'));
-  dirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('airlock-at-rest-');
 
 /** The database file and its WAL as text: what a stolen copy of the data dir would show. */
 const rawDatabase = (dir: string): string =>

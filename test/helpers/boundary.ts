@@ -1,6 +1,10 @@
 // Shared pieces for the security-boundary tests: a movable clock, a model gate that holds a call until the test
 // releases it, an upstream answer that cites a retrieved chunk, and one listening server for concurrent requests.
 import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { ModelClient } from '../../src/model/types.js';
@@ -78,4 +82,17 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Makes temporary directories for one test file (call at module level) and removes them all after its tests. */
+export function tempDirs(prefix: string): () => string {
+  const made: string[] = [];
+  after(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
 }

@@ -93,3 +93,19 @@ export const offeredChunkIds = (body: ChatRequestBody): string[] =>
 /** The OpenAI provider pointed at a mock upstream, with test-sized timeouts; pass overrides for retry tests. */
 export const modelFor = (upstream: MockUpstream, overrides: Partial<OpenAIModelOptions> = {}): ModelClient =>
   createOpenAIModel({ apiKey: 'sk-test-not-a-real-key', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 2_000, maxRetries: 0, ...overrides });
+
+/** A support answer with `answer` set from the request, citing the first offered chunk. */
+export const answering = (answer: (body: ChatRequestBody) => string) => (body: ChatRequestBody): string =>
+  JSON.stringify({ answer: answer(body), citations: offeredChunkIds(body).slice(0, 1), confidence: 0.8, abstained: false });
+
+/** A content draft with `body_html` set from the request, citing the first offered chunk. */
+export const drafting = (bodyHtml: (body: ChatRequestBody) => string, overrides: Record<string, unknown> = {}) => (body: ChatRequestBody): string =>
+  JSON.stringify({
+    title: 'How refunds work',
+    outline: ['Returns', 'Refund timing'],
+    body_html: bodyHtml(body),
+    meta_description: 'Refund timing for returned parcels.',
+    citations: offeredChunkIds(body).slice(0, 1),
+    status: 'draft',
+    ...overrides,
+  });
