@@ -71,11 +71,15 @@ function banking77(): string[] {
     .slice(0, offTopicLimit);
 }
 
-async function answeredShare(ctx: TestContext, questions: readonly string[]): Promise<number> {
+/** The confidence of each off-topic question answered (abstentions are left out), so a threshold's effect can be read off. */
+async function offTopicAnswers(ctx: TestContext, questions: readonly string[]): Promise<number[]> {
   const { key } = await ctx.createKey(['tasks:*']);
-  let answered = 0;
-  for (const question of questions) if ((await ask(ctx, key, question)).answered) answered += 1;
-  return answered / questions.length;
+  const confidences: number[] = [];
+  for (const question of questions) {
+    const reply = await ask(ctx, key, question);
+    if (reply.answered) confidences.push(reply.confidence);
+  }
+  return confidences;
 }
 
 const pct = (part: number, whole: number): string => (whole === 0 ? '   -  ' : `${((100 * part) / whole).toFixed(1).padStart(5)}%`);
@@ -113,11 +117,12 @@ for (const article of squad.data) {
     }
   }
 }
-const offSquad = await answeredShare(squadCtx, banking77());
+const offTopic = banking77();
+const offSquad = await offTopicAnswers(squadCtx, offTopic);
 await squadCtx.close();
 
 const shopCtx = await createTestContext({ corpusDir: join(ROOT, 'corpus'), tokensPerDay: 1e12 });
-const offShop = await answeredShare(shopCtx, banking77());
+const offShop = await offTopicAnswers(shopCtx, offTopic);
 await shopCtx.close();
 
 function summary(set: readonly Outcome[]): { answerable: number; right: number; unanswerable: number; abstained: number; given: number; givenRight: number } {
@@ -139,8 +144,8 @@ console.log(`SQuAD v2 ${file.split('/').pop()}: ${outcomes.length} questions (${
 console.log(`answerable answered with the gold text   ${pct(all.right, all.answerable)}`);
 console.log(`unanswerable abstained on                ${pct(all.abstained, all.unanswerable)}`);
 console.log(`precision of the answers given           ${pct(all.givenRight, all.given)}  (${all.givenRight} of ${all.given})`);
-console.log(`banking77 answered, bundled corpus       ${(100 * offShop).toFixed(1).padStart(5)}%`);
-console.log(`banking77 answered, SQuAD corpus         ${(100 * offSquad).toFixed(1).padStart(5)}%`);
+console.log(`banking77 answered, bundled corpus       ${pct(offShop.length, offTopic.length)}`);
+console.log(`banking77 answered, SQuAD corpus         ${pct(offSquad.length, offTopic.length)}`);
 
 // Calibration: among the answers with confidence in a bin, the share that is right; and the curve an answer threshold
 // draws (answers below it would be abstentions).
@@ -150,11 +155,12 @@ for (let low = 0; low < 1; low = Math.round((low + 0.1) * 10) / 10) {
   const bin = answered.filter((o) => o.confidence >= low && (o.confidence < low + 0.1 || (low >= 0.9 && o.confidence <= 1)));
   console.log(`${low.toFixed(1)}-${(low + 0.1).toFixed(1)}      ${String(bin.length).padEnd(6)} ${pct(bin.filter((o) => o.right).length, bin.length)}`);
 }
-console.log('\nthreshold  answerable right  precision  unanswerable abstained');
+console.log('\nthreshold  answerable right  precision  unanswerable abstained  banking77 answered: bundled  SQuAD');
 for (let threshold = 0; threshold <= 0.9; threshold = Math.round((threshold + 0.1) * 10) / 10) {
   const kept = outcomes.map((o) => ({ ...o, answered: o.answered && o.confidence >= threshold, right: o.right && o.confidence >= threshold }));
   const s = summary(kept);
-  console.log(`>= ${threshold.toFixed(1)}     ${pct(s.right, s.answerable)}            ${pct(s.givenRight, s.given)}     ${pct(s.abstained, s.unanswerable)}`);
+  const offAbove = (confidences: readonly number[]): string => pct(confidences.filter((c) => c >= threshold).length, offTopic.length);
+  console.log(`>= ${threshold.toFixed(1)}     ${pct(s.right, s.answerable)}            ${pct(s.givenRight, s.given)}     ${pct(s.abstained, s.unanswerable)}                  ${offAbove(offShop)}                      ${offAbove(offSquad)}`);
 }
 
 console.log('\nquestion type   n      answerable right  unanswerable abstained  precision');

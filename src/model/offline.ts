@@ -3,6 +3,8 @@
 // JSON parse and schema validation as a real model's.
 import type { ModelClient, ModelRequest } from './types.js';
 import type { RetrievedChunk } from '../retrieval/types.js';
+import { passagesOf } from './extractive/sentences.js';
+import { answerFromChunks, DEFAULT_GROUNDED_ANSWER_OPTIONS, type GroundedAnswerOptions } from './extractive/answer.js';
 import type {
   ContentDraftInput,
   ContentDraftOutput,
@@ -12,10 +14,8 @@ import type {
   SupportAnswerOutput,
 } from '../contracts/tasks.js';
 
-export interface OfflineModelOptions {
-  /** Share of the question's weighted terms the best sentence must cover before we answer instead of abstaining. */
-  readonly minCoverage: number;
-}
+/** The grounded-answer options: candidate coverage floor and the calibrated answer threshold (src/model/extractive/answer.ts). */
+export type OfflineModelOptions = GroundedAnswerOptions;
 
 const STOPWORDS = new Set(
   ('a an and are as at be been but by can could do does did for from had has have how i if in into is it its may me my no not of on or ' +
@@ -45,51 +45,9 @@ interface Sentence {
   readonly terms: ReadonlySet<string>;
 }
 
-const TABLE_SEPARATOR_ROW = /^[\s|:-]*$/;
-
-/**
- * A markdown table as self-contained sentences: each data row is read with its column headers
- * ("Germany — Carrier: DHL; Shipping cost: €6.90"), so one row can answer a question on its own.
- * Works whether or not the chunk kept its line breaks.
- */
-function tableSentences(text: string): string[] {
-  const start = text.indexOf('|');
-  const prose = text.slice(0, start).trim();
-  const rows = text
-    .slice(start)
-    .split(/\|\s*\n?\s*\|/u)
-    .map((row) => row.replace(/^\s*\||\|\s*$/g, '').trim())
-    .filter((row) => row.length > 0);
-  const cells = (row: string): string[] => row.split('|').map((cell) => cell.trim());
-  const [header, ...body] = rows;
-  const headers = header === undefined ? [] : cells(header);
-  const rendered = body
-    .filter((row) => !TABLE_SEPARATOR_ROW.test(row))
-    .map((row) => {
-      const values = cells(row);
-      const [first, ...rest] = values;
-      return `${first ?? ''} — ${rest.map((value, i) => `${headers[i + 1] ?? ''}: ${value}`).join('; ')}`;
-    });
-  return [...(prose.length > 0 ? [prose] : []), ...rendered];
-}
-
-/** Splits chunk text into answerable sentences, with markdown markers removed. */
+/** The chunk's answerable units (sentences, list items, table rows), with their content terms. */
 function sentencesOf(chunk: RetrievedChunk): Sentence[] {
-  const pieces = chunk.text
-    // Sentence ends, line breaks (outside tables) and list bullets that lost their line break in normalisation.
-    .split(/\n(?!\s*\|)|(?<=[.!?])\s+(?=[A-Z0-9"'(#])|\s+[-*]\s+(?=[A-Z0-9"'€*])/u)
-    .flatMap((piece) => ((piece.match(/\|/g)?.length ?? 0) >= 3 ? tableSentences(piece) : [piece]))
-    .flatMap((piece) => piece.split(/\s(?=#{1,6}\s)/u))
-    .map((piece) =>
-      piece
-        .replace(/^\s*#{1,6}\s+/u, '')
-        .replace(/^\s*(?:[-*+]|\d+\.)\s+/u, '')
-        .replace(/[*_`]/g, '')
-        .trim(),
-    )
-    // Headings and fragments are labels, not answers.
-    .filter((piece) => piece.split(/\s+/u).length >= 4);
-  return pieces.map((text, position) => ({ chunk, position, text, terms: new Set(contentTerms(text)) }));
+  return passagesOf(chunk.text).map(({ text }, position) => ({ chunk, position, text, terms: new Set(contentTerms(text)) }));
 }
 
 function scoreSentences(questionTerms: readonly string[], sentences: readonly Sentence[]): Array<{ sentence: Sentence; coverage: number }> {
@@ -111,24 +69,9 @@ function scoreSentences(questionTerms: readonly string[], sentences: readonly Se
     .sort((a, b) => b.coverage - a.coverage || b.sentence.chunk.score - a.sentence.chunk.score);
 }
 
-const round2 = (value: number): number => Math.round(value * 100) / 100;
-
 export function answerSupportQuestion(input: SupportAnswerInput, chunks: readonly RetrievedChunk[], options: OfflineModelOptions): SupportAnswerOutput {
-  const ranked = scoreSentences(contentTerms(input.question), chunks.flatMap(sentencesOf));
-  const best = ranked[0];
-  if (best === undefined || best.coverage < options.minCoverage) {
-    return { answer: '', citations: [], confidence: 0, abstained: true };
-  }
-  const chosen = ranked.filter((entry) => entry.coverage >= best.coverage * 0.75).slice(0, 3);
-  const ordered = chosen
-    .map((entry) => entry.sentence)
-    .sort((a, b) => chunks.indexOf(a.chunk) - chunks.indexOf(b.chunk) || a.position - b.position);
-  return {
-    answer: ordered.map((sentence) => sentence.text).join(' ').slice(0, 4000),
-    citations: [...new Set(ordered.map((sentence) => sentence.chunk.chunkId))],
-    confidence: round2(Math.min(1, 0.6 * best.coverage + 0.4 * best.sentence.chunk.score)),
-    abstained: false,
-  };
+  const { answer, citations, confidence, abstained } = answerFromChunks(input.question, chunks, options);
+  return { answer, citations: [...citations], confidence, abstained };
 }
 
 type LeadCategory = LeadClassifyOutput['category'];
@@ -206,7 +149,7 @@ export function draftContent(input: ContentDraftInput, chunks: readonly Retrieve
 
 const approxTokens = (text: string): number => Math.ceil(text.length / 4);
 
-export function createOfflineModel(options: OfflineModelOptions = { minCoverage: 0.4 }): ModelClient {
+export function createOfflineModel(options: OfflineModelOptions = DEFAULT_GROUNDED_ANSWER_OPTIONS): ModelClient {
   const answer = (request: ModelRequest): unknown => {
     switch (request.task) {
       case 'support.answer':
