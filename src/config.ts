@@ -2,10 +2,20 @@
 // An invalid value throws before the server listens, naming the variable.
 import { z } from 'zod';
 import { ENVIRONMENTS } from './store/types.js';
+import { parseSecretKey } from './security/secret-box.js';
 
 const Flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const PositiveInt = z.coerce.number().int().positive();
 const DEFAULT_MODEL = 'gpt-4o-mini';
+/** A 32-byte key as hex or base64; kept as text here, parsed again where it is used. */
+const SecretKey = z.string().refine((value) => {
+  try {
+    parseSecretKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
 /** A comma-separated list of model ids, as a frozen array. */
 const ModelList = z
   .string()
@@ -19,7 +29,7 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_ENV: z.enum(ENVIRONMENTS).default('development').describe('A key only works on a server of its own environment'),
   AIRLOCK_DATA_DIR: z.string().min(1).default('./data'),
   AIRLOCK_CORPUS_DIR: z.string().min(1).default('./corpus'),
-  AIRLOCK_POLICIES_DIR: z.string().min(1).default('./policies'),
+  AIRLOCK_TASKS_DIR: z.string().min(1).default('./tasks').describe('One folder per task: task.json, its JSON Schemas and instructions'),
   AIRLOCK_BOOTSTRAP_CORPUS: Flag.default(true).describe('Ingest and approve the bundled corpus on first start'),
   AIRLOCK_BODY_LIMIT_BYTES: PositiveInt.max(10 * 1024 * 1024).default(64 * 1024),
   AIRLOCK_UPLOAD_LIMIT_BYTES: PositiveInt.max(50 * 1024 * 1024).default(2 * 1024 * 1024),
@@ -47,7 +57,13 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
   AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  AIRLOCK_SECRET_KEY: SecretKey.optional().describe('SIG-7: encrypts signing secrets at rest; required in production, generated into the data dir otherwise'),
+  AIRLOCK_SECRET_KEY_PREVIOUS: SecretKey.optional().describe('The key being rotated out: still opens secrets until `airlock keys reseal` has run'),
 }).superRefine((config, ctx) => {
+  // A generated key file beside the database would protect nothing a production attacker with the disk could not read.
+  if (config.AIRLOCK_ENV === 'production' && config.AIRLOCK_SECRET_KEY === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_SECRET_KEY'], message: 'is required when AIRLOCK_ENV=production' });
+  }
   // LLM03-3: a typo or an unreviewed model swap fails at startup instead of silently changing what answers.
   // The offline provider and the local embedder call no upstream, so they need no entry.
   const allowed = config.AIRLOCK_ALLOWED_MODELS;

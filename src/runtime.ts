@@ -1,5 +1,5 @@
-// Opens everything a process needs from a parsed Config: the store, the corpus, the embedder, the model, the
-// policies and the checks. main.ts and the CLI share it so both see the same database the same way.
+// Opens everything a process needs from a parsed Config: the store, the corpus, the embedder, the models, the
+// task definitions and the checks. main.ts and the CLI share it so both see the same database the same way.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -17,13 +17,17 @@ import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
 import { createOpenAiEmbedder } from './retrieval/embedders/openai.js';
 import type { Embedder } from './retrieval/types.js';
-import { createOfflineModel } from './model/offline.js';
+import { createOfflineModel, offlineRefusal } from './model/offline.js';
 import { createOpenAIModel } from './model/openai.js';
 import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
-import { loadPolicies, type PolicySet } from './policies.js';
+import { loadTaskFolders } from './tasks/load.js';
+import { createTaskRegistry, type TaskRegistry } from './tasks/registry.js';
+import type { TaskCompileDeps } from './tasks/compile.js';
+import type { TaskDefinition } from './tasks/types.js';
 import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
+import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from 'pino';
@@ -38,8 +42,10 @@ export interface Runtime {
   readonly sqliteDb: SqliteDatabase | undefined;
   readonly embedder: Embedder;
   readonly model: ModelClient;
+  /** Upstream models a task may name by id (every allowed id, when an upstream is configured). */
+  readonly namedModels: ReadonlyMap<string, ModelClient>;
   readonly checks: CheckRegistry;
-  readonly policies: PolicySet;
+  readonly tasks: TaskRegistry;
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
@@ -65,7 +71,8 @@ export function appDepsFromRuntime(
     corpus: runtime.corpus,
     retriever: runtime.corpus.retriever,
     model: runtime.model,
-    policies: runtime.policies,
+    namedModels: runtime.namedModels,
+    tasks: runtime.tasks,
     checks: runtime.checks,
     limits: createRateLimits({
       requestsPerMinute: config.AIRLOCK_RATE_REQUESTS_PER_MINUTE,
@@ -85,6 +92,18 @@ export function appDepsFromRuntime(
 
 export const databasePath = (config: Config): string => join(resolve(config.AIRLOCK_DATA_DIR), 'airlock.db');
 
+/**
+ * SIG-7: the at-rest key. Production must supply AIRLOCK_SECRET_KEY (config refuses to start without it); elsewhere
+ * a key is generated once into the data dir, owner-readable only, so a development setup needs no configuration.
+ */
+export function openSecretBox(config: Config): SecretBox {
+  const previousKeys = config.AIRLOCK_SECRET_KEY_PREVIOUS === undefined ? [] : [parseSecretKey(config.AIRLOCK_SECRET_KEY_PREVIOUS)];
+  if (config.AIRLOCK_SECRET_KEY !== undefined) return createSecretBox({ key: parseSecretKey(config.AIRLOCK_SECRET_KEY), previousKeys, random: randomBytes });
+  const dataDir = resolve(config.AIRLOCK_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  return createSecretBox({ key: readOrCreateKeyFile(join(dataDir, 'secret.key'), randomBytes), previousKeys, random: randomBytes });
+}
+
 export function createEmbedder(config: Config): Embedder {
   if (config.AIRLOCK_EMBEDDINGS_MODEL === undefined) return createHashingEmbedder();
   return createOpenAiEmbedder({
@@ -97,14 +116,16 @@ export function createEmbedder(config: Config): Embedder {
   });
 }
 
+const upstreamConfigured = (config: Config): boolean => config.OPENAI_API_KEY !== undefined || config.AIRLOCK_UPSTREAM_BASE_URL !== undefined;
+
 /** The OpenAI provider when a key or an OpenAI-compatible base URL is configured, otherwise the offline provider. */
-export function createModel(config: Config, onAttempt?: () => void): ModelClient {
-  if (config.OPENAI_API_KEY === undefined && config.AIRLOCK_UPSTREAM_BASE_URL === undefined) return createOfflineModel();
+export function createModel(config: Config, onAttempt?: () => void, model: string = config.AIRLOCK_MODEL): ModelClient {
+  if (!upstreamConfigured(config)) return createOfflineModel();
   return createOpenAIModel({
     // Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK requires one.
     apiKey: config.OPENAI_API_KEY ?? 'not-needed',
     ...(config.AIRLOCK_UPSTREAM_BASE_URL === undefined ? {} : { baseURL: config.AIRLOCK_UPSTREAM_BASE_URL }),
-    model: config.AIRLOCK_MODEL,
+    model,
     timeoutMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS,
     maxRetries: config.AIRLOCK_UPSTREAM_MAX_RETRIES,
     ...(onAttempt === undefined ? {} : { onAttempt }),
@@ -119,12 +140,14 @@ export interface OpenRuntimeOptions {
 
 /** The system of record: PostgreSQL when AIRLOCK_DATABASE_URL is set, otherwise the embedded SQLite file. */
 async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: CorpusStore; sqliteDb?: SqliteDatabase }> {
+  const secretBox = openSecretBox(config);
   if (config.AIRLOCK_DATABASE_URL === undefined) {
     mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
     const store = openSqliteStore({
       path: databasePath(config),
       extraMigrations: CORPUS_MIGRATIONS,
       synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS,
+      secretBox,
       ...(config.AIRLOCK_SQLITE_VEC_SHA256 === undefined ? {} : { expectedExtensionSha256: config.AIRLOCK_SQLITE_VEC_SHA256 }),
     });
     try {
@@ -134,7 +157,7 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
       throw error;
     }
   }
-  const store = await openPostgresStore({ url: config.AIRLOCK_DATABASE_URL });
+  const store = await openPostgresStore({ url: config.AIRLOCK_DATABASE_URL, secretBox });
   try {
     const corpus = await openPostgresCorpus({
       ...corpusOptions,
@@ -149,9 +172,35 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
   }
 }
 
+/** What task folders are checked against: the registered checks and the models this deployment may use. */
+export const taskCompileDeps = (config: Pick<Config, 'AIRLOCK_ALLOWED_MODELS'>, checks: CheckRegistry): TaskCompileDeps => ({
+  checks,
+  allowedModels: config.AIRLOCK_ALLOWED_MODELS,
+  offlineRefusal,
+});
+
+/** Which model serves a task, and whether the offline provider can fill it when no upstream is configured. */
+export const describeServing = (task: TaskDefinition) => {
+  const offline = offlineRefusal(task.modelTask);
+  const model = task.spec.model ?? 'the configured model';
+  return {
+    name: task.name,
+    input_versions: Object.keys(task.inputSchemas),
+    model,
+    offline: offline === undefined ? 'fills it' : `cannot fill it: ${offline}`,
+    serving: offline === undefined ? `model: ${model} (offline fills it)` : `model: ${model} (offline cannot fill it: 503 model_not_configured without an upstream)`,
+  };
+};
+
+/** A task may name any allowed upstream id; each gets its own client, built only when an upstream is configured. */
+function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMap<string, ModelClient> {
+  if (!upstreamConfigured(config)) return new Map();
+  return new Map(config.AIRLOCK_ALLOWED_MODELS.map((id) => [id, createModel(config, onAttempt, id)]));
+}
+
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const checks = createCheckRegistry();
-  const policies = loadPolicies(config.AIRLOCK_POLICIES_DIR, checks);
+  const tasks = createTaskRegistry(loadTaskFolders(config.AIRLOCK_TASKS_DIR, taskCompileDeps(config, checks)));
   const clock = (): Date => new Date();
   const newId = (): string => randomUUID();
   const embedder = createEmbedder(config);
@@ -171,8 +220,9 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     sqliteDb: opened.sqliteDb,
     embedder,
     model: createModel(config, options.onUpstreamAttempt),
+    namedModels: namedUpstreamModels(config, options.onUpstreamAttempt),
     checks,
-    policies,
+    tasks,
     clock,
     newId,
     random: randomBytes,
