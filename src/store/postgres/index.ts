@@ -7,11 +7,14 @@ import { createPostgresAuditStore, insertAudit } from './audit.js';
 import { completeClaim, createPostgresIdempotencyStore } from './idempotency.js';
 import { createPostgresReviewStore, insertReview } from './reviews.js';
 import type { Store } from '../types.js';
+import type { SecretBox } from '../../security/secret-box.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
   /** Connections per process; the corpus replica's LISTEN connection comes on top. */
   readonly poolSize?: number;
+  /** SIG-7: seals signing secrets before they reach the database. */
+  readonly secretBox: SecretBox;
 }
 
 export interface PostgresStore extends Store {
@@ -38,7 +41,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return {
     pool,
     url: options.url,
-    keys: createPostgresKeyStore(pool),
+    keys: createPostgresKeyStore(pool, options.secretBox),
     audit: createPostgresAuditStore(pool),
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),
