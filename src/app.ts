@@ -23,6 +23,8 @@ import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
 import { createReviewAdmin } from './admin/reviews.js';
 import type { CorpusStore } from './store/corpus.js';
+import { resultRoutes } from './http/routes/results.js';
+import { createWebhookEvents } from './webhooks/events.js';
 
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
@@ -49,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
 
   const pipeline = createTaskPipeline({ ...deps, observer: deps.metrics });
+  const planDeliveries = createWebhookEvents({ store: deps.store.webhooks, clock: deps.clock, newId: deps.newId });
   const handleTask = createTaskService({
     store: deps.store,
     policies: deps.policies,
@@ -58,6 +61,7 @@ export function createApp(deps: AppDeps): Express {
     idempotencyTtlMs: deps.idempotencyTtlMs,
     idempotencyWaitMs: deps.idempotencyWaitMs,
     staleClaimMs: 2 * deps.requestDeadlineMs,
+    planDeliveries,
     onOutcome: (event) => {
       if (event.replayed) deps.metrics.replay(event.task);
       if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
@@ -102,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  app.use(resultRoutes({ authenticate: authenticateKey, results: deps.store.results }));
   app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateKey, rateLimit: rateLimitTask(deps.limits) }));
   app.use(
     openAiCompatRoutes({
@@ -119,7 +124,7 @@ export function createApp(deps: AppDeps): Express {
     adminRoutes({
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
-      reviews: createReviewAdmin({ reviews: deps.store.reviews, audit: deps.store.audit, policies: deps.policies, clock: deps.clock, newId: deps.newId }),
+      reviews: createReviewAdmin({ store: deps.store, policies: deps.policies, clock: deps.clock, newId: deps.newId, resultTtlMs: deps.idempotencyTtlMs, planDeliveries }),
       corpus: deps.corpus,
       audit: deps.store.audit,
       uploadLimitBytes: deps.uploadLimitBytes,

@@ -31,6 +31,7 @@ export const PROBLEMS = {
   input_denied: { status: 422, title: 'Input denied by policy', retryable: false },
   output_rejected: { status: 422, title: 'Model output rejected', retryable: false },
   sent_to_review: { status: 422, title: 'Result sent to the review queue', retryable: false },
+  review_rejected: { status: 422, title: 'Result rejected in review', retryable: false },
   rate_limited: { status: 429, title: 'Rate limit exceeded', retryable: true },
   quota_exceeded: { status: 429, title: 'Token budget exhausted', retryable: true },
   internal_error: { status: 500, title: 'Internal error', retryable: true },

@@ -1,11 +1,14 @@
 // Working the review queue, shared by the CLI and /admin/reviews: list, inspect, approve with an output that must
-// pass the task's own output contract, or reject. Every resolution is an audit row.
+// pass the task's own output contract, or reject. A resolution commits in one transaction with its audit row, the
+// request's decided result (what GET /v1/results and an idempotent replay answer from then on) and its webhooks.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { TASK_CONTRACTS, isTaskName } from '../contracts/tasks.js';
 import type { PolicySet } from '../policies.js';
-import type { AuditStore, ReviewRecord, ReviewState, ReviewStore } from '../store/types.js';
+import type { ReviewRecord, ReviewState, Store } from '../store/types.js';
 import { zodIssuesToFieldErrors } from '../pipeline/field-errors.js';
+import { decidedResponse, resultUrl } from '../pipeline/results.js';
+import type { PlanDeliveries } from '../webhooks/events.js';
 
 export const ResolveReviewRequest = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -15,11 +18,14 @@ export const ResolveReviewRequest = z.strictObject({
 export type ResolveReviewRequest = z.infer<typeof ResolveReviewRequest>;
 
 export interface ReviewAdminDeps {
-  readonly reviews: ReviewStore;
-  readonly audit: AuditStore;
+  readonly store: Pick<Store, 'reviews' | 'results' | 'recordReviewDecision'>;
   readonly policies: PolicySet;
   readonly clock: () => Date;
   readonly newId: () => string;
+  /** How long a decided result stays addressable (the idempotency retention). */
+  readonly resultTtlMs: number;
+  /** Outbox rows for `review.resolved`; absent, no webhook is raised. */
+  readonly planDeliveries?: PlanDeliveries;
 }
 
 export const describeReview = (review: ReviewRecord) => ({
@@ -44,19 +50,19 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
   return {
     async list(filter: { state?: string | undefined; limit?: number | undefined }) {
       const state = filter.state === undefined ? undefined : z.enum(REVIEW_STATES).parse(filter.state);
-      const reviews = await deps.reviews.list({ ...(state === undefined ? {} : { state: state as ReviewState }), limit: Math.min(filter.limit ?? 100, 500) });
+      const reviews = await deps.store.reviews.list({ ...(state === undefined ? {} : { state: state as ReviewState }), limit: Math.min(filter.limit ?? 100, 500) });
       return reviews.map(describeReview);
     },
     async get(id: string) {
-      const review = await deps.reviews.get(id);
+      const review = await deps.store.reviews.get(id);
       if (review === undefined) throw new AppError('not_found', { detail: `No review item ${id}.` });
       return describeReview(review);
     },
     async depth() {
-      return deps.reviews.countOpen();
+      return deps.store.reviews.countOpen();
     },
     async resolve(id: string, request: ResolveReviewRequest & { by: string; requestId?: string }) {
-      const review = await deps.reviews.get(id);
+      const review = await deps.store.reviews.get(id);
       if (review === undefined) throw new AppError('not_found', { detail: `No review item ${id}.` });
       if (review.state !== 'open') throw new AppError('state_conflict', { detail: `Review ${id} is already ${review.state}.` });
       let detail: Record<string, unknown> = { decision: request.decision, ...(request.note === undefined ? {} : { note: request.note }) };
@@ -67,25 +73,49 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
         if (!parsed.success) throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsed.error.issues, ['output']) });
         detail = { ...detail, output: parsed.data };
       }
-      const resolved = await deps.reviews.resolve(id, { state: request.decision === 'approve' ? 'approved' : 'rejected', at: deps.clock().toISOString(), by: request.by, detail });
-      if (resolved === undefined) throw new AppError('state_conflict', { detail: `Review ${id} was resolved concurrently.` });
-      await deps.audit.append({
-        id: deps.newId(),
-        requestId: request.requestId ?? deps.newId(),
-        at: deps.clock().toISOString(),
-        keyId: request.by,
-        action: `review.${request.decision}`,
-        task: review.task,
-        eventId: null,
-        source: null,
-        decision: 'admin',
-        status: 200,
-        code: null,
-        chunkIds: review.chunkIds,
-        model: null,
-        latencyMs: 0,
-        detail: { review_id: id, ...(request.note === undefined ? {} : { note: request.note }) },
+      const now = deps.clock();
+      const resolution = { state: request.decision === 'approve' ? 'approved' : 'rejected', at: now.toISOString(), by: request.by, detail } as const;
+      const decidedReview: ReviewRecord = { ...review, state: resolution.state, resolvedAt: resolution.at, resolvedBy: resolution.by, resolution: detail };
+      // Reviews raised before results were stored have no result to replace; the decision still stands.
+      const result = await deps.store.results.findByReview(id);
+      const decided = result === undefined ? undefined : decidedResponse(result, decidedReview);
+      const deliveries =
+        deps.planDeliveries === undefined || review.keyId === null
+          ? []
+          : await deps.planDeliveries('review.resolved', { keyId: review.keyId, task: review.task }, {
+              request_id: review.requestId,
+              review_id: review.id,
+              task: review.task,
+              decision: resolution.state,
+              reviewed_by: resolution.by,
+              reviewed_at: resolution.at,
+              result_url: resultUrl(review.requestId),
+              result: decided?.body ?? null,
+            });
+      const resolved = await deps.store.recordReviewDecision({
+        reviewId: id,
+        resolution,
+        ...(decided === undefined ? {} : { decided: { response: decided, expiresAt: new Date(now.getTime() + deps.resultTtlMs).toISOString() } }),
+        deliveries,
+        audit: {
+          id: deps.newId(),
+          requestId: request.requestId ?? deps.newId(),
+          at: resolution.at,
+          keyId: request.by,
+          action: `review.${request.decision}`,
+          task: review.task,
+          eventId: null,
+          source: null,
+          decision: 'admin',
+          status: 200,
+          code: null,
+          chunkIds: review.chunkIds,
+          model: null,
+          latencyMs: 0,
+          detail: { review_id: id, ...(request.note === undefined ? {} : { note: request.note }) },
+        },
       });
+      if (resolved === undefined) throw new AppError('state_conflict', { detail: `Review ${id} was resolved concurrently.` });
       return describeReview(resolved);
     },
   };

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { openRuntime, databasePath, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
+import { createWebhookEvents } from '../webhooks/events.js';
 import { createCheckRegistry } from '../guard/registry.js';
 import { loadPolicies } from '../policies.js';
 import { isAppError } from '../errors.js';
@@ -251,7 +252,15 @@ const keyAdmin = (runtime: Runtime) =>
   createKeyAdmin({ keys: runtime.store.keys, environment: runtime.config.AIRLOCK_ENV, clock: runtime.clock, random: runtime.random });
 
 const reviewAdmin = (runtime: Runtime) =>
-  createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, policies: runtime.policies, clock: runtime.clock, newId: runtime.newId });
+  createReviewAdmin({
+    store: runtime.store,
+    policies: runtime.policies,
+    clock: runtime.clock,
+    newId: runtime.newId,
+    resultTtlMs: runtime.config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    // A decision made here raises its webhooks too; the server's delivery worker sends them.
+    planDeliveries: createWebhookEvents({ store: runtime.store.webhooks, clock: runtime.clock, newId: runtime.newId }),
+  });
 
 async function doctor(env: Readonly<Record<string, string | undefined>>, io: CliIO): Promise<number> {
   const checks: Array<{ check: string; ok: boolean; detail: string }> = [];

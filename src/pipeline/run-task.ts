@@ -17,6 +17,7 @@ import { allowedCollections, type Principal } from '../scopes.js';
 import type { AuditDecision, ReviewRecord } from '../store/types.js';
 import { zodIssuesToFieldErrors } from './field-errors.js';
 import type { PipelineObserver } from '../metrics.js';
+import { resultUrl } from './results.js';
 
 export interface TaskPipelineDeps {
   readonly policies: PolicySet;
@@ -140,6 +141,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       };
       return failure('sent_to_review', 'review', {
         detail: 'The result needs a person to look at it before it can be used.',
+        extensions: { result_url: resultUrl(requestId) },
         review,
         audit: { reasons },
       });

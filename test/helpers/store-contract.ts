@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../src/errors.js';
 import type { CorpusStore, IngestInput } from '../../src/store/corpus.js';
 import type { AuditRecord, RequestOutcome, ReviewRecord, Store, StoredResponse } from '../../src/store/types.js';
+import { resultsAndOutboxContract } from './store-contract-results.js';
 
 export interface BackendUnderTest {
   readonly store: Store;
@@ -266,6 +267,8 @@ export function storeContract(factory: BackendFactory): void {
         assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
       });
     });
+
+    resultsAndOutboxContract(() => store);
 
     describe('replay cache (SIG-5)', () => {
       test('remember, when an id is seen again within the TTL, then false; under another key, or after the TTL, then true', async () => {
