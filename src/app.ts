@@ -17,7 +17,7 @@ import { bodyParserErrors } from './http/middleware/json-body.js';
 import { notFound, problemHandler } from './http/middleware/problems.js';
 import { taskRoutes } from './http/routes/tasks.js';
 import { healthRoutes } from './http/routes/health.js';
-import { adminRoutes } from './http/routes/admin.js';
+import { ADMIN_OPERATIONS, adminRoutes } from './http/routes/admin.js';
 import { openAiCompatRoutes } from './http/routes/openai-compat.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): Express {
     indexGeneration: async () => (await deps.corpus.stats()).generation,
   });
 
-  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version);
+  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version, ADMIN_OPERATIONS);
   app.use(
     healthRoutes({
       openApi,

@@ -2,10 +2,20 @@
 // An invalid value throws before the server listens, naming the variable.
 import { z } from 'zod';
 import { ENVIRONMENTS } from './store/types.js';
+import { parseSecretKey } from './security/secret-box.js';
 
 const Flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const PositiveInt = z.coerce.number().int().positive();
 const DEFAULT_MODEL = 'gpt-4o-mini';
+/** A 32-byte key as hex or base64; kept as text here, parsed again where it is used. */
+const SecretKey = z.string().refine((value) => {
+  try {
+    parseSecretKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
 /** A comma-separated list of model ids, as a frozen array. */
 const ModelList = z
   .string()
@@ -47,7 +57,13 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
   AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  AIRLOCK_SECRET_KEY: SecretKey.optional().describe('SIG-7: encrypts signing secrets at rest; required in production, generated into the data dir otherwise'),
+  AIRLOCK_SECRET_KEY_PREVIOUS: SecretKey.optional().describe('The key being rotated out: still opens secrets until `airlock keys reseal` has run'),
 }).superRefine((config, ctx) => {
+  // A generated key file beside the database would protect nothing a production attacker with the disk could not read.
+  if (config.AIRLOCK_ENV === 'production' && config.AIRLOCK_SECRET_KEY === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_SECRET_KEY'], message: 'is required when AIRLOCK_ENV=production' });
+  }
   // LLM03-3: a typo or an unreviewed model swap fails at startup instead of silently changing what answers.
   // The offline provider and the local embedder call no upstream, so they need no entry.
   const allowed = config.AIRLOCK_ALLOWED_MODELS;
@@ -82,3 +98,40 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   return Object.freeze(parsed.data);
 }
+
+/**
+ * AIRLOCK_* variables the schema does not know: almost always a typo (AIRLOCK_UPSTREAM_BASEURL), which the strict
+ * parse cannot see because it reads only the names it knows. Each comes with the nearest known name when one is close.
+ */
+export function unknownVariables(env: Readonly<Record<string, string | undefined>>): Array<{ name: string; suggestion?: string }> {
+  const known = Object.keys(ConfigSchema.shape);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('AIRLOCK_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const nearest = known
+        .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+        .sort((a, b) => a.distance - b.distance)[0];
+      return nearest !== undefined && nearest.distance <= 3 ? { name, suggestion: nearest.candidate } : { name };
+    });
+}
+
+/** Levenshtein distance, for suggesting the variable a typo meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** One line naming each unknown AIRLOCK_* variable, for the start-up warning and `airlock doctor`. */
+export function describeUnknownVariables(unknown: ReadonlyArray<{ name: string; suggestion?: string }>): string {
+  return unknown.map(({ name, suggestion }) => (suggestion === undefined ? name : `${name} (did you mean ${suggestion}?)`)).join(', ');
+}
+

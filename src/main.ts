@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from './config.js';
+import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
 import { appDepsFromRuntime, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
@@ -25,12 +25,17 @@ const version = packageVersion();
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
+  const unknown = unknownVariables(process.env);
+  if (unknown.length > 0) logger.warn({ variables: unknown.map(({ name }) => name) }, `unknown configuration variables ignored: ${describeUnknownVariables(unknown)}`);
   const metrics = createMetrics({ defaultMetrics: true });
   const runtime = await openRuntime(config, {
     onUpstreamAttempt: () => metrics.upstreamAttempt(),
     onBackgroundError: (error) => logger.warn({ err: error }, 'corpus index replica: background catch-up failed; searches still check the generation'),
   });
   const { corpus } = runtime;
+  // SIG-7: rows written before encryption, or under a key now in AIRLOCK_SECRET_KEY_PREVIOUS, are sealed anew.
+  const resealed = await runtime.store.keys.resealSigningSecrets();
+  if (resealed > 0) logger.info({ keys: resealed }, 'signing secrets re-encrypted under the current secret key');
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
     const outcomes = await bootstrapCorpus(corpus, resolve(config.AIRLOCK_CORPUS_DIR), 'bootstrap');
@@ -62,7 +67,17 @@ async function main(): Promise<void> {
     }),
   );
 
-  const server: Server = app.listen(config.PORT, config.HOST, () => {
+  const server: Server = app.listen(config.PORT, config.HOST, (error?: Error) => {
+    // Express 5 hands listen errors to this callback; without this a taken port surfaced as a TypeError.
+    if (error !== undefined) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason =
+        code === 'EADDRINUSE' ? `port ${config.PORT} is in use; set PORT` :
+        code === 'EACCES' ? `port ${config.PORT} needs privileges; set PORT above 1023` :
+        `cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`;
+      process.stderr.write(`airlock: ${reason}\n`);
+      process.exit(1);
+    }
     const { port } = server.address() as AddressInfo;
     logger.info({ port, host: config.HOST, environment: config.AIRLOCK_ENV, model: `${runtime.model.provider}:${runtime.model.modelName}` }, 'airlock listening');
   });

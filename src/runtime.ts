@@ -24,6 +24,7 @@ import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
 import { loadPolicies, type PolicySet } from './policies.js';
 import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
+import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from 'pino';
@@ -85,6 +86,18 @@ export function appDepsFromRuntime(
 
 export const databasePath = (config: Config): string => join(resolve(config.AIRLOCK_DATA_DIR), 'airlock.db');
 
+/**
+ * SIG-7: the at-rest key. Production must supply AIRLOCK_SECRET_KEY (config refuses to start without it); elsewhere
+ * a key is generated once into the data dir, owner-readable only, so a development setup needs no configuration.
+ */
+export function openSecretBox(config: Config): SecretBox {
+  const previousKeys = config.AIRLOCK_SECRET_KEY_PREVIOUS === undefined ? [] : [parseSecretKey(config.AIRLOCK_SECRET_KEY_PREVIOUS)];
+  if (config.AIRLOCK_SECRET_KEY !== undefined) return createSecretBox({ key: parseSecretKey(config.AIRLOCK_SECRET_KEY), previousKeys, random: randomBytes });
+  const dataDir = resolve(config.AIRLOCK_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  return createSecretBox({ key: readOrCreateKeyFile(join(dataDir, 'secret.key'), randomBytes), previousKeys, random: randomBytes });
+}
+
 export function createEmbedder(config: Config): Embedder {
   if (config.AIRLOCK_EMBEDDINGS_MODEL === undefined) return createHashingEmbedder();
   return createOpenAiEmbedder({
@@ -119,12 +132,14 @@ export interface OpenRuntimeOptions {
 
 /** The system of record: PostgreSQL when AIRLOCK_DATABASE_URL is set, otherwise the embedded SQLite file. */
 async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: CorpusStore; sqliteDb?: SqliteDatabase }> {
+  const secretBox = openSecretBox(config);
   if (config.AIRLOCK_DATABASE_URL === undefined) {
     mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
     const store = openSqliteStore({
       path: databasePath(config),
       extraMigrations: CORPUS_MIGRATIONS,
       synchronous: config.AIRLOCK_SQLITE_SYNCHRONOUS,
+      secretBox,
       ...(config.AIRLOCK_SQLITE_VEC_SHA256 === undefined ? {} : { expectedExtensionSha256: config.AIRLOCK_SQLITE_VEC_SHA256 }),
     });
     try {
@@ -134,7 +149,7 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
       throw error;
     }
   }
-  const store = await openPostgresStore({ url: config.AIRLOCK_DATABASE_URL });
+  const store = await openPostgresStore({ url: config.AIRLOCK_DATABASE_URL, secretBox });
   try {
     const corpus = await openPostgresCorpus({
       ...corpusOptions,

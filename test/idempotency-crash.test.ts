@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { envelope } from './helpers/context.js';
+import { dataDirSecretBox, envelope } from './helpers/context.js';
 import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
 import { spawnChildServer, type ChildServer } from './helpers/child-server.js';
 import { citeFirstChunk, waitFor } from './helpers/boundary.js';
@@ -25,7 +25,7 @@ describe('a server process killed mid-request', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'airlock-crash-'));
     upstream = await startMockUpstream([{ kind: 'hang' }]);
-    store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS });
+    store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: dataDirSecretBox(dir) });
     const admin = createKeyAdmin({ keys: store.keys, environment: 'development', clock: () => new Date(), random: randomBytes });
     key = (await admin.create({ name: 'crash-test', scopes: ['tasks:*'] })).key;
   });

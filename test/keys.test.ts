@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_POLICIES, createTestContext, dataDirSecretBox, envelope, type TestContext } from './helpers/context.js';
 import { manualClock, type ManualClock } from './helpers/boundary.js';
 import { runCli } from '../src/cli/main.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
@@ -107,6 +107,40 @@ describe('API keys on a production server', () => {
     assert.equal((await ask(fresh)).status, 200, 'new key after the overlap');
   });
 
+  test('API2 B11: key rotation, when the key expires in 1 h, then the new key expires at the same instant and stops working then (or at a new expires_at given with the rotation)', async () => {
+    const expiresAt = new Date(clock.now().getTime() + HOUR).toISOString();
+    const old = await ctx.createKey(['tasks:*'], { expiresAt });
+    const rotated = await admin('post', `/admin/keys/${old.id}/rotate`, adminKey, { overlap_hours: 24 });
+    assert.equal(rotated.status, 201, rotated.text);
+    assert.equal(rotated.body.record.expires_at, expiresAt, 'the expiry is kept, not dropped');
+    assert.equal(rotated.body.previous.expires_at, expiresAt, 'the overlap never extends the old key');
+    const later = new Date(clock.now().getTime() + 48 * HOUR).toISOString();
+    const extended = await admin('post', `/admin/keys/${rotated.body.id}/rotate`, adminKey, { overlap_hours: 0, expires_at: later });
+    assert.equal(extended.status, 201, extended.text);
+    assert.equal(extended.body.record.expires_at, later);
+    clock.advance(HOUR + 1_000);
+    assertUnauthenticated(await ask(rotated.body.key as string), /expired/);
+    assert.equal((await ask(extended.body.key as string)).status, 200);
+  });
+
+  test('API2 B11: key rotation, when the key has expired or was revoked, then 409 state_conflict and no key is created', async () => {
+    const expired = await ctx.createKey(['tasks:*'], { expiresAt: new Date(clock.now().getTime() + 1_000).toISOString() });
+    const revoked = await ctx.createKey(['tasks:*']);
+    assert.equal((await admin('post', `/admin/keys/${revoked.id}/revoke`)).status, 200);
+    clock.advance(2_000);
+    const before = (await ctx.store.keys.list()).length;
+    for (const [id, detail] of [[expired.id, /expired/], [revoked.id, /revoked/]] as const) {
+      for (const action of ['rotate', 'rotate-secret']) {
+        const response = await admin('post', `/admin/keys/${id}/${action}`, adminKey, { overlap_hours: 1 });
+        assert.equal(response.status, 409, `${action} ${response.text}`);
+        assert.equal(response.body.code, 'state_conflict');
+        assert.match(response.body.detail, detail);
+        assert.equal(response.body.key, undefined);
+      }
+    }
+    assert.equal((await ctx.store.keys.list()).length, before, 'no key was created');
+  });
+
   test('the /admin/keys routes, when called with a key lacking the admin scope, then 403 and nothing changes', async () => {
     const { key, id } = await ctx.createKey(['tasks:*']);
     const before = await ctx.store.keys.list();
@@ -174,7 +208,7 @@ describe('the airlock keys CLI', () => {
     assert.deepEqual(Object.keys(printed).sort(), ['id', 'key']);
     assert.match(printed.key, new RegExp(`^ak_stg_${printed.id}_`));
 
-    const store = openSqliteStore({ path: join(dir, 'airlock.db') });
+    const store = openSqliteStore({ path: join(dir, 'airlock.db'), secretBox: dataDirSecretBox(dir) });
     try {
       const row = store.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(printed.id) as Record<string, unknown>;
       assert.equal(row['secret_hash'], createHash('sha256').update(printed.key).digest('hex'));

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js';
+import { freshSecretBox } from './helpers/context.js';
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 0, 1) + seconds * 1000);
 const TTL = 600;
@@ -14,7 +15,7 @@ describe('the SQLite replay cache (SIG-5)', () => {
   let store: SqliteStore;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'airlock-replay-'));
-    store = openSqliteStore({ path: join(dir, 'replay.db') });
+    store = openSqliteStore({ path: join(dir, 'replay.db'), secretBox: freshSecretBox() });
   });
   after(async () => {
     await store.close();
@@ -46,7 +47,7 @@ describe('the SQLite replay cache (SIG-5)', () => {
   test('remember, when the store is reopened, then ids seen before the restart are still replays', async () => {
     await store.replayCache.remember('key_c', 'msg_4', TTL, at(0));
     await store.close();
-    store = openSqliteStore({ path: join(dir, 'replay.db') });
+    store = openSqliteStore({ path: join(dir, 'replay.db'), secretBox: freshSecretBox() });
     assert.equal(await store.replayCache.remember('key_c', 'msg_4', TTL, at(5)), false);
   });
 });

@@ -232,8 +232,8 @@ describe('health, readiness and the OpenAPI document', () => {
     assert.equal(response.body.openapi, '3.1.0');
     const schemas = response.body.components.schemas;
     assert.equal(schemas.TaskRequestEnvelope.additionalProperties, false);
-    assert.deepEqual(schemas['support.answer.output@1.0'].required.sort(), ['abstained', 'answer', 'citations', 'confidence']);
-    assert.deepEqual(schemas['lead.classify.input@1.1'].properties.phone.type, 'string');
+    assert.deepEqual(schemas['support.answer.output_1.0'].required.sort(), ['abstained', 'answer', 'citations', 'confidence']);
+    assert.deepEqual(schemas['lead.classify.input_1.1'].properties.phone.type, 'string');
     assert.ok(response.body.paths['/v1/tasks/{task}'].post.responses['422']);
   });
 });

@@ -9,6 +9,8 @@ import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
 import { createSqliteCorpus } from '../../src/store/sqlite/corpus.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
+import { openSecretBox } from '../../src/runtime.js';
+import { loadConfig } from '../../src/config.js';
 import { createSyntheticText } from './synthetic.js';
 
 export const CHUNKS_PER_DOCUMENT = 10;
@@ -32,7 +34,7 @@ export interface BuildResult {
 export async function buildDatabase(dir: string, chunks: number): Promise<BuildResult> {
   mkdirSync(dir, { recursive: true });
   const started = performance.now();
-  const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS });
+  const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: openSecretBox(loadConfig({ AIRLOCK_DATA_DIR: dir })) });
   const clock = (): Date => new Date();
   const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: CHUNKING });
   const text = createSyntheticText();

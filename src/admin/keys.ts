@@ -77,6 +77,16 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
     return record;
   }
 
+  /** API2: only a live key can be rotated; rotating an expired or revoked one would resurrect access it no longer has. */
+  async function rotatable(id: string): Promise<ApiKeyRecord> {
+    const record = await existing(id);
+    if (record.revokedAt !== null) throw new AppError('state_conflict', { detail: 'A revoked key cannot be rotated.' });
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= deps.clock().getTime()) {
+      throw new AppError('state_conflict', { detail: 'An expired key cannot be rotated; create a new key instead.' });
+    }
+    return record;
+  }
+
   return {
     create,
     async list() {
@@ -87,16 +97,23 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
       if (!(await deps.keys.revoke(id, deps.clock().toISOString()))) throw new AppError('state_conflict', { detail: 'The key is already revoked.' });
       return describeKey(await existing(id));
     },
-    /** A new key with the same scopes; the old one keeps working for `overlapHours`, then expires. */
-    async rotate(id: string, overlapHours: number): Promise<CreatedKey & { previous: ReturnType<typeof describeKey> }> {
-      const old = await existing(id);
-      if (old.revokedAt !== null) throw new AppError('state_conflict', { detail: 'A revoked key cannot be rotated.' });
+    /**
+     * A new key with the same scopes and the same expiry (or `expiresAt` when given: a rotation must never turn an
+     * expiring key into a permanent one); the old one keeps working for `overlapHours`, then expires.
+     */
+    async rotate(id: string, overlapHours: number, expiresAt?: string): Promise<CreatedKey & { previous: ReturnType<typeof describeKey> }> {
+      const old = await rotatable(id);
+      if (expiresAt !== undefined && Date.parse(expiresAt) <= deps.clock().getTime()) {
+        throw new AppError('validation_failed', { detail: 'The new expiry is in the past.', errors: [{ path: 'expires_at', message: 'must be in the future' }] });
+      }
+      const expiry = expiresAt ?? old.expiresAt;
       const created = await create({
         name: old.name,
         scopes: [...old.scopes],
         environment: old.environment,
         require_signature: old.requireSignature,
         integration: old.integration,
+        ...(expiry === null ? {} : { expires_at: expiry }),
       });
       if (old.requireSignature) {
         // The integration keeps its signing secrets across a key rotation; only the bearer key changes.
@@ -110,7 +127,7 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
     },
     /** Adds a new signing secret; the older ones stop verifying after `overlapHours` (SIG-7). */
     async rotateSigningSecret(id: string, overlapHours: number): Promise<{ id: string; signing_secret: string }> {
-      const record = await existing(id);
+      const record = await rotatable(id);
       const now = deps.clock();
       const overlapEnds = new Date(now.getTime() + overlapHours * 3_600_000).toISOString();
       const secret = generateSigningSecret(deps.random);

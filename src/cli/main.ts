@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
 import { openRuntime, databasePath, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
@@ -14,6 +14,7 @@ import { isAppError } from '../errors.js';
 import { print, progressBar, step, table, type CliIO } from './output.js';
 import { ingestPath } from '../retrieval/corpus-files.js';
 import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
+import { probeUpstream } from '../model/upstream-diagnosis.js';
 
 const HELP = `airlock: the guarded gateway between automations and AI models
 
@@ -23,9 +24,11 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
                                      create an API key; the key is printed once
   keys list                          list keys (never their secrets)
   keys revoke ID                     revoke a key now
-  keys rotate ID [--overlap-hours 24] new key with the same scopes; the old one expires after the overlap
+  keys rotate ID [--overlap-hours 24] [--expires ISO]
+                                     new key with the same scopes and expiry; the old one expires after the overlap
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
+  keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
   corpus ingest PATH [--collection C] [--approve]
                                      ingest a file or folder (markdown, text, HTML with front matter)
   corpus list                        documents with their current state
@@ -135,7 +138,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         });
       case 'keys rotate':
         return await withRuntime(config, async (runtime) => {
-          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours);
+          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours, values.expires);
           print(io, { id: rotated.id, key: rotated.key, previous: rotated.previous }, () =>
             `new id:  ${rotated.id}\nnew key: ${rotated.key}\nold key ${rotated.previous.id} expires at ${String(rotated.previous.expires_at)}`,
           );
@@ -145,6 +148,12 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         return await withRuntime(config, async (runtime) => {
           const rotated = await keyAdmin(runtime).rotateSigningSecret(need(target, 'key id'), overlapHours);
           print(io, rotated, () => `signing secret: ${rotated.signing_secret}`);
+          return 0;
+        });
+      case 'keys reseal':
+        return await withRuntime(config, async (runtime) => {
+          const resealed = await runtime.store.keys.resealSigningSecrets();
+          print(io, { resealed }, () => `re-encrypted the signing secrets of ${resealed} keys under AIRLOCK_SECRET_KEY`);
           return 0;
         });
       case 'corpus ingest':
@@ -235,7 +244,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 
 /** Every command the dispatcher knows, as `area action`; `help` lists them for scripts. */
 const COMMANDS = [
-  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret',
+  'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
 ];
@@ -280,6 +289,8 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
     return report();
   }
   record('config', true, `environment ${config.AIRLOCK_ENV}, data dir ${resolve(config.AIRLOCK_DATA_DIR)}`);
+  const unknown = unknownVariables(env);
+  if (unknown.length > 0) record('variables', false, `unknown, ignored: ${describeUnknownVariables(unknown)}`);
   const done = step(io, 'checking database, corpus and upstream');
   try {
     await withRuntime(config, async (runtime) => {
@@ -302,11 +313,13 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
         record('upstream', true, 'offline extractive provider (no network needed)');
       } else {
         const base = config.AIRLOCK_UPSTREAM_BASE_URL ?? 'https://api.openai.com/v1';
-        const reachable = await fetch(`${base.replace(/\/$/, '')}/models`, {
-          headers: { authorization: `Bearer ${config.OPENAI_API_KEY ?? 'not-needed'}` },
-          signal: AbortSignal.timeout(5_000),
-        }).then((response) => response.status < 500, () => false);
-        record('upstream', reachable, `${base} model ${config.AIRLOCK_MODEL}`);
+        const probe = await probeUpstream({
+          apiKey: config.OPENAI_API_KEY ?? 'not-needed',
+          ...(config.AIRLOCK_UPSTREAM_BASE_URL === undefined ? {} : { baseURL: config.AIRLOCK_UPSTREAM_BASE_URL }),
+          model: config.AIRLOCK_MODEL,
+          timeoutMs: 5_000,
+        });
+        record('upstream', probe.ok, `${base}: ${probe.detail}`);
       }
     });
   } catch (error) {

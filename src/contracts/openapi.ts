@@ -16,11 +16,60 @@ const problemResponse = (description: string) => ({
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
-export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: string): Record<string, unknown> {
+/**
+ * An HTTP operation documented from the zod schemas its handler parses, declared beside the handler (the admin
+ * routes) so the document cannot drift from what the server enforces; a test checks every route is documented.
+ */
+export interface DocumentedOperation {
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express-style path (`/admin/keys/:id/revoke`); `:name` becomes an OpenAPI `{name}` path parameter. */
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  /** The success status and what it returns. */
+  readonly success: { readonly status: 200 | 201; readonly description: string };
+}
+
+/** A name OpenAPI tooling accepts as a component key (letters, digits, `.`, `-`, `_`). */
+const componentName = (name: string): string => name.replace(/[^A-Za-z0-9._-]/g, '_');
+
+function operationObject(operation: DocumentedOperation): [string, Record<string, unknown>] {
+  const path = operation.path.replace(/:(\w+)/g, '{$1}');
+  const pathParameters = [...operation.path.matchAll(/:(\w+)/g)].map((match) => ({ name: match[1], in: 'path', required: true, schema: { type: 'string' } }));
+  const queryParameters = Object.entries(operation.query?.shape ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: !(schema as z.ZodType).safeParse(undefined).success,
+    schema: schemaOf(schema as z.ZodType, 'input'),
+  }));
+  const parameters = [...pathParameters, ...queryParameters];
+  return [
+    path,
+    {
+      operationId: `${operation.method}${path.replace(/[{}]/g, '').split(/[/_-]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`,
+      summary: operation.summary,
+      tags: [operation.tag],
+      ...(parameters.length === 0 ? {} : { parameters }),
+      ...(operation.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(operation.body, 'input') } } } }),
+      responses: {
+        [operation.success.status]: { description: operation.success.description },
+        400: problemResponse('Invalid parameters or body'),
+        401: problemResponse('Missing or invalid key'),
+        403: problemResponse('The key lacks the admin scope'),
+        ...(pathParameters.length === 0 ? {} : { 404: problemResponse('Not found') }),
+        503: problemResponse('Storage unavailable'),
+      },
+    },
+  ];
+}
+
+export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: string, operations: readonly DocumentedOperation[] = []): Record<string, unknown> {
   const taskSchemas = Object.fromEntries(
     tasks.flatMap((task) => [
-      ...Object.entries(TASK_CONTRACTS[task].inputs).map(([version, schema]) => [`${task}.input@${version}`, schemaOf(schema as z.ZodType, 'input')]),
-      [`${task}.output@1.0`, schemaOf(TASK_CONTRACTS[task].output)],
+      ...Object.entries(TASK_CONTRACTS[task].inputs).map(([version, schema]) => [componentName(`${task}.input_${version}`), schemaOf(schema as z.ZodType, 'input')]),
+      [componentName(`${task}.output_1.0`), schemaOf(TASK_CONTRACTS[task].output)],
     ]),
   );
   return {
@@ -28,10 +77,13 @@ export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: 
     info: {
       title: 'Airlock',
       version: serverVersion,
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'A guarded gateway between automations and AI models. Every success is marked untrusted: validate `output` against ' +
         '`output_schema` before acting on it. Idempotency records are kept for the configured TTL (default 24 hours).',
     },
+    // Relative: the document is served by the server it describes, whatever host and port that is.
+    servers: [{ url: '/', description: 'This Airlock server' }],
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An Airlock API key (ak_<env>_…)' } },
       schemas: {
@@ -89,10 +141,34 @@ export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: 
           },
         },
       },
-      '/v1/models': { get: { operationId: 'listModels', responses: { 200: { description: 'The airlock:<task> models this key may call' } } } },
-      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (admin scope)', responses: { 200: { description: 'text/plain exposition' } } } },
-      '/healthz': { get: { operationId: 'health', security: [], responses: { 200: { description: 'The process is up' } } } },
-      '/readyz': { get: { operationId: 'ready', security: [], responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') } } },
+      '/v1/models': {
+        get: { operationId: 'listModels', summary: 'The airlock:<task> models this key may call', responses: { 200: { description: 'A model list' }, 401: problemResponse('Missing or invalid key') } },
+      },
+      '/v1/models/{model}': {
+        get: {
+          operationId: 'retrieveModel',
+          summary: 'One airlock:<task> model, if this key may call it',
+          parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'The model' }, 401: problemResponse('Missing or invalid key'), 404: problemResponse('Unknown model') },
+        },
+      },
+      '/openapi.json': { get: { operationId: 'openApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI 3.1 document' } } } },
+      '/metrics': {
+        get: { operationId: 'metrics', summary: 'Prometheus metrics (admin scope)', responses: { 200: { description: 'text/plain exposition' }, 401: problemResponse('Missing or invalid key'), 403: problemResponse('The key lacks the admin scope') } },
+      },
+      '/healthz': { get: { operationId: 'health', summary: 'Liveness', security: [], responses: { 200: { description: 'The process is up' } } } },
+      '/readyz': { get: { operationId: 'ready', summary: 'Readiness', security: [], responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') } } },
+      ...documentedPaths(operations),
     },
   };
+}
+
+/** Operations grouped by path, as OpenAPI's paths object wants them. */
+function documentedPaths(operations: readonly DocumentedOperation[]): Record<string, Record<string, unknown>> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of operations) {
+    const [path, object] = operationObject(operation);
+    paths[path] = { ...paths[path], [operation.method]: object };
+  }
+  return paths;
 }

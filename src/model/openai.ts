@@ -4,6 +4,7 @@ import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUse
 import { AppError } from '../errors.js';
 import { createHttpFetch } from './http-fetch.js';
 import type { ModelClient } from './types.js';
+import { explainUpstreamFailure } from './upstream-diagnosis.js';
 
 export interface OpenAIModelOptions {
   readonly apiKey: string;
@@ -72,16 +73,14 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
 
 /** RETRY-2: the final upstream failure, after the SDK's own retries, as one of our problems. Upstream text is never echoed. */
 function toUpstreamProblem(error: unknown): AppError {
-  if (error instanceof APIConnectionTimeoutError) return new AppError('upstream_timeout', { cause: error, headers: { 'Retry-After': '5' } });
-  if (error instanceof APIUserAbortError) return new AppError('upstream_timeout', { cause: error, headers: { 'Retry-After': '5' } });
-  if (error instanceof APIConnectionError) return new AppError('upstream_unavailable', { cause: error, headers: { 'Retry-After': '5' } });
+  const retryLater = { cause: error, detail: explainUpstreamFailure(error), headers: { 'Retry-After': '5' } };
+  if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) return new AppError('upstream_timeout', retryLater);
+  if (error instanceof APIConnectionError) return new AppError('upstream_unavailable', retryLater);
   if (error instanceof APIError) {
     const status = error.status ?? 0;
-    if (status === 408) return new AppError('upstream_timeout', { cause: error, headers: { 'Retry-After': '5' } });
-    if (status === 409 || status === 429 || status >= 500) {
-      return new AppError('upstream_unavailable', { cause: error, headers: { 'Retry-After': '5' } });
-    }
-    return new AppError('upstream_rejected', { cause: error, detail: `The upstream model refused the request (HTTP ${status}).` });
+    if (status === 408) return new AppError('upstream_timeout', retryLater);
+    if (status === 409 || status === 429 || status >= 500) return new AppError('upstream_unavailable', retryLater);
+    return new AppError('upstream_rejected', { cause: error, detail: explainUpstreamFailure(error) });
   }
-  return new AppError('upstream_unavailable', { cause: error, headers: { 'Retry-After': '5' } });
+  return new AppError('upstream_unavailable', retryLater);
 }

@@ -220,7 +220,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       deps.observer.upstream((performance.now() - upstreamStarted) / 1000, error.code.replace('upstream_', ''));
-      const outcome = failure(error.code, 'error', { headers: { ...error.headers } });
+      const outcome = failure(error.code, 'error', { ...(error.detail === undefined ? {} : { detail: error.detail }), headers: { ...error.headers } });
       return { ...outcome, transient: error.code !== 'upstream_rejected' };
     }
     deps.observer.upstream((performance.now() - upstreamStarted) / 1000, 'ok');

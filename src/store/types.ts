@@ -39,6 +39,8 @@ export interface KeyStore {
   setExpiry(id: string, at: string): Promise<boolean>;
   touch(id: string, at: string): Promise<void>;
   setSigningSecrets(id: string, secrets: readonly SigningSecret[], requireSignature: boolean): Promise<boolean>;
+  /** SIG-7: re-encrypts every signing secret not sealed under the current key (plaintext rows, a rotated key); returns the rows changed. */
+  resealSigningSecrets(): Promise<number>;
 }
 
 export type AuditDecision = 'allowed' | 'abstained' | 'rejected' | 'denied' | 'review' | 'error' | 'admin';

@@ -23,6 +23,15 @@ import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Environment } from '../../src/store/types.js';
+import { openSecretBox } from '../../src/runtime.js';
+import { loadConfig } from '../../src/config.js';
+import { createSecretBox, type SecretBox } from '../../src/security/secret-box.js';
+
+/** The at-rest key a development server on `dir` would use (generated into dir/secret.key), so CLI runs and child processes on the same dir read the same rows. */
+export const dataDirSecretBox = (dir: string): SecretBox => openSecretBox(loadConfig({ AIRLOCK_DATA_DIR: dir }));
+
+/** A box under a fresh random key, for stores no other process opens. */
+export const freshSecretBox = (): SecretBox => createSecretBox({ key: randomBytes(32), random: randomBytes });
 
 export const FIXTURE_CORPUS = join(import.meta.dirname, '..', 'fixtures', 'support-corpus');
 export const BUNDLED_POLICIES = join(import.meta.dirname, '..', '..', 'policies');
@@ -38,6 +47,8 @@ export interface TestContextOptions {
   readonly idempotencyWaitMs?: number;
   readonly clock?: () => Date;
   readonly dir?: string;
+  /** The at-rest key; by default the one a development server on `dir` would generate. */
+  readonly secretBox?: SecretBox;
 }
 
 export interface TestContext {
@@ -53,7 +64,7 @@ export interface TestContext {
 
 export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'airlock-test-'));
-  const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS });
+  const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: options.secretBox ?? dataDirSecretBox(dir) });
   const clock = options.clock ?? ((): Date => new Date());
   const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING });
   const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;

@@ -5,13 +5,19 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../src/errors.js';
 import type { CorpusStore, IngestInput } from '../../src/store/corpus.js';
-import type { AuditRecord, RequestOutcome, ReviewRecord, Store, StoredResponse } from '../../src/store/types.js';
+import type { ApiKeyRecord, AuditRecord, RequestOutcome, ReviewRecord, Store, StoredResponse } from '../../src/store/types.js';
+import { createSecretBox, SecretBoxError, type SecretBox } from '../../src/security/secret-box.js';
+import { randomBytes } from 'node:crypto';
 import { resultsAndOutboxContract } from './store-contract-results.js';
 
 export interface BackendUnderTest {
   readonly store: Store;
   /** Opens another corpus handle on the same database, as a second Airlock process would. */
   openCorpus(): Promise<CorpusStore>;
+  /** Another handle on the same database whose signing secrets go through `secretBox`, as a process with other keys would. */
+  openWithSecretBox(secretBox: SecretBox): Promise<Store>;
+  /** Every byte the backend holds for api_keys, as text, to look for a secret in it. */
+  rawKeyRows(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -151,6 +157,50 @@ export function storeContract(factory: BackendFactory): void {
         assert.deepEqual(key?.signingSecrets, secrets);
         assert.equal(key?.requireSignature, true);
         assert.equal(await store.keys.setExpiry('key_nobody', at(1).toISOString()), false);
+      });
+    });
+
+    describe('signing secrets at rest', () => {
+      const signedKey = (secret: string): ApiKeyRecord => ({
+        id: `key_${randomUUID().slice(0, 8)}`,
+        name: 'signed',
+        integration: 'signed',
+        scopes: ['tasks:*'],
+        environment: 'development',
+        secretHash: 'c'.repeat(64),
+        createdAt: at(0).toISOString(),
+        expiresAt: null,
+        revokedAt: null,
+        lastUsedAt: null,
+        requireSignature: true,
+        signingSecrets: [{ secret, createdAt: at(0).toISOString(), expiresAt: null }],
+      });
+
+      test('SIG-7 (B10): a signing secret, when stored, is not readable in the database; the key rotates (previous key opens, reseal, then only the new key opens)', async (t) => {
+        const oldKey = randomBytes(32);
+        const newKey = randomBytes(32);
+        const secret = `whsec_${randomBytes(32).toString('base64')}`;
+        const record = signedKey(secret);
+        // A database of its own: re-sealing covers every row, and the other tests' rows are under another key.
+        const isolated = await factory.open();
+        t.after(async () => isolated.close());
+        const underOld = await isolated.openWithSecretBox(createSecretBox({ key: oldKey, random: randomBytes }));
+        await underOld.keys.create(record);
+        const secondSecret = `whsec_${randomBytes(32).toString('base64')}`;
+        await underOld.keys.setSigningSecrets(record.id, [{ secret: secondSecret, createdAt: at(1).toISOString(), expiresAt: null }, ...record.signingSecrets], true);
+        assert.ok(!(await isolated.rawKeyRows()).includes(secret.slice('whsec_'.length)), 'the secret is not stored in clear');
+        assert.ok(!(await isolated.rawKeyRows()).includes(secondSecret.slice('whsec_'.length)), 'a rotated-in secret is not stored in clear');
+
+        const rotating = await isolated.openWithSecretBox(createSecretBox({ key: newKey, previousKeys: [oldKey], random: randomBytes }));
+        assert.deepEqual((await rotating.keys.findById(record.id))?.signingSecrets.map((entry) => entry.secret), [secondSecret, secret]);
+        assert.ok((await rotating.keys.resealSigningSecrets()) >= 1);
+        assert.equal(await rotating.keys.resealSigningSecrets(), 0, 'nothing left to re-seal');
+
+        const underNewOnly = await isolated.openWithSecretBox(createSecretBox({ key: newKey, random: randomBytes }));
+        assert.deepEqual((await underNewOnly.keys.findById(record.id))?.signingSecrets.map((entry) => entry.secret), [secondSecret, secret]);
+        const underOldOnly = await isolated.openWithSecretBox(createSecretBox({ key: oldKey, random: randomBytes }));
+        await assert.rejects(underOldOnly.keys.findById(record.id), SecretBoxError);
+        assert.ok(!(await isolated.rawKeyRows()).includes(secret.slice('whsec_'.length)));
       });
     });
 

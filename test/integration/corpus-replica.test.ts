@@ -7,6 +7,7 @@ import pg from 'pg';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
 import { CORPUS_CHANNEL, openIndexReplica, type IndexReplica } from '../../src/store/postgres/corpus-replica.js';
 import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
+import { freshSecretBox } from '../helpers/context.js';
 
 const engines = requireEngines();
 
@@ -26,7 +27,7 @@ describe('the corpus index replica', () => {
 
   before(async () => {
     database = await createTestDatabase(engines.databaseUrl);
-    store = await openPostgresStore({ url: database.url, poolSize: 2 });
+    store = await openPostgresStore({ url: database.url, poolSize: 2, secretBox: freshSecretBox() });
     replica = await openIndexReplica({ pool: store.pool, listenUrl: database.url, dimension: 8 });
     locker = new pg.Client({ connectionString: database.url });
     await locker.connect();

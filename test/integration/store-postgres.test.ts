@@ -11,6 +11,7 @@ import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js'
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
 import { storeContract } from '../helpers/store-contract.js';
 import { createTestDatabase, requireEngines } from '../helpers/engines.js';
+import { freshSecretBox } from '../helpers/context.js';
 
 const engines = requireEngines();
 
@@ -20,13 +21,16 @@ function postgresContract<S extends Store & { close(): Promise<void> }>(name: st
     notifies: true,
     async open() {
       const database = await createTestDatabase(engines.databaseUrl);
-      const store = wrap(await openPostgresStore({ url: database.url }));
+      const secretBox = freshSecretBox();
+      const raw = await openPostgresStore({ url: database.url, secretBox });
+      const store = wrap(raw);
+      const others: Store[] = [];
       const handles: Array<{ corpus: CorpusStore; close: () => Promise<void> }> = [];
       return {
         store,
         // Each corpus handle has its own pool and LISTEN connection, as a second Airlock process would.
         async openCorpus() {
-          const other = await openPostgresStore({ url: database.url, poolSize: 4 });
+          const other = await openPostgresStore({ url: database.url, poolSize: 4, secretBox });
           const corpus = await openPostgresCorpus({
             pool: other.pool,
             listenUrl: database.url,
@@ -38,7 +42,16 @@ function postgresContract<S extends Store & { close(): Promise<void> }>(name: st
           handles.push({ corpus, close: () => other.close() });
           return corpus;
         },
+        async openWithSecretBox(otherBox) {
+          const other = await openPostgresStore({ url: database.url, poolSize: 2, secretBox: otherBox });
+          others.push(other);
+          return other;
+        },
+        async rawKeyRows() {
+          return JSON.stringify((await raw.pool.query('SELECT * FROM api_keys')).rows);
+        },
         async close() {
+          for (const other of others) await other.close();
           for (const handle of handles) await handle.close();
           await store.close();
           await database.drop();

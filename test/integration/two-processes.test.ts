@@ -14,6 +14,7 @@ import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { startMockUpstream, type ChatRequestBody, type MockUpstream } from '../helpers/mock-upstream.js';
 import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
+import { dataDirSecretBox } from '../helpers/context.js';
 
 const engines = requireEngines();
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -108,12 +109,13 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
   before(async () => {
     database = await createTestDatabase(engines.databaseUrl);
     // The test's own connection migrates the database and issues keys through the same code the CLI uses.
-    store = await openPostgresStore({ url: database.url, poolSize: 2 });
+    dataDir = mkdtempSync(join(tmpdir(), 'airlock-two-'));
+    // Same data dir, same generated at-rest key as the two servers.
+    store = await openPostgresStore({ url: database.url, poolSize: 2, secretBox: dataDirSecretBox(dataDir) });
     const keys = createKeyAdmin({ keys: store.keys, environment: 'development', clock: () => new Date(), random: randomBytes });
     taskKey = (await keys.create({ name: 'tasks', scopes: ['tasks:*'], require_signature: false })).key;
     adminKey = (await keys.create({ name: 'admin', scopes: ['admin', 'tasks:*'], require_signature: false })).key;
     upstream = await startMockUpstream([{ kind: 'answer', content: citingAnswer, delayMs: UPSTREAM_DELAY_MS }]);
-    dataDir = mkdtempSync(join(tmpdir(), 'airlock-two-'));
     const env = {
       HOST: '127.0.0.1',
       AIRLOCK_DATABASE_URL: database.url,

@@ -26,7 +26,11 @@ export const problemHandler = (logger: Logger): ErrorRequestHandler =>
       return;
     }
     if (isAppError(error)) {
-      if (error.status >= 500) logger.warn({ request_id: res.locals['requestId'], code: error.code, err: error.cause ?? error }, 'request failed');
+      // A stack helps only when something underneath failed; a state we report on purpose (not ready, draining) is
+      // logged as its code, or a load balancer's probes would write a stack trace every few seconds.
+      if (error.status >= 500 && error.code !== 'not_ready') {
+        logger.warn({ request_id: res.locals['requestId'], code: error.code, ...(error.cause === undefined ? {} : { err: error.cause }) }, 'request failed');
+      }
       sendProblem(res, error);
       return;
     }

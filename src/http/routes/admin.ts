@@ -11,6 +11,7 @@ import type { CorpusStore } from '../../store/corpus.js';
 import type { AuditStore } from '../../store/types.js';
 import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
 import { parseJson, rawBody } from '../middleware/json-body.js';
+import type { DocumentedOperation } from '../../contracts/openapi.js';
 import { principalOf, requireAdmin } from '../middleware/auth.js';
 
 export interface AdminRouteDeps {
@@ -44,6 +45,8 @@ const UploadDocument = z.strictObject({
 });
 const ApproveBody = z.strictObject({ version: z.int().min(1).optional() });
 const RotateBody = z.strictObject({ overlap_hours: z.number().min(0).max(24 * 30).default(24) });
+/** Without expires_at the new key keeps the old one's expiry (B11). */
+const RotateKeyBody = RotateBody.extend({ expires_at: z.iso.datetime({ offset: true }).optional() });
 const VersionParam = z.coerce.number().int().min(1);
 const AuditQuery = z.strictObject({
   request_id: z.string().max(128).optional(),
@@ -53,6 +56,29 @@ const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const ReviewQuery = z.strictObject({ state: z.enum(['open', 'approved', 'rejected']).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const DocumentsQuery = z.strictObject({ collection: z.string().max(100).optional() });
+const DiffQuery = z.strictObject({ from: VersionParam, to: VersionParam });
+
+/** What /openapi.json says of these routes, from the schemas the handlers below parse (tested to cover every route). */
+export const ADMIN_OPERATIONS: readonly DocumentedOperation[] = [
+  { method: 'get', path: '/admin/keys', tag: 'keys', summary: 'List API keys (never their secrets)', success: { status: 200, description: 'The keys' } },
+  { method: 'post', path: '/admin/keys', tag: 'keys', summary: 'Create a key; the secret is shown once', body: CreateKeyRequest, success: { status: 201, description: 'The key and its secret' } },
+  { method: 'post', path: '/admin/keys/:id/revoke', tag: 'keys', summary: 'Revoke a key', success: { status: 200, description: 'The revoked key' } },
+  { method: 'post', path: '/admin/keys/:id/rotate', tag: 'keys', summary: 'Rotate a key with an overlap window', body: RotateBody, success: { status: 201, description: 'The new key, shown once' } },
+  { method: 'post', path: '/admin/keys/:id/rotate-secret', tag: 'keys', summary: 'Rotate a key\'s signing secret', body: RotateBody, success: { status: 201, description: 'The new secret, shown once' } },
+  { method: 'get', path: '/admin/corpus/documents', tag: 'corpus', summary: 'List corpus documents', query: DocumentsQuery, success: { status: 200, description: 'Documents and corpus statistics' } },
+  { method: 'post', path: '/admin/corpus/documents', tag: 'corpus', summary: 'Upload a document as a new draft version', body: UploadDocument, success: { status: 201, description: 'The document and its new version' } },
+  { method: 'get', path: '/admin/corpus/documents/:id', tag: 'corpus', summary: 'A document and its versions', success: { status: 200, description: 'The document' } },
+  { method: 'get', path: '/admin/corpus/documents/:id/versions/:version/chunks', tag: 'corpus', summary: 'The chunks of one version', success: { status: 200, description: 'The chunks' } },
+  { method: 'get', path: '/admin/corpus/documents/:id/diff', tag: 'corpus', summary: 'Unified diff between two versions', query: DiffQuery, success: { status: 200, description: 'The diff' } },
+  { method: 'post', path: '/admin/corpus/documents/:id/approve', tag: 'corpus', summary: 'Approve a version (the latest by default)', body: ApproveBody, success: { status: 200, description: 'The approval' } },
+  { method: 'post', path: '/admin/corpus/documents/:id/retire', tag: 'corpus', summary: 'Retire the approved version', success: { status: 200, description: 'The retirement' } },
+  { method: 'delete', path: '/admin/corpus/documents/:id/versions/:version', tag: 'corpus', summary: 'Delete a draft or quarantined version', success: { status: 200, description: 'The deletion' } },
+  { method: 'get', path: '/admin/reviews', tag: 'reviews', summary: 'List review items', query: ReviewQuery, success: { status: 200, description: 'Review items and the open count' } },
+  { method: 'get', path: '/admin/reviews/:id', tag: 'reviews', summary: 'One review item', success: { status: 200, description: 'The review item' } },
+  { method: 'post', path: '/admin/reviews/:id/resolve', tag: 'reviews', summary: 'Approve (with a corrected output) or reject a review item', body: ResolveReviewRequest, success: { status: 200, description: 'The resolved item' } },
+  { method: 'get', path: '/admin/audit', tag: 'audit', summary: 'Search the audit trail', query: AuditQuery, success: { status: 200, description: 'Audit rows, newest first' } },
+];
 
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const router = Router();
@@ -74,8 +100,8 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json(key);
   });
   router.post('/admin/keys/:id/rotate', ...body, async (req, res) => {
-    const { overlap_hours } = parse(RotateBody, res.locals['json']);
-    const rotated = await deps.keys.rotate(param(req.params['id']), overlap_hours);
+    const { overlap_hours, expires_at } = parse(RotateKeyBody, res.locals['json']);
+    const rotated = await deps.keys.rotate(param(req.params['id']), overlap_hours, expires_at);
     audited(res, { key_id: rotated.id, previous: rotated.previous.id });
     res.status(201).setHeader('Cache-Control', 'no-store').json(rotated);
   });
@@ -87,7 +113,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   router.get('/admin/corpus/documents', ...noBody, async (req, res) => {
-    const collection = typeof req.query['collection'] === 'string' ? req.query['collection'] : undefined;
+    const { collection } = parse(DocumentsQuery, req.query);
     res.json({ documents: await deps.corpus.listDocuments(collection === undefined ? {} : { collection }), stats: await deps.corpus.stats() });
   });
   router.post('/admin/corpus/documents', ...body, async (_req, res) => {
@@ -114,7 +140,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json({ chunks: await deps.corpus.getChunks(param(req.params['id']), parse(VersionParam, req.params['version'])) });
   });
   router.get('/admin/corpus/documents/:id/diff', ...noBody, async (req, res) => {
-    const query = parse(z.object({ from: VersionParam, to: VersionParam }), req.query);
+    const query = parse(DiffQuery, req.query);
     res.json(await deps.corpus.diffVersions(param(req.params['id']), query.from, query.to));
   });
   router.post('/admin/corpus/documents/:id/approve', ...body, async (req, res) => {

@@ -9,11 +9,14 @@ import { createPostgresReviewStore, insertReview, resolveReview } from './review
 import { createPostgresResultStore, decideResult, insertResult } from './results.js';
 import { createPostgresWebhookStore, insertDeliveries } from './webhooks.js';
 import type { Store } from '../types.js';
+import type { SecretBox } from '../../security/secret-box.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
   /** Connections per process; the corpus replica's LISTEN connection comes on top. */
   readonly poolSize?: number;
+  /** SIG-7: seals signing secrets before they reach the database. */
+  readonly secretBox: SecretBox;
 }
 
 export interface PostgresStore extends Store {
@@ -40,7 +43,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return {
     pool,
     url: options.url,
-    keys: createPostgresKeyStore(pool),
+    keys: createPostgresKeyStore(pool, options.secretBox),
     audit: createPostgresAuditStore(pool),
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),

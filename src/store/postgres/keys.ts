@@ -1,5 +1,7 @@
 // API key rows in PostgreSQL: hashes, scopes, environment, signing secrets. Never the key itself.
-import { iso, isoRequired, type Queryable } from './db.js';
+import { inTransaction, iso, isoRequired, type PgPool } from './db.js';
+import type { SecretBox } from '../../security/secret-box.js';
+import { openSigningSecrets, resealed, sealSigningSecrets } from '../signing-secrets.js';
 import type { ApiKeyRecord, Environment, KeyStore, SigningSecret } from '../types.js';
 
 interface KeyRow {
@@ -17,7 +19,7 @@ interface KeyRow {
   signing_secrets: SigningSecret[];
 }
 
-const toRecord = (row: KeyRow): ApiKeyRecord => ({
+const toRecord = (row: KeyRow, box: SecretBox): ApiKeyRecord => ({
   id: row.id,
   name: row.name,
   integration: row.integration,
@@ -29,10 +31,10 @@ const toRecord = (row: KeyRow): ApiKeyRecord => ({
   revokedAt: iso(row.revoked_at),
   lastUsedAt: iso(row.last_used_at),
   requireSignature: row.require_signature,
-  signingSecrets: row.signing_secrets,
+  signingSecrets: openSigningSecrets(box, row.id, row.signing_secrets),
 });
 
-export function createPostgresKeyStore(db: Queryable): KeyStore {
+export function createPostgresKeyStore(db: PgPool, box: SecretBox): KeyStore {
   return {
     async create(record) {
       await db.query(
@@ -48,16 +50,16 @@ export function createPostgresKeyStore(db: Queryable): KeyStore {
           record.createdAt,
           record.expiresAt,
           record.requireSignature,
-          JSON.stringify(record.signingSecrets),
+          JSON.stringify(sealSigningSecrets(box, record.id, record.signingSecrets)),
         ],
       );
     },
     async findById(id) {
       const { rows } = await db.query<KeyRow>('SELECT * FROM api_keys WHERE id = $1', [id]);
-      return rows[0] === undefined ? undefined : toRecord(rows[0]);
+      return rows[0] === undefined ? undefined : toRecord(rows[0], box);
     },
     async list() {
-      return (await db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')).rows.map(toRecord);
+      return (await db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')).rows.map((row) => toRecord(row, box));
     },
     async revoke(id, at) {
       return (await db.query('UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, at])).rowCount === 1;
@@ -69,8 +71,24 @@ export function createPostgresKeyStore(db: Queryable): KeyStore {
       await db.query('UPDATE api_keys SET last_used_at = $2 WHERE id = $1', [id, at]);
     },
     async setSigningSecrets(id, secrets, requireSignature) {
-      const result = await db.query('UPDATE api_keys SET signing_secrets = $2, require_signature = $3 WHERE id = $1', [id, JSON.stringify(secrets), requireSignature]);
+      const result = await db.query('UPDATE api_keys SET signing_secrets = $2, require_signature = $3 WHERE id = $1', [id, JSON.stringify(sealSigningSecrets(box, id, secrets)), requireSignature]);
       return result.rowCount === 1;
+    },
+    async resealSigningSecrets() {
+      // Row locks keep a concurrent secret rotation from being overwritten with the secrets read here.
+      return inTransaction(db, async (client) => {
+        const { rows } = await client.query<Pick<KeyRow, 'id' | 'signing_secrets'>>(
+          "SELECT id, signing_secrets FROM api_keys WHERE signing_secrets <> '[]'::jsonb FOR UPDATE",
+        );
+        let changed = 0;
+        for (const row of rows) {
+          const next = resealed(box, row.id, row.signing_secrets);
+          if (next === undefined) continue;
+          await client.query('UPDATE api_keys SET signing_secrets = $2 WHERE id = $1', [row.id, JSON.stringify(next)]);
+          changed += 1;
+        }
+        return changed;
+      });
     },
   };
 }

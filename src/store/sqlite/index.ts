@@ -8,6 +8,7 @@ import { createSqliteReviewStore } from './reviews.js';
 import { createSqliteResultStore } from './results.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import type { Store } from '../types.js';
+import type { SecretBox } from '../../security/secret-box.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -16,6 +17,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'NORMAL' | 'FULL';
   /** LLM03-4: replaces the pinned SHA-256 of the sqlite-vec binary; see openDatabase. */
   readonly expectedExtensionSha256?: string;
+  /** SIG-7: seals signing secrets before they reach the file. */
+  readonly secretBox: SecretBox;
 }
 
 export interface SqliteStore extends Store {
@@ -30,7 +33,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
     ...(options.expectedExtensionSha256 === undefined ? {} : { expectedExtensionSha256: options.expectedExtensionSha256 }),
   });
-  const keys = createSqliteKeyStore(db);
+  const keys = createSqliteKeyStore(db, options.secretBox);
   const audit = createSqliteAuditStore(db);
   const idempotency = createSqliteIdempotencyStore(db);
   const reviews = createSqliteReviewStore(db);

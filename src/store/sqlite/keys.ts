@@ -1,5 +1,7 @@
 // API key rows in SQLite: hashes, scopes, environment, signing secrets. Never the key itself.
 import type { SqliteDatabase } from './db.js';
+import type { SecretBox } from '../../security/secret-box.js';
+import { openSigningSecrets, resealed, sealSigningSecrets } from '../signing-secrets.js';
 import type { ApiKeyRecord, Environment, KeyStore, SigningSecret } from '../types.js';
 
 interface KeyRow {
@@ -17,7 +19,7 @@ interface KeyRow {
   signing_secrets: string;
 }
 
-const toRecord = (row: KeyRow): ApiKeyRecord => ({
+const toRecord = (row: KeyRow, box: SecretBox): ApiKeyRecord => ({
   id: row.id,
   name: row.name,
   integration: row.integration,
@@ -29,10 +31,10 @@ const toRecord = (row: KeyRow): ApiKeyRecord => ({
   revokedAt: row.revoked_at,
   lastUsedAt: row.last_used_at,
   requireSignature: row.require_signature === 1,
-  signingSecrets: JSON.parse(row.signing_secrets) as SigningSecret[],
+  signingSecrets: openSigningSecrets(box, row.id, JSON.parse(row.signing_secrets) as SigningSecret[]),
 });
 
-export function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
+export function createSqliteKeyStore(db: SqliteDatabase, box: SecretBox): KeyStore {
   const insert = db.prepare(`INSERT INTO api_keys (id, name, integration, scopes, environment, secret_hash, created_at, expires_at,
       revoked_at, last_used_at, require_signature, signing_secrets)
     VALUES (@id, @name, @integration, @scopes, @environment, @secret_hash, @created_at, @expires_at, NULL, NULL, @require_signature, @signing_secrets)`);
@@ -42,6 +44,18 @@ export function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
   const setExpiry = db.prepare('UPDATE api_keys SET expires_at = @at WHERE id = @id');
   const touch = db.prepare('UPDATE api_keys SET last_used_at = @at WHERE id = @id');
   const setSecrets = db.prepare('UPDATE api_keys SET signing_secrets = @secrets, require_signature = @require WHERE id = @id');
+  const withSecrets = db.prepare<[], Pick<KeyRow, 'id' | 'signing_secrets'>>("SELECT id, signing_secrets FROM api_keys WHERE signing_secrets <> '[]'");
+  const replaceSecrets = db.prepare('UPDATE api_keys SET signing_secrets = @secrets WHERE id = @id');
+  const resealAll = db.transaction((): number => {
+    let changed = 0;
+    for (const row of withSecrets.all()) {
+      const next = resealed(box, row.id, JSON.parse(row.signing_secrets) as SigningSecret[]);
+      if (next === undefined) continue;
+      replaceSecrets.run({ id: row.id, secrets: JSON.stringify(next) });
+      changed += 1;
+    }
+    return changed;
+  });
 
   return {
     async create(record) {
@@ -55,15 +69,15 @@ export function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
         created_at: record.createdAt,
         expires_at: record.expiresAt,
         require_signature: record.requireSignature ? 1 : 0,
-        signing_secrets: JSON.stringify(record.signingSecrets),
+        signing_secrets: JSON.stringify(sealSigningSecrets(box, record.id, record.signingSecrets)),
       });
     },
     async findById(id) {
       const row = byId.get(id);
-      return row === undefined ? undefined : toRecord(row);
+      return row === undefined ? undefined : toRecord(row, box);
     },
     async list() {
-      return all.all().map(toRecord);
+      return all.all().map((row) => toRecord(row, box));
     },
     async revoke(id, at) {
       return revoke.run({ id, at }).changes === 1;
@@ -75,7 +89,19 @@ export function createSqliteKeyStore(db: SqliteDatabase): KeyStore {
       touch.run({ id, at });
     },
     async setSigningSecrets(id, secrets, requireSignature) {
-      return setSecrets.run({ id, secrets: JSON.stringify(secrets), require: requireSignature ? 1 : 0 }).changes === 1;
+      return setSecrets.run({ id, secrets: JSON.stringify(sealSigningSecrets(box, id, secrets)), require: requireSignature ? 1 : 0 }).changes === 1;
+    },
+    async resealSigningSecrets() {
+      // secure_delete zeroes the space the old values occupied, and the checkpoint empties the WAL, so neither
+      // plaintext from before encryption nor ciphertext under a retired key stays readable in the files.
+      db.pragma('secure_delete = ON');
+      try {
+        const changed = resealAll.immediate();
+        if (changed > 0) db.pragma('wal_checkpoint(TRUNCATE)');
+        return changed;
+      } finally {
+        db.pragma('secure_delete = OFF');
+      }
     },
   };
 }
