@@ -25,6 +25,8 @@ import { createReviewAdmin } from './admin/reviews.js';
 import type { CorpusStore } from './store/corpus.js';
 import { resultRoutes } from './http/routes/results.js';
 import { createWebhookEvents } from './webhooks/events.js';
+import { createWebhookAdmin } from './webhooks/admin.js';
+import { WEBHOOK_OPERATIONS, webhookRoutes } from './http/routes/webhooks.js';
 
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
@@ -41,6 +43,9 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly metrics: Metrics;
   readonly corpus: CorpusStore;
   readonly uploadLimitBytes: number;
+  /** API7: hosts webhooks may reach over http or at private addresses; none by default. */
+  readonly webhookAllowHosts?: ReadonlySet<string>;
+  readonly webhookTimeoutMs?: number;
   /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
   readonly notReadyReason?: () => Promise<string | undefined>;
 }
@@ -94,9 +99,10 @@ export function createApp(deps: AppDeps): Express {
     openReviews: () => deps.store.reviews.countOpen(),
     versionsByState: async () => (await deps.corpus.stats()).versionsByState,
     indexGeneration: async () => (await deps.corpus.stats()).generation,
+    webhookDeliveries: () => deps.store.webhooks.countByState(),
   });
 
-  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version, ADMIN_OPERATIONS);
+  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version, [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS]);
   app.use(
     healthRoutes({
       openApi,
@@ -128,6 +134,21 @@ export function createApp(deps: AppDeps): Express {
       corpus: deps.corpus,
       audit: deps.store.audit,
       uploadLimitBytes: deps.uploadLimitBytes,
+    }),
+  );
+  app.use(
+    webhookRoutes({
+      authenticate: authenticateKey,
+      bodyLimitBytes: deps.bodyLimitBytes,
+      webhooks: createWebhookAdmin({
+        store: deps.store,
+        isTask: (name) => (deps.policies as ReadonlyMap<string, unknown>).has(name),
+        allowHosts: deps.webhookAllowHosts ?? new Set<string>(),
+        timeoutMs: deps.webhookTimeoutMs ?? 15_000,
+        clock: deps.clock,
+        newId: deps.newId,
+        random: deps.random,
+      }),
     }),
   );
   app.get('/metrics', authenticateKey, requireAdmin, async (_req, res) => {

@@ -14,6 +14,7 @@ export const PROBLEMS = {
   unsupported_schema_version: { status: 400, title: 'Unsupported schema version', retryable: false },
   idempotency_key_missing: { status: 400, title: 'Idempotency-Key header is required', retryable: false },
   idempotency_key_invalid: { status: 400, title: 'Idempotency-Key header is invalid', retryable: false },
+  webhook_url_refused: { status: 400, title: 'Webhook URL not allowed', retryable: false },
   unauthenticated: { status: 401, title: 'Missing or invalid API key', retryable: false },
   signature_missing: { status: 401, title: 'Signed request required', retryable: false },
   signature_invalid: { status: 401, title: 'Request signature does not match', retryable: false },

@@ -8,6 +8,7 @@ import { openRuntime, databasePath, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
+import { webhooksCommand } from './webhooks.js';
 import { createCheckRegistry } from '../guard/registry.js';
 import { loadPolicies } from '../policies.js';
 import { isAppError } from '../errors.js';
@@ -38,6 +39,11 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   reviews list [--state open]        the review queue
   reviews show ID                    one review item
   reviews resolve ID --approve|--reject [--output JSON] [--note TEXT]
+  webhooks create --url URL --events review.resolved[,request.completed] [--key ID | --task NAME]
+                                     register a signed webhook endpoint; its whsec_ secret is printed once
+  webhooks list | delete ID | test ID
+  webhooks deliveries [--state dead] [--endpoint ID]
+  webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   policies check [DIR]               validate policy files (exit 1 on the first error)
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
@@ -87,6 +93,11 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         state: { type: 'string' },
         output: { type: 'string' },
         note: { type: 'string' },
+        url: { type: 'string' },
+        events: { type: 'string' },
+        key: { type: 'string' },
+        task: { type: 'string' },
+        endpoint: { type: 'string' },
       },
     });
     io = { out, err, json: values.json };
@@ -108,6 +119,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     const config = loadConfig(env);
     const overlapHours = Number(values['overlap-hours']);
     if (!Number.isFinite(overlapHours) || overlapHours < 0) throw new UsageError('--overlap-hours must be a non-negative number');
+
+    if (area === 'webhooks') return await withRuntime(config, (runtime) => webhooksCommand(action ?? '', target, values, runtime, io, need));
 
     switch (`${area} ${action ?? ''}`.trim()) {
       case 'keys create':
@@ -247,6 +260,7 @@ const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
+  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {

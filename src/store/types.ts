@@ -187,7 +187,7 @@ export interface WebhookEndpointRecord {
   readonly keyId: string | null;
   /** Only this task's requests (null: any task). */
   readonly task: string | null;
-  /** The `whsec_` signing secret, as the webhooks module sealed it for storage. */
+  /** The `whsec_` signing secret; the store seals it at rest (SIG-7) and opens it when read. */
   readonly secret: string;
   readonly createdAt: string;
   readonly createdBy: string;

@@ -51,8 +51,6 @@ export interface Timers {
 export interface DeliveryWorkerDeps {
   readonly store: Pick<WebhookStore, 'claimDue' | 'recordAttempt'>;
   readonly send: (message: WebhookMessage) => Promise<AttemptResult>;
-  /** Turns the stored (sealed) endpoint secret back into the `whsec_` key. */
-  readonly unsealSecret: (sealed: string) => string;
   readonly clock: () => Date;
   readonly random: RandomFraction;
   readonly newLeaseToken: () => string;
@@ -73,7 +71,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
   let stopped = true;
 
   async function attempt(delivery: ClaimedWebhookDelivery): Promise<void> {
-    const result = await deps.send({ url: delivery.url, messageId: delivery.messageId, payload: delivery.payload, secret: deps.unsealSecret(delivery.secret) });
+    const result = await deps.send({ url: delivery.url, messageId: delivery.messageId, payload: delivery.payload, secret: delivery.secret });
     const next = nextStep(result, delivery.attempts, deps.schedule, deps.clock(), deps.random);
     const recorded = await deps.store.recordAttempt({
       id: delivery.id,

@@ -48,7 +48,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),
     results: createPostgresResultStore(pool),
-    webhooks: createPostgresWebhookStore(pool),
+    webhooks: createPostgresWebhookStore(pool, options.secretBox),
     async recordOutcome(outcome) {
       await inTransaction(pool, async (client) => {
         await insertAudit(client, outcome.audit);

@@ -1,7 +1,9 @@
-// Webhook endpoints and the delivery outbox in PostgreSQL. Due deliveries are leased with FOR UPDATE SKIP LOCKED, so
-// every process on the database can run a worker and none sends a delivery another one holds; the lease token fences
-// a worker whose lease ran out.
+// Webhook endpoints (secrets sealed at rest, SIG-7) and the delivery outbox in PostgreSQL. Due deliveries are leased
+// with FOR UPDATE SKIP LOCKED, so every process on the database can run a worker and none sends a delivery another one
+// holds; the lease token fences a worker whose lease ran out.
 import { iso, isoRequired, type PgPool, type Queryable } from './db.js';
+import type { SecretBox } from '../../security/secret-box.js';
+import { openWebhookSecret, sealWebhookSecret } from '../webhook-secrets.js';
 import type { NewWebhookDelivery, WebhookDeliveryRecord, WebhookDeliveryState, WebhookEndpointRecord, WebhookStore } from '../types.js';
 
 interface EndpointRow {
@@ -30,13 +32,13 @@ interface DeliveryRow {
   delivered_at: Date | null;
 }
 
-const toEndpoint = (row: EndpointRow): WebhookEndpointRecord => ({
+const toEndpoint = (box: SecretBox, row: EndpointRow): WebhookEndpointRecord => ({
   id: row.id,
   url: row.url,
   events: row.events,
   keyId: row.key_id,
   task: row.task,
-  secret: row.secret,
+  secret: openWebhookSecret(box, row.id, row.secret),
   createdAt: isoRequired(row.created_at),
   createdBy: row.created_by,
 });
@@ -69,20 +71,20 @@ export async function insertDeliveries(db: Queryable, deliveries: readonly NewWe
   }
 }
 
-export function createPostgresWebhookStore(pool: PgPool): WebhookStore {
+export function createPostgresWebhookStore(pool: PgPool, box: SecretBox): WebhookStore {
   return {
     async createEndpoint(record) {
       await pool.query(
         `INSERT INTO webhook_endpoints (id, url, events, key_id, task, secret, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [record.id, record.url, [...record.events], record.keyId, record.task, record.secret, record.createdAt, record.createdBy],
+        [record.id, record.url, [...record.events], record.keyId, record.task, sealWebhookSecret(box, record.id, record.secret), record.createdAt, record.createdBy],
       );
     },
     async getEndpoint(id) {
       const { rows } = await pool.query<EndpointRow>('SELECT * FROM webhook_endpoints WHERE id = $1', [id]);
-      return rows[0] === undefined ? undefined : toEndpoint(rows[0]);
+      return rows[0] === undefined ? undefined : toEndpoint(box, rows[0]);
     },
     async listEndpoints() {
-      return (await pool.query<EndpointRow>('SELECT * FROM webhook_endpoints ORDER BY created_at, id')).rows.map(toEndpoint);
+      return (await pool.query<EndpointRow>('SELECT * FROM webhook_endpoints ORDER BY created_at, id')).rows.map((row) => toEndpoint(box, row));
     },
     async deleteEndpoint(id) {
       return ((await pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [id])).rowCount ?? 0) === 1;
@@ -92,7 +94,7 @@ export function createPostgresWebhookStore(pool: PgPool): WebhookStore {
         `SELECT * FROM webhook_endpoints WHERE (key_id IS NULL OR key_id = $2) AND (task IS NULL OR task = $3) AND $1 = ANY (events) ORDER BY id`,
         [eventType, keyId, task],
       );
-      return rows.map(toEndpoint);
+      return rows.map((row) => toEndpoint(box, row));
     },
     async enqueue(deliveries) {
       await insertDeliveries(pool, deliveries);
@@ -120,7 +122,7 @@ export function createPostgresWebhookStore(pool: PgPool): WebhookStore {
            d.last_status, d.last_error, d.delivered_at, e.url, e.secret`,
         [claim.now, claim.leaseUntil, claim.leaseToken, claim.limit],
       );
-      return rows.map((row) => ({ ...toDelivery(row), leaseToken: claim.leaseToken, url: row.url, secret: row.secret }));
+      return rows.map((row) => ({ ...toDelivery(row), leaseToken: claim.leaseToken, url: row.url, secret: openWebhookSecret(box, row.endpoint_id, row.secret) }));
     },
     async recordAttempt(result) {
       const { next } = result;

@@ -38,7 +38,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const idempotency = createSqliteIdempotencyStore(db);
   const reviews = createSqliteReviewStore(db);
   const results = createSqliteResultStore(db);
-  const webhooks = createSqliteWebhookStore(db);
+  const webhooks = createSqliteWebhookStore(db, options.secretBox);
   const rememberId = db.prepare(`INSERT INTO webhook_ids (scope, id, expires_at) VALUES (@scope, @id, @expires_at)
     ON CONFLICT (scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_ids.expires_at <= @now`);
   const purgeIds = db.prepare('DELETE FROM webhook_ids WHERE expires_at <= ?');

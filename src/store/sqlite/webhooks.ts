@@ -1,6 +1,9 @@
-// Webhook endpoints and the delivery outbox in SQLite. A delivery is leased to one worker at a time (the lease token
-// fences a worker whose lease expired), so processes sharing the file never send the same delivery concurrently.
+// Webhook endpoints (secrets sealed at rest, SIG-7) and the delivery outbox in SQLite. A delivery is leased to one
+// worker at a time (the lease token fences a worker whose lease expired), so processes sharing the file never send the
+// same delivery concurrently.
 import type { SqliteDatabase } from './db.js';
+import type { SecretBox } from '../../security/secret-box.js';
+import { openWebhookSecret, sealWebhookSecret } from '../webhook-secrets.js';
 import type {
   ClaimedWebhookDelivery,
   NewWebhookDelivery,
@@ -36,13 +39,13 @@ interface DeliveryRow {
   delivered_at: string | null;
 }
 
-const toEndpoint = (row: EndpointRow): WebhookEndpointRecord => ({
+const toEndpoint = (box: SecretBox, row: EndpointRow): WebhookEndpointRecord => ({
   id: row.id,
   url: row.url,
   events: JSON.parse(row.events) as string[],
   keyId: row.key_id,
   task: row.task,
-  secret: row.secret,
+  secret: openWebhookSecret(box, row.id, row.secret),
   createdAt: row.created_at,
   createdBy: row.created_by,
 });
@@ -64,7 +67,7 @@ const toDelivery = (row: DeliveryRow): WebhookDeliveryRecord => ({
 
 const DELIVERY_COLUMNS = 'id, message_id, endpoint_id, event_type, payload, state, attempts, created_at, next_attempt_at, last_status, last_error, delivered_at';
 
-export function createSqliteWebhookStore(db: SqliteDatabase): WebhookStore & { enqueueSync(deliveries: readonly NewWebhookDelivery[]): void } {
+export function createSqliteWebhookStore(db: SqliteDatabase, box: SecretBox): WebhookStore & { enqueueSync(deliveries: readonly NewWebhookDelivery[]): void } {
   const insertEndpoint = db.prepare(`INSERT INTO webhook_endpoints (id, url, events, key_id, task, secret, created_at, created_by)
     VALUES (@id, @url, @events, @key_id, @task, @secret, @created_at, @created_by)`);
   const endpointById = db.prepare<[string], EndpointRow>('SELECT * FROM webhook_endpoints WHERE id = ?');
@@ -111,23 +114,23 @@ export function createSqliteWebhookStore(db: SqliteDatabase): WebhookStore & { e
         events: JSON.stringify(record.events),
         key_id: record.keyId,
         task: record.task,
-        secret: record.secret,
+        secret: sealWebhookSecret(box, record.id, record.secret),
         created_at: record.createdAt,
         created_by: record.createdBy,
       });
     },
     async getEndpoint(id) {
       const row = endpointById.get(id);
-      return row === undefined ? undefined : toEndpoint(row);
+      return row === undefined ? undefined : toEndpoint(box, row);
     },
     async listEndpoints() {
-      return endpoints.all().map(toEndpoint);
+      return endpoints.all().map((row) => toEndpoint(box, row));
     },
     async deleteEndpoint(id) {
       return deleteEndpoint.run(id).changes === 1;
     },
     async endpointsFor(eventType, keyId, task) {
-      return subscribed.all({ event: eventType, key_id: keyId, task }).map(toEndpoint);
+      return subscribed.all({ event: eventType, key_id: keyId, task }).map((row) => toEndpoint(box, row));
     },
     async enqueue(rows) {
       enqueueAll.immediate(rows);
@@ -143,7 +146,7 @@ export function createSqliteWebhookStore(db: SqliteDatabase): WebhookStore & { e
       // One UPDATE … RETURNING takes the write lock, so two processes on the file cannot lease the same row.
       return lease
         .all({ now: claim.now, lease_until: claim.leaseUntil, lease_token: claim.leaseToken, limit: claim.limit })
-        .map((row): ClaimedWebhookDelivery => ({ ...toDelivery(row), leaseToken: claim.leaseToken, url: row.url, secret: row.secret }));
+        .map((row): ClaimedWebhookDelivery => ({ ...toDelivery(row), leaseToken: claim.leaseToken, url: row.url, secret: openWebhookSecret(box, row.endpoint_id, row.secret) }));
     },
     async recordAttempt(result) {
       const { next } = result;
