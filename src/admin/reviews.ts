@@ -48,10 +48,17 @@ const REVIEW_STATES = ['open', 'approved', 'rejected'] as const;
 
 export function createReviewAdmin(deps: ReviewAdminDeps) {
   return {
-    async list(filter: { state?: string | undefined; limit?: number | undefined }) {
+    /** A page of the queue, newest first; `after` is the last item of the previous page. */
+    async list(filter: { state?: string | undefined; limit?: number | undefined; after?: { createdAt: string; id: string } | undefined }) {
       const state = filter.state === undefined ? undefined : z.enum(REVIEW_STATES).parse(filter.state);
-      const reviews = await deps.store.reviews.list({ ...(state === undefined ? {} : { state: state as ReviewState }), limit: Math.min(filter.limit ?? 100, 500) });
-      return reviews.map(describeReview);
+      const limit = Math.min(filter.limit ?? 100, 500);
+      // One extra row says whether another page follows.
+      const rows = await deps.store.reviews.list({
+        ...(state === undefined ? {} : { state: state as ReviewState }),
+        limit: limit + 1,
+        ...(filter.after === undefined ? {} : { after: filter.after }),
+      });
+      return { reviews: rows.slice(0, limit).map(describeReview), more: rows.length > limit };
     },
     async get(id: string) {
       const review = await deps.store.reviews.get(id);

@@ -218,7 +218,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         });
       case 'reviews list':
         return await withRuntime(config, async (runtime) => {
-          const reviews = await reviewAdmin(runtime).list(values.state === undefined ? {} : { state: values.state });
+          const { reviews } = await reviewAdmin(runtime).list(values.state === undefined ? {} : { state: values.state });
           print(io, reviews, () => table(reviews.map((review) => ({ ...review, reasons: review.reasons.join('; ') })), ['id', 'created_at', 'task', 'state', 'reasons']));
           return 0;
         });

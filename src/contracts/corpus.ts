@@ -60,6 +60,8 @@ export const CorpusDocument = z.strictObject({
   title: z.string(),
   createdAt: z.string(),
   latestVersion: z.int(),
+  /** The state of the newest version, so a list can show it without one request per document. */
+  latestState: VersionState.nullable(),
   approvedVersion: z.int().nullable(),
 });
 export type CorpusDocument = z.infer<typeof CorpusDocument>;

@@ -84,9 +84,31 @@ export interface IndexStatus {
   readonly knownGeneration: number;
 }
 
+/** One page of documents for the console and the admin API: filters, a title/id search and a keyset position. */
+export interface DocumentPageQuery {
+  readonly collection?: string;
+  /** Documents with at least one version in this state. */
+  readonly state?: VersionState;
+  /** Case-insensitive substring of the id or the title. */
+  readonly q?: string;
+  readonly limit: number;
+  /** The id of the last document of the previous page (documents are ordered by id). */
+  readonly afterId?: string;
+}
+
+export interface DocumentPage {
+  readonly documents: CorpusDocument[];
+  /** Whether documents follow the last one of this page. */
+  readonly more: boolean;
+}
+
+/** A LIKE pattern matching `text` literally anywhere (its % and _ escaped with \). */
+export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
 export interface CorpusStore {
   ingestDocument(input: IngestInput): Promise<IngestResult>;
   listDocuments(filter?: { readonly collection?: string }): Promise<CorpusDocument[]>;
+  pageDocuments(query: DocumentPageQuery): Promise<DocumentPage>;
   getDocument(documentId: string): Promise<CorpusDocument>;
   listVersions(documentId: string): Promise<CorpusVersion[]>;
   getChunks(documentId: string, version: number): Promise<CorpusChunk[]>;

@@ -70,11 +70,14 @@ export interface AuditFilter {
   readonly task?: string;
   readonly decision?: AuditDecision;
   readonly limit: number;
+  /** Rows older than this sequence number: the keyset position of the next page. */
+  readonly beforeSeq?: number;
 }
 
 export interface AuditStore {
   append(record: AuditRecord): Promise<void>;
-  list(filter: AuditFilter): Promise<AuditRecord[]>;
+  /** Newest first; `seq` orders rows and positions the next page. */
+  list(filter: AuditFilter): Promise<Array<AuditRecord & { readonly seq: number }>>;
 }
 
 export interface StoredResponse {
@@ -128,7 +131,8 @@ export interface ReviewRecord {
 
 export interface ReviewStore {
   get(id: string): Promise<ReviewRecord | undefined>;
-  list(filter: { readonly state?: ReviewState; readonly limit: number }): Promise<ReviewRecord[]>;
+  /** Newest first; `after` is the last item of the previous page. */
+  list(filter: { readonly state?: ReviewState; readonly limit: number; readonly after?: { readonly createdAt: string; readonly id: string } }): Promise<ReviewRecord[]>;
   resolve(id: string, resolution: { state: 'approved' | 'rejected'; at: string; by: string; detail: Record<string, unknown> }): Promise<ReviewRecord | undefined>;
   countOpen(): Promise<number>;
 }

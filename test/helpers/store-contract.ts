@@ -211,11 +211,27 @@ export function storeContract(factory: BackendFactory): void {
         const second = auditRecord({ keyId, decision: 'denied', task: 'lead.classify', detail: {} });
         const third = auditRecord({ keyId, decision: 'admin', task: null, chunkIds: [], model: null });
         for (const record of [first, second, third]) await store.audit.append(record);
-        assert.deepEqual(await store.audit.list({ keyId, limit: 10 }), [third, second, first]);
-        assert.deepEqual(await store.audit.list({ keyId, limit: 2 }), [third, second]);
-        assert.deepEqual(await store.audit.list({ requestId: second.requestId, limit: 10 }), [second]);
-        assert.deepEqual(await store.audit.list({ keyId, task: 'lead.classify', limit: 10 }), [second]);
-        assert.deepEqual(await store.audit.list({ keyId, decision: 'admin', limit: 10 }), [third]);
+        const list = async (filter: Parameters<Store['audit']['list']>[0]) => (await store.audit.list(filter)).map(({ seq: _seq, ...row }) => row);
+        assert.deepEqual(await list({ keyId, limit: 10 }), [third, second, first]);
+        assert.deepEqual(await list({ keyId, limit: 2 }), [third, second]);
+        assert.deepEqual(await list({ requestId: second.requestId, limit: 10 }), [second]);
+        assert.deepEqual(await list({ keyId, task: 'lead.classify', limit: 10 }), [second]);
+        assert.deepEqual(await list({ keyId, decision: 'admin', limit: 10 }), [third]);
+      });
+
+      test('audit, when paged by the last row\'s seq (issue 13 item 5), then each row comes once, newest first, and the pages end', async () => {
+        const keyId = `key_${randomUUID().slice(0, 8)}`;
+        const records = Array.from({ length: 7 }, () => auditRecord({ keyId }));
+        for (const record of records) await store.audit.append(record);
+        const seen: string[] = [];
+        let beforeSeq: number | undefined;
+        for (let page = 0; page < 10; page += 1) {
+          const rows = await store.audit.list({ keyId, limit: 3, ...(beforeSeq === undefined ? {} : { beforeSeq }) });
+          seen.push(...rows.map((row) => row.id));
+          if (rows.length < 3) break;
+          beforeSeq = rows.at(-1)?.seq;
+        }
+        assert.deepEqual(seen, records.map((record) => record.id).reverse());
       });
     });
 
@@ -305,6 +321,26 @@ export function storeContract(factory: BackendFactory): void {
         assert.equal(await store.reviews.get('no-such-review'), undefined);
       });
 
+      test('reviews, when paged after the last item (issue 13 item 5), then newest first, ties in created_at broken by id, each item once', async () => {
+        const task = `page.${randomUUID().slice(0, 8)}`;
+        const items = [0, 0, 0, 1, 2].map((seconds) => reviewRecord({ task, createdAt: at(10_000 + seconds).toISOString() }));
+        for (const review of items) await store.recordOutcome({ audit: auditRecord({ requestId: review.requestId, decision: 'review' }), review });
+        const mine = (rows: ReviewRecord[]) => rows.filter((row) => row.task === task);
+        const all = mine(await store.reviews.list({ limit: 500 }));
+        assert.equal(all.length, 5);
+        const seen: string[] = [];
+        let after: { createdAt: string; id: string } | undefined;
+        for (let page = 0; page < 10; page += 1) {
+          const rows = await store.reviews.list({ limit: 2, ...(after === undefined ? {} : { after }) });
+          seen.push(...mine(rows).map((row) => row.id));
+          const last = rows.at(-1);
+          if (last === undefined) break;
+          after = { createdAt: last.createdAt, id: last.id };
+        }
+        assert.deepEqual(seen, all.map((row) => row.id));
+        assert.equal(new Set(seen).size, 5);
+      });
+
       test('recordOutcome, when a later write in the outcome fails, then nothing of it is kept: no audit row, and the claim stays in flight', async () => {
         const scope = `scope-${randomUUID()}`;
         await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(0), staleAfterMs: STALE_MS });
@@ -377,6 +413,34 @@ export function storeContract(factory: BackendFactory): void {
         assert.ok(afterRollback.length > 0 && afterRollback.every((hit) => hit.documentVersion === 1));
         await assert.rejects(corpus.deleteDraft(id, 1, 'key_admin'), (e: unknown) => e instanceof AppError && e.code === 'state_conflict');
         assert.match((await corpus.diffVersions(id, 1, 2)).diff, /^\+Filter grinders/m);
+      });
+
+      test('pageDocuments, when filtered by collection, state and a title/id search and walked page by page (issue 13 item 5), then each match comes once in id order with its latest state', async () => {
+        const tag = randomUUID().slice(0, 8);
+        const collection = `p${tag}`;
+        const ids = Array.from({ length: 7 }, (_, i) => `pg-${tag}-${i}`);
+        for (const [i, id] of ids.entries()) {
+          await corpus.ingestDocument(doc(id, `Page document number ${i} about oat milk ${tag}.`, { collection, title: i === 4 ? `Special 100%_Title ${tag}` : `Ordinary ${tag} ${i}`, approve: i % 2 === 0 }));
+        }
+        const walk = async (query: Omit<Parameters<CorpusStore['pageDocuments']>[0], 'limit' | 'afterId'>) => {
+          const seen: Array<{ id: string; latestState: string | null }> = [];
+          let afterId: string | undefined;
+          for (let page = 0; page < 10; page += 1) {
+            const result = await corpus.pageDocuments({ ...query, limit: 3, ...(afterId === undefined ? {} : { afterId }) });
+            seen.push(...result.documents.map((document) => ({ id: document.id, latestState: document.latestState })));
+            afterId = result.documents.at(-1)?.id;
+            if (!result.more) break;
+          }
+          return seen;
+        };
+        const all = await walk({ collection });
+        assert.deepEqual(all.map((row) => row.id), [...ids].sort());
+        assert.deepEqual(all.map((row) => row.latestState), ids.map((_, i) => (i % 2 === 0 ? 'approved' : 'draft')));
+        assert.deepEqual((await walk({ collection, state: 'draft' })).map((row) => row.id), [ids[1], ids[3], ids[5]]);
+        assert.deepEqual((await walk({ collection, q: `SPECIAL 100%_` })).map((row) => row.id), [ids[4]], 'case-insensitive, % and _ literal');
+        assert.deepEqual((await walk({ collection, q: `${tag}-6` })).map((row) => row.id), [ids[6]], 'the id is searched too');
+        assert.deepEqual((await walk({ collection, q: '100%' })).map((row) => row.id), [ids[4]]);
+        assert.deepEqual(await walk({ collection, q: 'Special_100' }), [], '_ is not a wildcard');
       });
 
       test('corpus, when a version is quarantined by the scan, then it is not retrievable even with approve: true, and a draft can be deleted', async () => {

@@ -3,6 +3,7 @@
 // res.locals.auditDetail, which the access log writes as the action's audit row.
 import { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import { VersionState } from '../../contracts/corpus.js';
 import { AppError } from '../../errors.js';
 import type { KeyAdmin } from '../../admin/keys.js';
 import { CreateKeyRequest } from '../../admin/keys.js';
@@ -48,15 +49,44 @@ const RotateBody = z.strictObject({ overlap_hours: z.number().min(0).max(24 * 30
 /** Without expires_at the new key keeps the old one's expiry (B11). */
 const RotateKeyBody = RotateBody.extend({ expires_at: z.iso.datetime({ offset: true }).optional() });
 const VersionParam = z.coerce.number().int().min(1);
+/** How many rows a page holds unless the caller asks for fewer or more. */
+const PAGE_SIZE = 50;
+const Limit = z.coerce.number().int().min(1).max(500).default(PAGE_SIZE);
+/** An opaque position in a list: base64url JSON of the keyset of the last row returned. */
+const Cursor = z.string().max(600).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this server issued');
+const encodeCursor = (position: unknown): string => Buffer.from(JSON.stringify(position)).toString('base64url');
+function decodeCursor<T extends z.ZodType>(schema: T, cursor: string | undefined): z.infer<T> | undefined {
+  if (cursor === undefined) return undefined;
+  let position: unknown;
+  try {
+    position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    position = undefined;
+  }
+  const parsed = schema.safeParse(position);
+  if (!parsed.success) throw new AppError('validation_failed', { errors: [{ path: 'cursor', message: 'not a cursor this server issued' }] });
+  return parsed.data;
+}
+const AuditPosition = z.strictObject({ seq: z.int().min(1) });
+const ReviewPosition = z.strictObject({ created_at: z.string().max(64), id: z.string().max(64) });
+const DocumentPosition = z.strictObject({ id: z.string().max(300) });
+
 const AuditQuery = z.strictObject({
   request_id: z.string().max(128).optional(),
   key_id: z.string().max(64).optional(),
   task: z.string().max(100).optional(),
   decision: z.enum(['allowed', 'abstained', 'rejected', 'denied', 'review', 'error', 'admin']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: Limit,
+  cursor: Cursor.optional(),
 });
-const ReviewQuery = z.strictObject({ state: z.enum(['open', 'approved', 'rejected']).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
-const DocumentsQuery = z.strictObject({ collection: z.string().max(100).optional() });
+const ReviewQuery = z.strictObject({ state: z.enum(['open', 'approved', 'rejected']).optional(), limit: Limit, cursor: Cursor.optional() });
+const DocumentsQuery = z.strictObject({
+  collection: z.string().max(100).optional(),
+  state: VersionState.optional().describe('Documents with a version in this state'),
+  q: z.string().trim().min(1).max(200).optional().describe('Case-insensitive part of the id or title'),
+  limit: Limit,
+  cursor: Cursor.optional(),
+});
 const DiffQuery = z.strictObject({ from: VersionParam, to: VersionParam });
 
 /** What /openapi.json says of these routes, from the schemas the handlers below parse (tested to cover every route). */
@@ -113,8 +143,21 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   router.get('/admin/corpus/documents', ...noBody, async (req, res) => {
-    const { collection } = parse(DocumentsQuery, req.query);
-    res.json({ documents: await deps.corpus.listDocuments(collection === undefined ? {} : { collection }), stats: await deps.corpus.stats() });
+    const { cursor, ...query } = parse(DocumentsQuery, req.query);
+    const after = decodeCursor(DocumentPosition, cursor);
+    const page = await deps.corpus.pageDocuments({
+      limit: query.limit,
+      ...(query.collection === undefined ? {} : { collection: query.collection }),
+      ...(query.state === undefined ? {} : { state: query.state }),
+      ...(query.q === undefined ? {} : { q: query.q }),
+      ...(after === undefined ? {} : { afterId: after.id }),
+    });
+    const last = page.documents.at(-1);
+    res.json({
+      documents: page.documents,
+      next_cursor: page.more && last !== undefined ? encodeCursor({ id: last.id }) : null,
+      stats: await deps.corpus.stats(),
+    });
   });
   router.post('/admin/corpus/documents', ...body, async (_req, res) => {
     const upload = parse(UploadDocument, res.locals['json']);
@@ -161,8 +204,15 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   router.get('/admin/reviews', ...noBody, async (req, res) => {
-    const query = parse(ReviewQuery, req.query);
-    res.json({ reviews: await deps.reviews.list(query), open: await deps.reviews.depth() });
+    const { cursor, ...query } = parse(ReviewQuery, req.query);
+    const after = decodeCursor(ReviewPosition, cursor);
+    const page = await deps.reviews.list({ ...query, ...(after === undefined ? {} : { after: { createdAt: after.created_at, id: after.id } }) });
+    const last = page.reviews.at(-1);
+    res.json({
+      reviews: page.reviews,
+      open: await deps.reviews.depth(),
+      next_cursor: page.more && last !== undefined ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
+    });
   });
   router.get('/admin/reviews/:id', ...noBody, async (req, res) => {
     res.json(await deps.reviews.get(param(req.params['id'])));
@@ -176,14 +226,23 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
 
   router.get('/admin/audit', ...noBody, async (req, res) => {
     const query = parse(AuditQuery, req.query);
+    const after = decodeCursor(AuditPosition, query.cursor);
     const rows = await deps.audit.list({
-      limit: query.limit,
+      limit: query.limit + 1,
+      ...(after === undefined ? {} : { beforeSeq: after.seq }),
       ...(query.request_id === undefined ? {} : { requestId: query.request_id }),
       ...(query.key_id === undefined ? {} : { keyId: query.key_id }),
       ...(query.task === undefined ? {} : { task: query.task }),
       ...(query.decision === undefined ? {} : { decision: query.decision }),
     });
-    res.json({ audit: rows });
+    // Rows name the key that acted, not only its id (CLI actions have none).
+    const keyNames = new Map((await deps.keys.list()).map((key) => [key.id, key.name]));
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    res.json({
+      audit: page.map(({ seq: _seq, ...row }) => ({ ...row, keyName: row.keyId === null ? null : (keyNames.get(row.keyId) ?? null) })),
+      next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor({ seq: last.seq }) : null,
+    });
   });
   return router;
 }

@@ -3,6 +3,7 @@ import { isoRequired, type Queryable } from './db.js';
 import type { AuditDecision, AuditRecord, AuditStore } from '../types.js';
 
 interface AuditRow {
+  seq: string | number;
   id: string;
   request_id: string;
   at: Date;
@@ -72,10 +73,11 @@ export function createPostgresAuditStore(db: Queryable): AuditStore {
         `SELECT * FROM audit_log
          WHERE ($1::text IS NULL OR request_id = $1) AND ($2::text IS NULL OR key_id = $2)
            AND ($3::text IS NULL OR task = $3) AND ($4::text IS NULL OR decision = $4)
+           AND ($6::bigint IS NULL OR seq < $6)
          ORDER BY seq DESC LIMIT $5`,
-        [filter.requestId ?? null, filter.keyId ?? null, filter.task ?? null, filter.decision ?? null, filter.limit],
+        [filter.requestId ?? null, filter.keyId ?? null, filter.task ?? null, filter.decision ?? null, filter.limit, filter.beforeSeq ?? null],
       );
-      return rows.map(toRecord);
+      return rows.map((row) => ({ ...toRecord(row), seq: Number(row.seq) }));
     },
   };
 }

@@ -6,7 +6,7 @@ import { chunkId } from '../../retrieval/chunking.js';
 import { tokenize } from '../../retrieval/embedders/hashing.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
 import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
-import { REINDEX_COMMAND, type ApproveResult, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type SearchMode } from '../corpus.js';
+import { REINDEX_COMMAND, containsPattern, type ApproveResult, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type SearchMode } from '../corpus.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES, bytesToVector, cosine, prepareIngest, vectorToBytes } from '../corpus-common.js';
 import { inTransaction, iso, isoRequired, type PgClient, type PgPool, type Queryable } from './db.js';
 import { CORPUS_CHANNEL, openIndexReplica, readGeneration } from './corpus-replica.js';
@@ -27,6 +27,7 @@ interface DocumentRow {
   created_at: Date;
   latest_version: number | null;
   approved_version: number | null;
+  latest_state: VersionState | null;
 }
 
 interface VersionRow {
@@ -74,7 +75,8 @@ const EVENT_RETENTION = 10_000;
 const DOCUMENT_SELECT = `
   SELECT d.id, d.collection, d.source, d.owner, d.title, d.created_at,
     (SELECT max(version) FROM corpus_versions v WHERE v.document_id = d.id) AS latest_version,
-    (SELECT version FROM corpus_versions v WHERE v.document_id = d.id AND v.state = 'approved') AS approved_version
+    (SELECT version FROM corpus_versions v WHERE v.document_id = d.id AND v.state = 'approved') AS approved_version,
+    (SELECT state FROM corpus_versions v WHERE v.document_id = d.id ORDER BY version DESC LIMIT 1) AS latest_state
   FROM corpus_documents d`;
 const VERSION_SELECT = `
   SELECT v.document_id, v.version, v.state, v.content_sha256, v.content_type, v.bytes, v.ingested_by, v.ingested_at,
@@ -108,6 +110,7 @@ const toDocument = (row: DocumentRow): CorpusDocument => ({
   createdAt: isoRequired(row.created_at),
   latestVersion: row.latest_version ?? 0,
   approvedVersion: row.approved_version,
+  latestState: row.latest_state,
 });
 
 const toVersion = (row: VersionRow): CorpusVersion => ({
@@ -383,6 +386,18 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
         filter.collection ?? null,
       ]);
       return rows.map(toDocument);
+    },
+    async pageDocuments(query) {
+      const { rows } = await pool.query<DocumentRow>(
+        `${DOCUMENT_SELECT}
+         WHERE ($1::text IS NULL OR d.collection = $1)
+           AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM corpus_versions s WHERE s.document_id = d.id AND s.state = $2))
+           AND ($3::text IS NULL OR d.id ILIKE $3 ESCAPE '\\' OR d.title ILIKE $3 ESCAPE '\\')
+           AND ($4::text IS NULL OR d.id COLLATE "C" > $4)
+         ORDER BY d.id COLLATE "C" LIMIT $5`,
+        [query.collection ?? null, query.state ?? null, query.q === undefined ? null : containsPattern(query.q), query.afterId ?? null, query.limit + 1],
+      );
+      return { documents: rows.slice(0, query.limit).map(toDocument), more: rows.length > query.limit };
     },
     getDocument: async (documentId) => toDocument(await requireDocument(pool, documentId)),
     async listVersions(documentId) {

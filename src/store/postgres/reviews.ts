@@ -60,8 +60,10 @@ export function createPostgresReviewStore(db: Queryable): ReviewStore {
     },
     async list(filter) {
       const { rows } = await db.query<ReviewRow>(
-        'SELECT * FROM reviews WHERE ($1::text IS NULL OR state = $1) ORDER BY created_at DESC, id LIMIT $2',
-        [filter.state ?? null, filter.limit],
+        `SELECT * FROM reviews WHERE ($1::text IS NULL OR state = $1)
+           AND ($3::timestamptz IS NULL OR created_at < $3 OR (created_at = $3 AND id > $4))
+         ORDER BY created_at DESC, id LIMIT $2`,
+        [filter.state ?? null, filter.limit, filter.after?.createdAt ?? null, filter.after?.id ?? null],
       );
       return rows.map(toRecord);
     },

@@ -3,6 +3,7 @@ import type { SqliteDatabase } from './db.js';
 import type { AuditDecision, AuditRecord, AuditStore } from '../types.js';
 
 interface AuditRow {
+  seq: number;
   id: string;
   request_id: string;
   at: string;
@@ -66,6 +67,7 @@ export function createSqliteAuditStore(db: SqliteDatabase): AuditStore & { appen
       AND (@key_id IS NULL OR key_id = @key_id)
       AND (@task IS NULL OR task = @task)
       AND (@decision IS NULL OR decision = @decision)
+      AND (@before_seq IS NULL OR seq < @before_seq)
     ORDER BY seq DESC LIMIT @limit`);
 
   const appendSync = (record: AuditRecord): void => {
@@ -83,9 +85,10 @@ export function createSqliteAuditStore(db: SqliteDatabase): AuditStore & { appen
           key_id: filter.keyId ?? null,
           task: filter.task ?? null,
           decision: filter.decision ?? null,
+          before_seq: filter.beforeSeq ?? null,
           limit: filter.limit,
         })
-        .map(toRecord);
+        .map((row) => ({ ...toRecord(row), seq: row.seq }));
     },
   };
 }

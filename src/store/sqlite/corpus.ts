@@ -9,7 +9,7 @@ import { createLexicalIndex } from '../../retrieval/lexical-index.js';
 import { unifiedDiff } from '../../retrieval/line-diff.js';
 import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
 import { createVectorIndex } from '../../retrieval/vector-index.js';
-import { REINDEX_COMMAND, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type ApproveResult, type SearchMode } from '../corpus.js';
+import { REINDEX_COMMAND, containsPattern, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type ApproveResult, type SearchMode } from '../corpus.js';
 import { DEFAULT_MAX_DOCUMENT_BYTES, bytesToVector, prepareIngest, vectorToBytes } from '../corpus-common.js';
 import type { SqliteDatabase } from './db.js';
 
@@ -28,6 +28,7 @@ interface DocumentRow {
   created_at: string;
   latest_version: number | null;
   approved_version: number | null;
+  latest_state: VersionState | null;
 }
 
 interface VersionRow {
@@ -73,6 +74,7 @@ const toDocument = (row: DocumentRow): CorpusDocument => ({
   createdAt: row.created_at,
   latestVersion: row.latest_version ?? 0,
   approvedVersion: row.approved_version,
+  latestState: row.latest_state,
 });
 
 const toVersion = (row: VersionRow): CorpusVersion => ({
@@ -106,7 +108,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
 
   const documentSelect = `
     SELECT d.*, (SELECT MAX(version) FROM corpus_versions v WHERE v.document_id = d.id) AS latest_version,
-      (SELECT version FROM corpus_versions v WHERE v.document_id = d.id AND v.state = 'approved') AS approved_version
+      (SELECT version FROM corpus_versions v WHERE v.document_id = d.id AND v.state = 'approved') AS approved_version,
+      (SELECT state FROM corpus_versions v WHERE v.document_id = d.id ORDER BY version DESC LIMIT 1) AS latest_state
     FROM corpus_documents d`;
   const versionSelect = `
     SELECT v.*, (SELECT COUNT(*) FROM corpus_chunks c WHERE c.document_id = v.document_id AND c.version = v.version) AS chunk_count
@@ -119,6 +122,14 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     document: db.prepare<[string], DocumentRow>(`${documentSelect} WHERE d.id = ?`),
     documents: db.prepare<{ collection: string | null }, DocumentRow>(
       `${documentSelect} WHERE @collection IS NULL OR d.collection = @collection ORDER BY d.collection, d.id`,
+    ),
+    documentPage: db.prepare<{ collection: string | null; state: string | null; pattern: string | null; afterId: string | null; limit: number }, DocumentRow>(
+      `${documentSelect}
+       WHERE (@collection IS NULL OR d.collection = @collection)
+         AND (@afterId IS NULL OR d.id > @afterId)
+         AND (@state IS NULL OR EXISTS (SELECT 1 FROM corpus_versions s WHERE s.document_id = d.id AND s.state = @state))
+         AND (@pattern IS NULL OR d.id LIKE @pattern ESCAPE '\\' OR d.title LIKE @pattern ESCAPE '\\')
+       ORDER BY d.id LIMIT @limit`,
     ),
     insertDocument: db.prepare(
       `INSERT INTO corpus_documents (id, collection, source, owner, title, created_at, created_by)
@@ -406,6 +417,16 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
   return {
     ingestDocument,
     listDocuments: async (filter = {}) => sql.documents.all({ collection: filter.collection ?? null }).map(toDocument),
+    pageDocuments: async (query) => {
+      const rows = sql.documentPage.all({
+        collection: query.collection ?? null,
+        state: query.state ?? null,
+        pattern: query.q === undefined ? null : containsPattern(query.q),
+        afterId: query.afterId ?? null,
+        limit: query.limit + 1,
+      });
+      return { documents: rows.slice(0, query.limit).map(toDocument), more: rows.length > query.limit };
+    },
     getDocument: async (documentId) => toDocument(requireDocument(documentId)),
     listVersions: async (documentId) => {
       requireDocument(documentId);

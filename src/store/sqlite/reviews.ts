@@ -44,8 +44,10 @@ export function createSqliteReviewStore(db: SqliteDatabase): ReviewStore & {
   const insert = db.prepare(`INSERT INTO reviews (id, created_at, request_id, key_id, task, state, reasons, input, raw_output, chunk_ids)
     VALUES (@id, @created_at, @request_id, @key_id, @task, 'open', @reasons, @input, @raw_output, @chunk_ids)`);
   const byId = db.prepare<[string], ReviewRow>('SELECT * FROM reviews WHERE id = ?');
-  const list = db.prepare<{ state: string | null; limit: number }, ReviewRow>(
-    'SELECT * FROM reviews WHERE (@state IS NULL OR state = @state) ORDER BY created_at DESC, id LIMIT @limit',
+  const list = db.prepare<{ state: string | null; limit: number; afterAt: string | null; afterId: string | null }, ReviewRow>(
+    `SELECT * FROM reviews WHERE (@state IS NULL OR state = @state)
+       AND (@afterAt IS NULL OR created_at < @afterAt OR (created_at = @afterAt AND id > @afterId))
+     ORDER BY created_at DESC, id LIMIT @limit`,
   );
   const resolve = db.prepare(`UPDATE reviews SET state = @state, resolved_at = @at, resolved_by = @by, resolution = @resolution
     WHERE id = @id AND state = 'open'`);
@@ -82,7 +84,7 @@ export function createSqliteReviewStore(db: SqliteDatabase): ReviewStore & {
       return row === undefined ? undefined : toRecord(row);
     },
     async list(filter) {
-      return list.all({ state: filter.state ?? null, limit: filter.limit }).map(toRecord);
+      return list.all({ state: filter.state ?? null, limit: filter.limit, afterAt: filter.after?.createdAt ?? null, afterId: filter.after?.id ?? null }).map(toRecord);
     },
     resolveSync,
     async resolve(id, resolution) {
