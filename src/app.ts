@@ -1,11 +1,15 @@
 // Composition root: builds the Express app from its dependencies. No I/O at import, no environment reads;
-// main.ts (or a test) opens the store, loads policies and passes everything in.
+// main.ts (or a test) opens the store, loads the task folders and passes everything in.
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import type { RateLimits } from './security/rate-limit.js';
 import type { Environment, Store } from './store/types.js';
 import { createTaskPipeline, type TaskPipelineDeps } from './pipeline/run-task.js';
+import type { TaskRegistry } from './tasks/registry.js';
+import type { ModelClient } from './model/types.js';
+import { createModelCatalogue } from './model/catalogue.js';
+import { createOfflineModel } from './model/offline.js';
 import { createTaskService } from './pipeline/handle-task.js';
 import { buildOpenApiDocument } from './contracts/openapi.js';
 import { requestId } from './http/middleware/request-id.js';
@@ -30,6 +34,11 @@ import { WEBHOOK_OPERATIONS, webhookRoutes } from './http/routes/webhooks.js';
 
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
+  readonly tasks: TaskRegistry;
+  /** The configured model: it serves every task whose task.json names none. */
+  readonly model: ModelClient;
+  /** Models a task may name by id; "offline" is always available. */
+  readonly namedModels?: ReadonlyMap<string, ModelClient>;
   readonly environment: Environment;
   readonly version: string;
   readonly bodyLimitBytes: number;
@@ -59,7 +68,8 @@ export function createApp(deps: AppDeps): Express {
   const planDeliveries = createWebhookEvents({ store: deps.store.webhooks, clock: deps.clock, newId: deps.newId });
   const handleTask = createTaskService({
     store: deps.store,
-    policies: deps.policies,
+    tasks: deps.tasks,
+    models: createModelCatalogue(deps.model, new Map([['offline', createOfflineModel()], ...(deps.namedModels ?? new Map())])),
     pipeline,
     clock: deps.clock,
     newId: deps.newId,
@@ -102,7 +112,7 @@ export function createApp(deps: AppDeps): Express {
     webhookDeliveries: () => deps.store.webhooks.countByState(),
   });
 
-  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version, [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS]);
+  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version, [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS]);
   app.use(
     healthRoutes({
       openApi,
@@ -117,7 +127,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     openAiCompatRoutes({
       handleTask,
-      tasks: [...deps.policies.keys()],
+      tasks: deps.tasks,
       bodyLimitBytes: deps.bodyLimitBytes,
       authenticate: authenticateKey,
       rateLimit: rateLimitTask(deps.limits),
@@ -130,7 +140,7 @@ export function createApp(deps: AppDeps): Express {
     adminRoutes({
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
-      reviews: createReviewAdmin({ store: deps.store, policies: deps.policies, clock: deps.clock, newId: deps.newId, resultTtlMs: deps.idempotencyTtlMs, planDeliveries }),
+      reviews: createReviewAdmin({ store: deps.store, tasks: deps.tasks, clock: deps.clock, newId: deps.newId, resultTtlMs: deps.idempotencyTtlMs, planDeliveries }),
       corpus: deps.corpus,
       audit: deps.store.audit,
       uploadLimitBytes: deps.uploadLimitBytes,
@@ -142,7 +152,7 @@ export function createApp(deps: AppDeps): Express {
       bodyLimitBytes: deps.bodyLimitBytes,
       webhooks: createWebhookAdmin({
         store: deps.store,
-        isTask: (name) => (deps.policies as ReadonlyMap<string, unknown>).has(name),
+        isTask: (name) => deps.tasks.get(name) !== undefined,
         allowHosts: deps.webhookAllowHosts ?? new Set<string>(),
         timeoutMs: deps.webhookTimeoutMs ?? 15_000,
         clock: deps.clock,

@@ -38,6 +38,7 @@ export const PROBLEMS = {
   internal_error: { status: 500, title: 'Internal error', retryable: true },
   upstream_rejected: { status: 502, title: 'Upstream model rejected the request', retryable: false },
   upstream_unavailable: { status: 503, title: 'Upstream model unavailable', retryable: true },
+  model_not_configured: { status: 503, title: 'No model is configured for this task', retryable: false },
   store_unavailable: { status: 503, title: 'Storage unavailable', retryable: true },
   not_ready: { status: 503, title: 'Service not ready', retryable: true },
   upstream_timeout: { status: 504, title: 'Upstream model timed out', retryable: true },
@@ -49,8 +50,14 @@ export const problemType = (code: ProblemCode): string => `urn:airlock:problem:$
 
 export interface FieldError {
   readonly path: string;
+  /** RFC 6901 pointer into the request body, when the error is about one value. */
+  readonly pointer?: string;
   readonly message: string;
 }
+
+/** RFC 6901: a JSON pointer from path segments, `~` and `/` escaped. */
+export const jsonPointer = (segments: ReadonlyArray<string | number>): string =>
+  segments.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
 export interface AppErrorOptions {
   readonly detail?: string;

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
-import { appDepsFromRuntime, createWebhookWorker, openRuntime } from './runtime.js';
+import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
 import { createMetrics } from './metrics.js';
@@ -36,6 +36,11 @@ async function main(): Promise<void> {
   // SIG-7: rows written before encryption, or under a key now in AIRLOCK_SECRET_KEY_PREVIOUS, are sealed anew.
   const resealed = await runtime.store.keys.resealSigningSecrets();
   if (resealed > 0) logger.info({ keys: resealed }, 'signing secrets re-encrypted under the current secret key');
+  // Say at load which tasks the offline provider fills; the others answer 503 model_not_configured until a model is set.
+  for (const task of runtime.tasks.list()) {
+    const serving = describeServing(task);
+    logger.info({ task: task.name, input_versions: serving.input_versions, model: serving.model, offline: serving.offline }, 'task loaded');
+  }
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
     const outcomes = await bootstrapCorpus(corpus, resolve(config.AIRLOCK_CORPUS_DIR), 'bootstrap');

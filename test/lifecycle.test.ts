@@ -65,7 +65,7 @@ describe('the airlock process', () => {
   test('restart, when the database already holds an approved corpus, then /readyz is ready before any search, and stays ready after the CLI approves a document on the same file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
     dirs.push(dataDir);
-    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
+    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
     const first = await startServer(env);
     children.push(first.child);
     assert.equal((await fetch(`http://127.0.0.1:${first.port}/readyz`)).status, 200);
@@ -103,7 +103,7 @@ describe('the airlock process', () => {
     const upstream = await startMockUpstream([{ kind: 'answer', delayMs: 1500, content: citeFirstChunk }]);
     const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
     dirs.push(dataDir);
-    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_ALLOWED_MODELS: 'mock-model', AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
+    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_ALLOWED_MODELS: 'mock-model', AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
     const out = capture();
     assert.equal(await runCli(['keys', 'create', '--name', 'life', '--scopes', 'tasks:*', '--json'], env, out.stream, capture().stream), 0);
     const { key } = JSON.parse(out.text()) as { key: string };

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_TASKS, createTestContext, envelope, type TestContext } from './helpers/context.js';
 import { startMockUpstream, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 import { startWebhookReceiver, type WebhookReceiver } from './helpers/webhook-receiver.js';
 import { capture } from './helpers/capture.js';
@@ -162,7 +162,7 @@ describe('outbound webhooks (issue 14)', () => {
     assert.equal(deadCount, (await ctx.store.webhooks.countByState()).dead);
     assert.ok(deadCount >= 1);
 
-    const env = { AIRLOCK_DATA_DIR: ctx.dir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, AIRLOCK_BOOTSTRAP_CORPUS: 'false' };
+    const env = { AIRLOCK_DATA_DIR: ctx.dir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_BOOTSTRAP_CORPUS: 'false' };
     const listed = capture();
     assert.equal(await runCli(['webhooks', 'deliveries', '--state', 'dead', '--endpoint', endpoint.id, '--json'], env, listed.stream, capture().stream), 0);
     assert.deepEqual((JSON.parse(listed.text()) as Array<{ id: string }>).map((row) => row.id), [dead!.id]);
@@ -199,7 +199,7 @@ describe('outbound webhooks (issue 14)', () => {
     }
     assert.equal((await ctx.store.webhooks.listEndpoints()).length, countBefore);
 
-    const env = { AIRLOCK_DATA_DIR: ctx.dir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, AIRLOCK_BOOTSTRAP_CORPUS: 'false' };
+    const env = { AIRLOCK_DATA_DIR: ctx.dir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_BOOTSTRAP_CORPUS: 'false' };
     const err = capture();
     assert.equal(await runCli(['webhooks', 'create', '--url', 'https://169.254.169.254/', '--events', 'review.resolved', '--json'], env, capture().stream, err.stream), 1);
     assert.equal((JSON.parse(err.text()) as { error: string }).error, 'webhook_url_refused');

@@ -3,10 +3,8 @@
 // request's decided result (what GET /v1/results and an idempotent replay answer from then on) and its webhooks.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { TASK_CONTRACTS, isTaskName } from '../contracts/tasks.js';
-import type { PolicySet } from '../policies.js';
+import type { TaskRegistry } from '../tasks/registry.js';
 import type { ReviewRecord, ReviewState, Store } from '../store/types.js';
-import { zodIssuesToFieldErrors } from '../pipeline/field-errors.js';
 import { decidedResponse, resultUrl } from '../pipeline/results.js';
 import type { PlanDeliveries } from '../webhooks/events.js';
 
@@ -19,7 +17,7 @@ export type ResolveReviewRequest = z.infer<typeof ResolveReviewRequest>;
 
 export interface ReviewAdminDeps {
   readonly store: Pick<Store, 'reviews' | 'results' | 'recordReviewDecision'>;
-  readonly policies: PolicySet;
+  readonly tasks: TaskRegistry;
   readonly clock: () => Date;
   readonly newId: () => string;
   /** How long a decided result stays addressable (the idempotency retention). */
@@ -74,11 +72,12 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
       if (review.state !== 'open') throw new AppError('state_conflict', { detail: `Review ${id} is already ${review.state}.` });
       let detail: Record<string, unknown> = { decision: request.decision, ...(request.note === undefined ? {} : { note: request.note }) };
       if (request.decision === 'approve') {
-        if (!isTaskName(review.task)) throw new AppError('state_conflict', { detail: `Task ${review.task} is no longer served.` });
-        // The reviewer's output is held to the same contract as the model's: no way around the schema.
-        const parsed = TASK_CONTRACTS[review.task].output.safeParse(request.output);
-        if (!parsed.success) throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsed.error.issues, ['output']) });
-        detail = { ...detail, output: parsed.data };
+        const task = deps.tasks.get(review.task);
+        if (task === undefined) throw new AppError('state_conflict', { detail: `Task ${review.task} is no longer served.` });
+        // The reviewer's output is held to the same contract as the model's (the active version): no way around the schema.
+        const errors = task.outputErrors(request.output, ['output']);
+        if (errors.length > 0) throw new AppError('validation_failed', { errors });
+        detail = { ...detail, output: request.output };
       }
       const now = deps.clock();
       const resolution = { state: request.decision === 'approve' ? 'approved' : 'rejected', at: now.toISOString(), by: request.by, detail } as const;

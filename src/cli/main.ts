@@ -1,16 +1,16 @@
-// The `airlock` command line: keys, corpus, reviews, policies and doctor. It opens the same database as the
+// The `airlock` command line: keys, corpus, reviews, tasks and doctor. It opens the same database as the
 // server (AIRLOCK_DATA_DIR) and never prints a secret except the one it just created.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
-import { openRuntime, databasePath, type Runtime } from '../runtime.js';
+import { openRuntime, databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
 import { webhooksCommand } from './webhooks.js';
 import { createCheckRegistry } from '../guard/registry.js';
-import { loadPolicies } from '../policies.js';
+import { loadTaskFolders } from '../tasks/load.js';
 import { isAppError } from '../errors.js';
 import { print, progressBar, step, table, type CliIO } from './output.js';
 import { ingestPath } from '../retrieval/corpus-files.js';
@@ -44,12 +44,12 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   webhooks list | delete ID | test ID
   webhooks deliveries [--state dead] [--endpoint ID]
   webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
-  policies check [DIR]               validate policy files (exit 1 on the first error)
+  tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
 
 Exit codes: 0 ok, 1 the command failed (or doctor found a problem), 2 usage error.
-Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_POLICIES_DIR, AIRLOCK_CORPUS_DIR, ...`;
+Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_TASKS_DIR (./tasks), AIRLOCK_CORPUS_DIR, ...`;
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -110,13 +110,13 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
     }
     if (area === 'doctor') return await doctor(env, io);
-    if (area === 'policies' && action === 'check') {
-      const dir = resolve(target ?? env['AIRLOCK_POLICIES_DIR'] ?? './policies');
-      const policies = loadPolicies(dir, createCheckRegistry());
-      print(io, { ok: true, dir, tasks: [...policies.keys()] }, () => `ok: ${policies.size} policies in ${dir} (${[...policies.keys()].join(', ')})`);
+    const config = loadConfig(env);
+    if (area === 'tasks' && action === 'check') {
+      const dir = resolve(target ?? config.AIRLOCK_TASKS_DIR);
+      const tasks = loadTaskFolders(dir, taskCompileDeps(config, createCheckRegistry())).map(describeServing);
+      print(io, { ok: true, dir, tasks }, () => [`ok: ${tasks.length} tasks in ${dir}`, ...tasks.map((task) => `  ${task.name.padEnd(24)} input ${task.input_versions.join(', ')}  ${task.serving}`)].join('\n'));
       return 0;
     }
-    const config = loadConfig(env);
     const overlapHours = Number(values['overlap-hours']);
     if (!Number.isFinite(overlapHours) || overlapHours < 0) throw new UsageError('--overlap-hours must be a non-negative number');
 
@@ -259,7 +259,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
-  'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
+  'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'doctor', 'help',
   'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
 ];
 
@@ -277,7 +277,7 @@ const keyAdmin = (runtime: Runtime) =>
 const reviewAdmin = (runtime: Runtime) =>
   createReviewAdmin({
     store: runtime.store,
-    policies: runtime.policies,
+    tasks: runtime.tasks,
     clock: runtime.clock,
     newId: runtime.newId,
     resultTtlMs: runtime.config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
@@ -320,7 +320,7 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
           record('sqlite-vec', false, error instanceof Error ? error.message : String(error));
         }
       }
-      record('policies', true, [...runtime.policies.keys()].join(', '));
+      record('tasks', true, runtime.tasks.list().map((task) => task.name).join(', '));
       const stats = await runtime.corpus.stats();
       record('corpus', stats.approvedChunks > 0, `${stats.documents} documents, ${stats.approvedChunks} approved chunks, embedder ${runtime.embedder.name}`);
       if (runtime.model.provider === 'offline') {

@@ -27,7 +27,7 @@ export async function webhooksCommand(
 ): Promise<number> {
   const admin = createWebhookAdmin({
     store: runtime.store,
-    isTask: (name) => (runtime.policies as ReadonlyMap<string, unknown>).has(name),
+    isTask: (name) => runtime.tasks.get(name) !== undefined,
     allowHosts: parseAllowHosts(runtime.config.AIRLOCK_WEBHOOK_ALLOW_HOSTS),
     timeoutMs: runtime.config.AIRLOCK_WEBHOOK_TIMEOUT_MS,
     clock: runtime.clock,

@@ -1,16 +1,18 @@
-// The built-in offline provider: deterministic, no network. It answers from the retrieved approved chunks
-// (extractive), cites them and abstains when they do not cover the question. Its text goes through the same
-// JSON parse and schema validation as a real model's.
-import type { ModelClient, ModelRequest } from './types.js';
+// The built-in offline provider: deterministic, no network. It fills one output shape, the grounded answer
+// ({answer, citations, confidence, abstained}): sentences extracted from the retrieved approved chunks, cited, or an
+// abstention when they do not cover the question (the task's retrieval query). It refuses any task whose output
+// schema does not accept that shape rather than invent fields. Its text goes through the same JSON parse and schema
+// validation as a real model's.
+import type { ModelClient, ModelTask } from './types.js';
 import type { RetrievedChunk } from '../retrieval/types.js';
-import type {
-  ContentDraftInput,
-  ContentDraftOutput,
-  LeadClassifyInput,
-  LeadClassifyOutput,
-  SupportAnswerInput,
-  SupportAnswerOutput,
-} from '../contracts/tasks.js';
+
+/** The one output shape the offline provider can fill truthfully. */
+export interface GroundedAnswer {
+  readonly answer: string;
+  readonly citations: readonly string[];
+  readonly confidence: number;
+  readonly abstained: boolean;
+}
 
 export interface OfflineModelOptions {
   /** Share of the question's weighted terms the best sentence must cover before we answer instead of abstaining. */
@@ -113,7 +115,8 @@ function scoreSentences(questionTerms: readonly string[], sentences: readonly Se
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 
-export function answerSupportQuestion(input: SupportAnswerInput, chunks: readonly RetrievedChunk[], options: OfflineModelOptions): SupportAnswerOutput {
+/** The grounded-answer extraction: the sentences of `chunks` that best cover `question`, or an abstention. */
+export function answerSupportQuestion(input: { readonly question: string }, chunks: readonly RetrievedChunk[], options: OfflineModelOptions): GroundedAnswer {
   const ranked = scoreSentences(contentTerms(input.question), chunks.flatMap(sentencesOf));
   const best = ranked[0];
   if (best === undefined || best.coverage < options.minCoverage) {
@@ -131,97 +134,30 @@ export function answerSupportQuestion(input: SupportAnswerInput, chunks: readonl
   };
 }
 
-type LeadCategory = LeadClassifyOutput['category'];
-
-/** Transparent keyword rules; each rule that fires becomes a reason the caller can read. */
-const LEAD_RULES: ReadonlyArray<{ category: LeadCategory; pattern: RegExp; reason: string }> = [
-  { category: 'spam', pattern: /\b(seo services|backlinks?|crypto|casino|guest post|viagra|loan offer|click here)\b/i, reason: 'Message matches spam phrases' },
-  { category: 'job_application', pattern: /\b(cv|resume|résumé|job|position|vacanc(?:y|ies)|apply|internship)\b/i, reason: 'Message asks about a job' },
-  { category: 'partnership', pattern: /\b(partner(?:ship)?|reseller|wholesale|distribut\w*|stockist|collaborat\w*)\b/i, reason: 'Message proposes a partnership or wholesale deal' },
-  { category: 'support', pattern: /\b(order|refund|return|broken|damaged|missing|tracking|cancel|subscription|delivery problem|complain\w*)\b/i, reason: 'Message is about an existing order or account' },
-  { category: 'sales', pattern: /\b(pric\w*|quote|demo|office|team|employees|plan|buy|purchas\w*|interested|offer|bulk)\b/i, reason: 'Message shows buying interest' },
-];
-
-export function classifyLead(input: LeadClassifyInput): LeadClassifyOutput {
-  const text = `${input.message} ${input.company ?? ''}`;
-  const matched = LEAD_RULES.filter((rule) => rule.pattern.test(text));
-  const category: LeadCategory = matched[0]?.category ?? 'other';
-  const reasons = matched.map((rule) => rule.reason);
-  let score = { sales: 60, partnership: 50, support: 30, job_application: 10, spam: 0, other: 25 }[category];
-  if (category === 'sales') {
-    if (input.company !== undefined) {
-      score += 15;
-      reasons.push('A company is named');
-    }
-    if (/\b\d{2,}\s*(people|employees|staff|desks|colleagues)\b/i.test(input.message)) {
-      score += 15;
-      reasons.push('Team size is stated');
-    }
-  }
-  if (!input.consent) {
-    score = Math.min(score, 20);
-    reasons.push('No consent to be contacted: do not start outreach');
-  }
-  if (reasons.length === 0) reasons.push('No rule matched; left for a person to judge');
-  const nextAction: LeadClassifyOutput['next_action'] = !input.consent
-    ? 'nurture'
-    : { sales: score >= 75 ? 'book_demo' : 'send_pricing', partnership: 'forward_to_partnerships', support: 'route_to_support', job_application: 'discard', spam: 'discard', other: 'nurture' }[category] as LeadClassifyOutput['next_action'];
-  return { score: Math.max(0, Math.min(100, score)), category, next_action: nextAction, reasons: reasons.slice(0, 8) };
-}
-
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char);
-
-function truncateAtWord(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
-}
-
-export function draftContent(input: ContentDraftInput, chunks: readonly RetrievedChunk[]): ContentDraftOutput {
-  const topic = input.topic.trim();
-  const title = truncateAtWord(topic.charAt(0).toUpperCase() + topic.slice(1), 70);
-  const terms = contentTerms(`${topic} ${input.keywords.join(' ')}`);
-  const sections = chunks.slice(0, 4).map((chunk) => {
-    const sentences = scoreSentences(terms, sentencesOf(chunk)).slice(0, 2).map((entry) => entry.sentence.text);
-    return { chunk, sentences };
-  }).filter((section) => section.sentences.length > 0);
-  const intro = `This draft on ${topic} is written for ${input.audience}.`;
-  const body = [
-    `<p>${escapeHtml(intro)}</p>`,
-    ...sections.map((section) => `<h2>${escapeHtml(section.chunk.title)}</h2><p>${escapeHtml(section.sentences.join(' '))}</p>`),
-    input.keywords.length > 0 ? `<h2>Key points</h2><ul>${input.keywords.map((keyword) => `<li>${escapeHtml(keyword)}</li>`).join('')}</ul>` : '',
-  ].join('');
-  const outline = ['Introduction', ...sections.map((section) => section.chunk.title), ...(input.keywords.length > 0 ? ['Key points'] : [])];
-  return {
-    title,
-    outline: outline.slice(0, 12).map((heading) => truncateAtWord(heading, 200)),
-    body_html: body,
-    meta_description: truncateAtWord(`${title}: ${sections[0]?.sentences[0] ?? intro}`, 160),
-    citations: sections.map((section) => section.chunk.chunkId),
-    status: 'draft',
-  };
-}
-
 const approxTokens = (text: string): number => Math.ceil(text.length / 4);
 
+// Two answers the schema must accept, one answered and one abstained, for the provider to take the task.
+const SAMPLE_ANSWERS: readonly GroundedAnswer[] = [
+  { answer: 'An answer taken from the approved corpus.', citations: ['chunk-1'], confidence: 0.5, abstained: false },
+  { answer: '', citations: [], confidence: 0, abstained: true },
+];
+
+/** Why the offline provider cannot fill `task`, or undefined when it can. */
+export function offlineRefusal(task: ModelTask): string | undefined {
+  if (!task.retrieves) return 'it answers only from retrieved chunks, and the task has no retrieval';
+  if (!SAMPLE_ANSWERS.every((sample) => task.acceptsOutput(sample))) {
+    return 'its only output is a grounded answer {answer, citations, confidence, abstained}, which the output schema does not accept';
+  }
+  return undefined;
+}
+
 export function createOfflineModel(options: OfflineModelOptions = { minCoverage: 0.4 }): ModelClient {
-  const answer = (request: ModelRequest): unknown => {
-    switch (request.task) {
-      case 'support.answer':
-        return answerSupportQuestion(request.input as SupportAnswerInput, request.chunks, options);
-      case 'lead.classify':
-        return classifyLead(request.input as LeadClassifyInput);
-      case 'content.draft':
-        return draftContent(request.input as ContentDraftInput, request.chunks);
-    }
-  };
   return {
     provider: 'offline',
     modelName: 'airlock-extractive-1',
+    refuses: offlineRefusal,
     async complete(request) {
-      const text = JSON.stringify(answer(request));
+      const text = JSON.stringify(answerSupportQuestion({ question: request.query }, request.chunks, options));
       const promptTokens = approxTokens(request.system) + approxTokens(request.user);
       const completionTokens = approxTokens(text);
       return { text, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };

@@ -6,14 +6,16 @@ import { zodIssuesToFieldErrors } from './field-errors.js';
 import type { Principal } from '../scopes.js';
 import type { AuditRecord, StoredResponse, Store } from '../store/types.js';
 import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from './run-task.js';
-import type { PolicySet } from '../policies.js';
+import type { TaskRegistry } from '../tasks/registry.js';
+import type { ModelCatalogue } from '../model/catalogue.js';
 import { canCallTask } from '../scopes.js';
 import { resultRecord, resultUrl } from './results.js';
 import type { PlanDeliveries } from '../webhooks/events.js';
 
 export interface TaskServiceDeps {
   readonly store: Store;
-  readonly policies: PolicySet;
+  readonly tasks: TaskRegistry;
+  readonly models: ModelCatalogue;
   readonly pipeline: TaskPipeline;
   readonly clock: () => Date;
   readonly newId: () => string;
@@ -77,11 +79,13 @@ export function createTaskService(deps: TaskServiceDeps) {
   }
 
   return async function handleTask(call: TaskCall): Promise<TaskReply> {
-    const { task, policy } = resolveTask(deps.policies, call.taskName);
+    // One lookup: this request runs on this version to the end, whatever is activated meanwhile.
+    const definition = resolveTask(deps.tasks, call.taskName);
+    const task = definition.name;
     if (!canCallTask(call.principal, task)) {
       throw new AppError('forbidden_scope', { detail: `This key may not call ${task}.` });
     }
-    if (policy.idempotency === 'required' && call.idempotency === undefined) {
+    if (definition.spec.idempotency === 'required' && call.idempotency === undefined) {
       throw new AppError('idempotency_key_missing', { detail: `${task} requires an Idempotency-Key header so retries cannot duplicate work.` });
     }
     const parsedEnvelope = TaskRequestEnvelope.safeParse(call.body);
@@ -89,7 +93,9 @@ export function createTaskService(deps: TaskServiceDeps) {
       throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsedEnvelope.error.issues) });
     }
     const envelope = parsedEnvelope.data;
-    const input = parseTaskInput(task, policy, envelope);
+    const input = parseTaskInput(definition, envelope);
+    // After validation (a bad request is told so first), before any work: a task no configured model can fill is a 503.
+    const model = deps.models.forTask(definition.spec.model, definition.modelTask);
 
     const idempotency = call.idempotency;
     if (idempotency !== undefined) {
@@ -102,7 +108,7 @@ export function createTaskService(deps: TaskServiceDeps) {
 
     const execution = (async (): Promise<TaskOutcome> => {
       try {
-        return await deps.pipeline({ task, policy, envelope: envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
+        return await deps.pipeline({ task: definition, model, envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
       } catch (error) {
         if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
         throw error;
@@ -128,9 +134,10 @@ export function createTaskService(deps: TaskServiceDeps) {
         chunkIds: outcome.chunkIds,
         model: outcome.status === 200 ? ((outcome.body as { model: { provider: string; name: string } }).model.name ?? null) : null,
         latencyMs: Date.now() - call.startedAt,
-        detail: { ...outcome.detail, usage: outcome.usage, schema_version: envelope.schema_version },
+        detail: { ...outcome.detail, usage: outcome.usage, schema_version: envelope.schema_version, task_version: definition.version, task_digest: definition.digest },
       };
-      const response: StoredResponse = { status: outcome.status, headers: outcome.headers, body: outcome.body };
+      // The stored response names the task version, so a replay after an activation still says which version answered.
+      const response: StoredResponse = { status: outcome.status, headers: { ...outcome.headers, 'Airlock-Task-Version': String(definition.version) }, body: outcome.body };
       const storeResponse = idempotency !== undefined && !outcome.transient;
       try {
         // A transient failure has no result to address: a retry runs the request again.
@@ -144,7 +151,7 @@ export function createTaskService(deps: TaskServiceDeps) {
               response,
               reviewId: outcome.review?.id ?? null,
               idempotencyScope: storeResponse ? idempotency.scope : null,
-              context: { schema_version: envelope.schema_version, event_id: envelope.event_id, output_schema: { name: policy.output.schema, version: policy.output.version } },
+              context: { schema_version: envelope.schema_version, event_id: envelope.event_id, output_schema: { name: `${task}.output`, version: definition.spec.output_version } },
               ttlMs: deps.idempotencyTtlMs,
             });
         const deliveries =
