@@ -150,8 +150,17 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
+    // SIG-5 with B2/B8: see core-002-webhook-id-claims in the SQLite store.
+    id: 'pg-003-webhook-id-claims',
+    sql: `
+      ALTER TABLE webhook_ids ADD COLUMN state text NOT NULL DEFAULT 'completed' CHECK (state IN ('in_flight','completed'));
+      ALTER TABLE webhook_ids ADD COLUMN token text;
+      ALTER TABLE webhook_ids ADD COLUMN replay_scope text;
+    `,
+  },
+  {
     // Issue 14: the addressable result of every task request, and the webhook outbox written beside it.
-    id: 'pg-003-results-webhooks',
+    id: 'pg-004-results-webhooks',
     sql: `
       -- json, not jsonb: a result and an idempotent replay return the same bytes, key order included.
       CREATE TABLE task_results (

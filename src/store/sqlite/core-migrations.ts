@@ -72,8 +72,19 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // SIG-5 with B2/B8: an id is in flight while its request runs and completed only by a final outcome; the token
+    // fences settling, and replay_scope names the idempotency record a completed id may replay. Ids remembered
+    // before this migration were consumed, so they stay completed.
+    id: 'core-002-webhook-id-claims',
+    sql: `
+      ALTER TABLE webhook_ids ADD COLUMN state TEXT NOT NULL DEFAULT 'completed' CHECK (state IN ('in_flight','completed'));
+      ALTER TABLE webhook_ids ADD COLUMN token TEXT;
+      ALTER TABLE webhook_ids ADD COLUMN replay_scope TEXT;
+    `,
+  },
+  {
     // Issue 14: the addressable result of every task request, and the webhook outbox written beside it.
-    id: 'core-002-results-webhooks',
+    id: 'core-003-results-webhooks',
     sql: `
       CREATE TABLE task_results (
         key_id TEXT NOT NULL,
