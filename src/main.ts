@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
-import { appDepsFromRuntime, describeServing, openRuntime, retentionPolicy } from './runtime.js';
+import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime, retentionPolicy } from './runtime.js';
 import { scheduleRetention } from './retention.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
@@ -88,6 +88,12 @@ async function main(): Promise<void> {
     logger.info({ port, host: config.HOST, environment: config.AIRLOCK_ENV, model: `${runtime.model.provider}:${runtime.model.modelName}` }, 'airlock listening');
   });
   server.keepAliveTimeout = 65_000;
+  // Webhooks left in the outbox by a previous run (even one killed with -9) are sent once their lease runs out.
+  const webhookWorker = createWebhookWorker(runtime, {
+    metrics,
+    onError: (error) => logger.warn({ err: error }, 'webhook delivery worker: attempt failed; the delivery stays in the outbox'),
+  });
+  webhookWorker.start();
 
   const retention = scheduleRetention({
     store: runtime.store,
@@ -114,7 +120,7 @@ async function main(): Promise<void> {
     }, config.AIRLOCK_SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {
-      void retention.stop().then(() => runtime.close()).then(() => {
+      void Promise.all([retention.stop(), webhookWorker.stop()]).then(() => runtime.close()).then(() => {
         logger.info('stopped');
         process.exit(0);
       });
