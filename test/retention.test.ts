@@ -73,6 +73,7 @@ describe('bounded growth (issue 12 B12)', () => {
       const recent = await request(ctx.app).post('/v1/tasks/support.answer').set({ authorization: `Bearer ${signed.key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID(), 'webhook-id': `msg_${randomUUID()}`, 'webhook-timestamp': String(Math.floor(clock.now().getTime() / 1000)) }).send(body);
       assert.equal(recent.status, 401, 'unsigned, so refused: a recent audit row of its own');
       assert.equal(rowCount(ctx, 'idempotency_records'), 1);
+      assert.equal(rowCount(ctx, 'task_results'), 1);
       assert.equal(rowCount(ctx, 'webhook_ids'), 1);
       const auditBefore = rowCount(ctx, 'audit_log');
 
@@ -81,9 +82,10 @@ describe('bounded growth (issue 12 B12)', () => {
       const code = await runCli(['maintenance', 'purge', '--json'], { AIRLOCK_DATA_DIR: dir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_AUDIT_RETENTION_DAYS: '90' }, out.stream, err.stream);
       assert.equal(code, 0, err.text());
       const purged = JSON.parse(out.text()) as Record<string, number>;
-      assert.deepEqual(purged, { auditRows: purged['auditRows'], idempotencyRecords: 1, replayIds: 1 });
+      assert.deepEqual(purged, { auditRows: purged['auditRows'], idempotencyRecords: 1, taskResults: 1, replayIds: 1 });
       assert.ok((purged['auditRows'] ?? 0) >= 1);
       assert.equal(rowCount(ctx, 'idempotency_records'), 0, 'the stored response body is gone');
+      assert.equal(rowCount(ctx, 'task_results'), 0, 'so is the addressable result');
       assert.equal(rowCount(ctx, 'webhook_ids'), 0);
       assert.equal(rowCount(ctx, 'audit_log'), auditBefore - (purged['auditRows'] ?? 0));
       assert.ok((await ctx.store.audit.list({ limit: 100 })).every((row) => Date.parse(row.at) > Date.now() - 90 * DAY), 'only rows inside the retention remain');
@@ -129,7 +131,7 @@ describe('bounded growth (issue 12 B12)', () => {
       tick?.();
       await schedule.stop();
       assert.equal(cleared, 1);
-      assert.deepEqual(results, [{ auditRows: 1, idempotencyRecords: 0, replayIds: 0 }]);
+      assert.deepEqual(results, [{ auditRows: 1, idempotencyRecords: 0, taskResults: 0, replayIds: 0 }]);
       assert.equal(rowCount(ctx, 'audit_log'), 0);
     } finally {
       await ctx.close();

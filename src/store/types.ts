@@ -272,13 +272,15 @@ export interface WebhookStore {
 export interface RetentionCutoffs {
   /** Audit rows whose `at` is before this. */
   readonly auditBefore: Date;
-  /** Completed idempotency records (and their stored bodies) and replay-cache ids that expired before this. */
+  /** Completed idempotency records (and their stored bodies), addressable task results and replay-cache ids that expired before this. */
   readonly now: Date;
 }
 
 export interface PurgeCounts {
   readonly auditRows: number;
   readonly idempotencyRecords: number;
+  /** Finished task results past their TTL; results waiting for a review decision have no expiry yet. */
+  readonly taskResults: number;
   readonly replayIds: number;
 }
 

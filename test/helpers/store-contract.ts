@@ -342,7 +342,14 @@ export function storeContract(factory: BackendFactory): void {
         await target.audit.countAuthFailure(failure('198.51.100.7', 1));
         for (const [scope, expiresSeconds] of [['expired', 50], ['live', 10_000]] as const) {
           await target.idempotency.claim({ scope, fingerprint: 'fp', now: at(0), staleAfterMs: STALE_MS });
-          await target.recordOutcome({ audit: auditRecord({ at: at(150).toISOString() }), idempotency: { scope, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() } });
+          await target.recordOutcome({
+            audit: auditRecord({ at: at(150).toISOString() }),
+            idempotency: { scope, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
+            result: {
+              requestId: `req-${scope}`, keyId: 'key_contract', task: 'support.answer', createdAt: at(0).toISOString(), updatedAt: at(0).toISOString(),
+              state: 'done', reviewId: null, idempotencyScope: scope, context: {}, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString(),
+            },
+          });
         }
         const liveId = `msg_live_${randomUUID()}`;
         for (const [id, ttlSeconds] of [[`msg_old_${randomUUID()}`, 10], [liveId, 10_000]] as const) {
@@ -352,14 +359,16 @@ export function storeContract(factory: BackendFactory): void {
         }
 
         const purged = await target.purgeExpired({ auditBefore: at(100), now: at(100) });
-        assert.deepEqual(purged, { auditRows: 2, idempotencyRecords: 1, replayIds: factory.replayIdsInDatabase === false ? 0 : 1 });
+        assert.deepEqual(purged, { auditRows: 2, idempotencyRecords: 1, taskResults: 1, replayIds: factory.replayIdsInDatabase === false ? 0 : 1 });
         const left = await target.audit.list({ limit: 100 });
         assert.ok(!left.some((row) => row.id === old.id) && left.some((row) => row.id === young.id));
         assert.equal(left.filter((row) => row.action === 'auth.failures').length, 0, 'the old summary row went too');
         assert.deepEqual(await target.idempotency.claim({ scope: 'expired', fingerprint: 'other', now: at(101), staleAfterMs: STALE_MS }), { kind: 'claimed' });
         assert.equal((await target.idempotency.claim({ scope: 'live', fingerprint: 'fp', now: at(101), staleAfterMs: STALE_MS })).kind, 'replay');
+        assert.equal(await target.results.find('req-expired'), undefined, 'the expired result is gone');
+        assert.equal((await target.results.find('req-live'))?.state, 'done');
         assert.deepEqual(await target.replayCache.claim({ scope: 'key_a', id: liveId }, randomUUID(), 10_000, at(101)), { kind: 'completed', replayScope: null }, 'a live replay id survives');
-        assert.deepEqual(await target.purgeExpired({ auditBefore: at(100), now: at(100) }), { auditRows: 0, idempotencyRecords: 0, replayIds: 0 });
+        assert.deepEqual(await target.purgeExpired({ auditBefore: at(100), now: at(100) }), { auditRows: 0, idempotencyRecords: 0, taskResults: 0, replayIds: 0 });
       });
     });
 

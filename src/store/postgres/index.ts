@@ -86,8 +86,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         deleted = result.rowCount ?? 0;
       }
       const idempotencyRecords = await idempotency.purgeExpired(cutoffs.now);
+      const taskResults = (await pool.query('DELETE FROM task_results WHERE expires_at IS NOT NULL AND expires_at < $1', [cutoffs.now])).rowCount ?? 0;
       const replayIds = (await pool.query('DELETE FROM webhook_ids WHERE expires_at <= $1', [cutoffs.now])).rowCount ?? 0;
-      return { auditRows, idempotencyRecords, replayIds };
+      return { auditRows, idempotencyRecords, taskResults, replayIds };
     },
     async ping() {
       return (await pool.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]?.ok === 1;

@@ -46,6 +46,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const ping = db.prepare('SELECT 1').pluck();
   const purgeAuditBatch = db.prepare(`DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ? ORDER BY seq LIMIT ${PURGE_BATCH})`);
   const purgeIds = db.prepare('DELETE FROM webhook_ids WHERE expires_at <= ?');
+  const purgeResults = db.prepare('DELETE FROM task_results WHERE expires_at IS NOT NULL AND expires_at < ?');
 
   const recordOutcome = db.transaction((outcome: Parameters<Store['recordOutcome']>[0]) => {
     audit.appendSync(outcome.audit);
@@ -90,8 +91,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         deleted = purgeAuditBatch.run(cutoffs.auditBefore.toISOString()).changes;
       }
       const idempotencyRecords = await idempotency.purgeExpired(cutoffs.now);
+      const taskResults = purgeResults.run(cutoffs.now.toISOString()).changes;
       const replayIds = purgeIds.run(cutoffs.now.toISOString()).changes;
-      return { auditRows, idempotencyRecords, replayIds };
+      return { auditRows, idempotencyRecords, taskResults, replayIds };
     },
     async ping() {
       return ping.get() === 1;
