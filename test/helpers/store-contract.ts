@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../src/errors.js';
 import type { CorpusStore, IngestInput } from '../../src/store/corpus.js';
-import type { ApiKeyRecord, AuditRecord, RequestOutcome, ReviewRecord, Store, StoredResponse } from '../../src/store/types.js';
+import { IdempotencyClaimLostError, type ApiKeyRecord, type AuditRecord, type RequestOutcome, type ReviewRecord, type Store, type StoredResponse } from '../../src/store/types.js';
 import { createSecretBox, SecretBoxError, type SecretBox } from '../../src/security/secret-box.js';
 import { randomBytes } from 'node:crypto';
 
@@ -235,11 +235,13 @@ export function storeContract(factory: BackendFactory): void {
     });
 
     describe('idempotency', () => {
-      const claim = (scope: string, fingerprint: string, seconds = 0) =>
-        store.idempotency.claim({ scope, fingerprint, now: at(seconds), staleAfterMs: STALE_MS });
-      const complete = (scope: string, expiresSeconds = 86_400): RequestOutcome => ({
+      // One holder per scope unless a test says otherwise; the fencing test uses two.
+      const holder = (scope: string): string => `holder-of-${scope}`;
+      const claim = (scope: string, fingerprint: string, seconds = 0, token = holder(scope)) =>
+        store.idempotency.claim({ scope, fingerprint, token, now: at(seconds), staleAfterMs: STALE_MS });
+      const complete = (scope: string, expiresSeconds = 86_400, token = holder(scope)): RequestOutcome => ({
         audit: auditRecord(),
-        idempotency: { scope, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
+        idempotency: { scope, token, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
       });
 
       test('claim, when a scope is new, then claimed; while in flight, then in_flight for the same body and mismatch for another', async () => {
@@ -269,10 +271,10 @@ export function storeContract(factory: BackendFactory): void {
       test('release, when an in-flight claim is released, then the next claim is claimed again (IDEM-7); a completed record is not released', async () => {
         const scope = `scope-${randomUUID()}`;
         await claim(scope, 'fp-a');
-        await store.idempotency.release(scope);
+        await store.idempotency.release(scope, holder(scope));
         assert.deepEqual(await claim(scope, 'fp-b', 1), { kind: 'claimed' });
         await store.recordOutcome(complete(scope));
-        await store.idempotency.release(scope);
+        await store.idempotency.release(scope, holder(scope));
         assert.equal((await claim(scope, 'fp-b', 2)).kind, 'replay');
       });
 
@@ -280,12 +282,26 @@ export function storeContract(factory: BackendFactory): void {
       test('claim, when an in-flight claim is older than staleAfterMs, then it is reclaimed (IDEM-8); a younger one is not', async () => {
         const scope = `scope-${randomUUID()}`;
         const stale = 400;
-        const claimNow = (fingerprint: string) => store.idempotency.claim({ scope, fingerprint, now: new Date(), staleAfterMs: stale });
+        const claimNow = (fingerprint: string) => store.idempotency.claim({ scope, fingerprint, token: randomUUID(), now: new Date(), staleAfterMs: stale });
         assert.deepEqual(await claimNow('fp-a'), { kind: 'claimed' });
         assert.deepEqual(await claimNow('fp-a'), { kind: 'in_flight' });
         await sleep(stale + 300);
         assert.deepEqual(await claimNow('fp-b'), { kind: 'claimed' });
         assert.deepEqual(await claimNow('fp-b'), { kind: 'in_flight' });
+      });
+
+      test('IDEM-5 IDEM-8 B3: a claim reclaimed as abandoned, when its old holder completes or releases, then is refused with IdempotencyClaimLostError and nothing of the old outcome is kept', async () => {
+        const scope = `scope-${randomUUID()}`;
+        assert.deepEqual(await claim(scope, 'fp-a', 0, 'old-holder'), { kind: 'claimed' });
+        assert.deepEqual(await claim(scope, 'fp-a', 61, 'new-holder'), { kind: 'claimed' }, 'stale after 60 s');
+        const lost = complete(scope, 86_400, 'old-holder');
+        await assert.rejects(store.recordOutcome(lost), (error: unknown) => error instanceof IdempotencyClaimLostError);
+        assert.deepEqual(await store.audit.list({ requestId: lost.audit.requestId, limit: 10 }), [], 'the losing outcome is rolled back whole');
+        await store.idempotency.release(scope, 'old-holder');
+        assert.deepEqual(await claim(scope, 'fp-a', 62, 'third'), { kind: 'in_flight' }, 'the old holder cannot release the new claim');
+        await store.recordOutcome(complete(scope, 86_400, 'new-holder'));
+        await assert.rejects(store.recordOutcome(complete(scope, 86_400, 'new-holder')), (error: unknown) => error instanceof IdempotencyClaimLostError, 'a key never completes twice');
+        assert.equal((await claim(scope, 'fp-a', 63, 'fourth')).kind, 'replay');
       });
 
       test('claim, when a completed record has expired, then it is claimed afresh; purgeExpired removes expired records only', async () => {
@@ -342,14 +358,14 @@ export function storeContract(factory: BackendFactory): void {
 
       test('recordOutcome, when a later write in the outcome fails, then nothing of it is kept: no audit row, and the claim stays in flight', async () => {
         const scope = `scope-${randomUUID()}`;
-        await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(0), staleAfterMs: STALE_MS });
+        await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'holder', now: at(0), staleAfterMs: STALE_MS });
         const review = reviewRecord();
         await store.recordOutcome({ audit: auditRecord(), review });
         const failing = auditRecord();
         // The review id is taken, so the review insert fails after the audit row was written in the same transaction.
-        await assert.rejects(store.recordOutcome({ audit: failing, review, idempotency: { scope, response: RESPONSE, expiresAt: at(999).toISOString() } }));
+        await assert.rejects(store.recordOutcome({ audit: failing, review, idempotency: { scope, token: 'holder', response: RESPONSE, expiresAt: at(999).toISOString() } }));
         assert.deepEqual(await store.audit.list({ requestId: failing.requestId, limit: 10 }), []);
-        assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
+        assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'other', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
       });
     });
 

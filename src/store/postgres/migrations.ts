@@ -158,4 +158,9 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       ALTER TABLE webhook_ids ADD COLUMN replay_scope text;
     `,
   },
+  {
+    // B3: see core-003-idempotency-claim-token in the SQLite store.
+    id: 'pg-004-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token text;`,
+  },
 ];

@@ -82,4 +82,10 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE webhook_ids ADD COLUMN replay_scope TEXT;
     `,
   },
+  {
+    // B3: the token of the request holding a claim; completion and release must present it, so a claim reclaimed as
+    // abandoned can never be completed by its old holder too.
+    id: 'core-003-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token TEXT;`,
+  },
 ];

@@ -42,7 +42,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     audit.appendSync(outcome.audit);
     if (outcome.review !== undefined) reviews.insertSync(outcome.review);
     if (outcome.idempotency !== undefined) {
-      idempotency.completeSync(outcome.idempotency.scope, outcome.idempotency.response, outcome.idempotency.expiresAt);
+      idempotency.completeSync(outcome.idempotency.scope, outcome.idempotency.token, outcome.idempotency.response, outcome.idempotency.expiresAt);
     }
   });
 
