@@ -235,13 +235,13 @@ export function storeContract(factory: BackendFactory): void {
     });
 
     describe('idempotency', () => {
-      // One holder per scope unless a test says otherwise; the fencing test uses two.
+      // One holder per scope; the fencing test below has several of its own.
       const holder = (scope: string): string => `holder-of-${scope}`;
-      const claim = (scope: string, fingerprint: string, seconds = 0, token = holder(scope)) =>
-        store.idempotency.claim({ scope, fingerprint, token, now: at(seconds), staleAfterMs: STALE_MS });
-      const complete = (scope: string, expiresSeconds = 86_400, token = holder(scope)): RequestOutcome => ({
+      const claim = (scope: string, fingerprint: string, seconds = 0) =>
+        store.idempotency.claim({ scope, fingerprint, token: holder(scope), now: at(seconds), staleAfterMs: STALE_MS });
+      const complete = (scope: string, expiresSeconds = 86_400): RequestOutcome => ({
         audit: auditRecord(),
-        idempotency: { scope, token, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
+        idempotency: { scope, token: holder(scope), response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
       });
 
       test('claim, when a scope is new, then claimed; while in flight, then in_flight for the same body and mismatch for another', async () => {
@@ -290,18 +290,26 @@ export function storeContract(factory: BackendFactory): void {
         assert.deepEqual(await claimNow('fp-b'), { kind: 'in_flight' });
       });
 
+      // Real time with a short window, as above: with Redis in front, staleness runs on Redis's clock.
       test('IDEM-5 IDEM-8 B3: a claim reclaimed as abandoned, when its old holder completes or releases, then is refused with IdempotencyClaimLostError and nothing of the old outcome is kept', async () => {
         const scope = `scope-${randomUUID()}`;
-        assert.deepEqual(await claim(scope, 'fp-a', 0, 'old-holder'), { kind: 'claimed' });
-        assert.deepEqual(await claim(scope, 'fp-a', 61, 'new-holder'), { kind: 'claimed' }, 'stale after 60 s');
-        const lost = complete(scope, 86_400, 'old-holder');
+        const stale = 400;
+        const claimAs = (token: string) => store.idempotency.claim({ scope, fingerprint: 'fp-a', token, now: new Date(), staleAfterMs: stale });
+        const completeAs = (token: string): RequestOutcome => ({
+          audit: auditRecord(),
+          idempotency: { scope, token, response: RESPONSE, expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+        });
+        assert.deepEqual(await claimAs('old-holder'), { kind: 'claimed' });
+        await sleep(stale + 300);
+        assert.deepEqual(await claimAs('new-holder'), { kind: 'claimed' }, 'abandoned after the stale window');
+        const lost = completeAs('old-holder');
         await assert.rejects(store.recordOutcome(lost), (error: unknown) => error instanceof IdempotencyClaimLostError);
         assert.deepEqual(await store.audit.list({ requestId: lost.audit.requestId, limit: 10 }), [], 'the losing outcome is rolled back whole');
         await store.idempotency.release(scope, 'old-holder');
-        assert.deepEqual(await claim(scope, 'fp-a', 62, 'third'), { kind: 'in_flight' }, 'the old holder cannot release the new claim');
-        await store.recordOutcome(complete(scope, 86_400, 'new-holder'));
-        await assert.rejects(store.recordOutcome(complete(scope, 86_400, 'new-holder')), (error: unknown) => error instanceof IdempotencyClaimLostError, 'a key never completes twice');
-        assert.equal((await claim(scope, 'fp-a', 63, 'fourth')).kind, 'replay');
+        assert.deepEqual(await claimAs('third'), { kind: 'in_flight' }, 'the old holder cannot release the new claim');
+        await store.recordOutcome(completeAs('new-holder'));
+        await assert.rejects(store.recordOutcome(completeAs('new-holder')), (error: unknown) => error instanceof IdempotencyClaimLostError, 'a key never completes twice');
+        assert.equal((await claimAs('fourth')).kind, 'replay');
       });
 
       test('claim, when a completed record has expired, then it is claimed afresh; purgeExpired removes expired records only', async () => {
