@@ -211,8 +211,13 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
+    // B3: see core-004-idempotency-claim-token in the SQLite store.
+    id: 'pg-005-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token text;`,
+  },
+  {
     // B12: the retention job deletes audit rows by age.
-    id: 'pg-005-audit-at-index',
+    id: 'pg-006-audit-at-index',
     sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
   },
 ];

@@ -134,8 +134,14 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // B3: the token of the request holding a claim; completion and release must present it, so a claim reclaimed as
+    // abandoned can never be completed by its old holder too.
+    id: 'core-004-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token TEXT;`,
+  },
+  {
     // B12: the retention job deletes audit rows by age.
-    id: 'core-004-audit-at-index',
+    id: 'core-005-audit-at-index',
     sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
   },
 ];
