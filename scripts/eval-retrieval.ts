@@ -9,11 +9,11 @@ import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
 import { bootstrapCorpus } from '../src/retrieval/corpus-files.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import { CORPUS_MIGRATIONS, createSqliteCorpus, type SearchMode } from '../src/store/sqlite/corpus.js';
+import { banking77, SQUAD_PART_A } from './evaldata.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EVALDATA = resolve(ROOT, '..', 'shared', 'evaldata');
-const file = process.argv[2] ?? join(EVALDATA, 'squad-v2', 'dev-v2.0-part-a.json');
+const file = process.argv[2] ?? SQUAD_PART_A;
 const FLOORS = [0.1, 0.15, 0.2, 0.25, 0.3];
 const POLICY_FLOOR = 0.2;
 
@@ -37,14 +37,6 @@ const openCorpus = (denseWeight?: number): { corpus: CorpusStore; close: () => v
   });
   return { corpus, close: () => db.close() };
 };
-
-/** banking77 test texts: questions a bank's customers ask, off-topic for Wikipedia paragraphs and for a coffee shop. */
-function banking77(): string[] {
-  const lines = readFileSync(join(EVALDATA, 'banking77', 'test.csv'), 'utf8').split('\n').slice(1);
-  return lines
-    .map((line) => line.slice(0, line.lastIndexOf(',')).replace(/^"(.*)"$/s, '$1').replaceAll('""', '"'))
-    .filter((text) => text.trim() !== '');
-}
 
 const squad = JSON.parse(readFileSync(file, 'utf8')) as Squad;
 const { corpus, close } = openCorpus(process.env['DENSE_WEIGHT'] === undefined ? undefined : Number(process.env['DENSE_WEIGHT']));

@@ -1,7 +1,7 @@
 // Where the offline evaluation data lives: `../shared/evaldata` beside the clone (CI, /work/main), or one level further
 // up when the clone is a worktree under a sibling folder; AIRLOCK_EVALDATA overrides both.
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,3 +33,20 @@ export function csvColumn(source: string, column: string): string[] {
   const index = header.indexOf(column);
   return body.map((cells) => cells[index] ?? '').filter(Boolean);
 }
+
+export const SQUAD_PART_A = join(EVALDATA, 'squad-v2', 'dev-v2.0-part-a.json');
+
+export interface Squad {
+  data: {
+    title: string;
+    paragraphs: { context: string; qas: { question: string; is_impossible: boolean; answers: { text: string }[] }[] }[];
+  }[];
+}
+
+export const readSquad = (file: string): Squad => JSON.parse(readFileSync(file, 'utf8')) as Squad;
+
+/** banking77 test texts: questions a bank's customers ask, off-topic for Wikipedia paragraphs and for a coffee shop. */
+export const banking77 = (): string[] => csvColumn(readFileSync(join(EVALDATA, 'banking77', 'test.csv'), 'utf8'), 'text');
+
+/** An answer's text for containment checks: lower-cased, punctuation and spacing folded. */
+export const foldAnswer = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
