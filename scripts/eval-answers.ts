@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import { createTestContext, envelope, type TestContext } from '../test/helpers/context.js';
-import { banking77, foldAnswer, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
+import { banking77, foldAnswer, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 
 const file = process.argv[2] ?? SQUAD_PART_A;
 const offTopicLimit = Number(process.env['OFF_TOPIC_LIMIT'] ?? Number.POSITIVE_INFINITY);
@@ -62,24 +62,7 @@ const pct = (part: number, whole: number): string => (whole === 0 ? '   -  ' : `
 
 const squad = readSquad(file);
 const squadCtx = await createTestContext({ corpusDir: null, tokensPerDay: 1e12 });
-for (const [a, article] of squad.data.entries()) {
-  for (const [p, paragraph] of article.paragraphs.entries()) {
-    const id = `p${a}-${p}`;
-    const ingested = await squadCtx.corpus.ingestDocument({
-      id,
-      collection: 'help',
-      source: `squad:${article.title}`,
-      owner: 'eval',
-      title: article.title.replaceAll('_', ' '),
-      content: paragraph.context,
-      contentType: 'text',
-      actor: 'eval',
-      approve: true,
-    });
-    // A quarantined paragraph is a scanner false positive; approve it so the figures measure answering alone.
-    if (ingested.version.state === 'quarantined') await squadCtx.corpus.approve(id, ingested.version.version, 'eval');
-  }
-}
+await ingestSquad(squadCtx.corpus, squad, 'help');
 
 const { key } = await squadCtx.createKey(['tasks:*']);
 const outcomes: Outcome[] = [];

@@ -12,7 +12,7 @@ import { openDatabase } from '../src/store/sqlite/db.js';
 import { DEFAULT_GROUNDED_ANSWER_OPTIONS } from '../src/model/extractive/answer.js';
 import { confidenceOf, FEATURE_NAMES, type Weights } from '../src/model/extractive/confidence.js';
 import { candidatesFor } from '../src/model/extractive/support.js';
-import { foldAnswer, readSquad, SQUAD_PART_A, type Squad } from './evaldata.js';
+import { foldAnswer, ingestSquad, readSquad, SQUAD_PART_A, type Squad } from './evaldata.js';
 
 const file = process.argv[2] ?? SQUAD_PART_A;
 const cache = process.env['RETRIEVAL_CACHE'];
@@ -31,14 +31,7 @@ async function retrieveAll(squad: Squad): Promise<Asked[]> {
   if (cache !== undefined && existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as Asked[];
   const db = openDatabase({ path: ':memory:', migrations: CORPUS_MIGRATIONS });
   const corpus = createSqliteCorpus(db, { embedder: createHashingEmbedder(), clock: () => new Date(), newId: () => 'unused', chunking: DEFAULT_CHUNKING });
-  for (const [a, article] of squad.data.entries()) {
-    for (const [p, paragraph] of article.paragraphs.entries()) {
-      const id = `p${a}-${p}`;
-      const title = article.title.replaceAll('_', ' ');
-      const result = await corpus.ingestDocument({ id, collection: 'help', source: `squad:${title}`, owner: 'eval', title, content: paragraph.context, contentType: 'text', actor: 'eval', approve: true });
-      if (result.version.state === 'quarantined') await corpus.approve(id, result.version.version, 'eval');
-    }
-  }
+  await ingestSquad(corpus, squad, 'help');
   const asked: Asked[] = [];
   for (const [a, article] of squad.data.entries()) {
     for (const paragraph of article.paragraphs) {
