@@ -6,6 +6,7 @@ import { createPostgresKeyStore } from './keys.js';
 import { createPostgresAuditStore, insertAudit } from './audit.js';
 import { completeClaim, createPostgresIdempotencyStore } from './idempotency.js';
 import { createPostgresReviewStore, insertReview } from './reviews.js';
+import { createPostgresTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 
@@ -45,6 +46,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     audit: createPostgresAuditStore(pool),
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),
+    tasks: createPostgresTaskVersionStore(pool),
     async recordOutcome(outcome) {
       await inTransaction(pool, async (client) => {
         await insertAudit(client, outcome.audit);

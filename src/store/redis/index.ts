@@ -78,6 +78,7 @@ export function withRedis(store: Store, client: Redis): Store {
     keys: store.keys,
     audit: store.audit,
     reviews: store.reviews,
+    tasks: store.tasks,
     idempotency,
     replayCache: redisReplayCache(client),
     async recordOutcome(outcome) {

@@ -1,10 +1,11 @@
-// The embedded store: one SQLite file holding keys, audit, idempotency, reviews and the corpus.
+// The embedded store: one SQLite file holding keys, audit, idempotency, reviews, task versions and the corpus.
 import { openDatabase, type Migration, type SqliteDatabase } from './db.js';
 import { CORE_MIGRATIONS } from './core-migrations.js';
 import { createSqliteKeyStore } from './keys.js';
 import { createSqliteAuditStore } from './audit.js';
 import { createSqliteIdempotencyStore } from './idempotency.js';
 import { createSqliteReviewStore } from './reviews.js';
+import { createSqliteTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 
@@ -57,6 +58,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     audit,
     idempotency,
     reviews,
+    tasks: createSqliteTaskVersionStore(db),
     async recordOutcome(outcome) {
       recordOutcome.immediate(outcome);
     },
