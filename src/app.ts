@@ -77,13 +77,17 @@ export function createApp(deps: AppDeps): Express {
       if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
     },
   });
-  const authenticateKey = authenticate({
+  const authDeps = {
     keys: deps.store.keys,
     environment: deps.environment,
     limits: deps.limits,
     clock: deps.clock,
     replayCache: deps.store.replayCache,
-  });
+    newId: deps.newId,
+  };
+  const authenticateKey = authenticate(authDeps);
+  // The task routes answer a repeated webhook-id from its stored idempotent response (SIG-5); nothing else does.
+  const authenticateTaskCall = authenticate({ ...authDeps, answersRepeats: true });
 
   app.use(requestId(deps.newId));
   app.use((_req, res, next) => {
@@ -130,13 +134,13 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateKey, rateLimit: rateLimitTask(deps.limits) }));
+  app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateTaskCall, rateLimit: rateLimitTask(deps.limits) }));
   app.use(
     openAiCompatRoutes({
       handleTask,
       tasks: deps.tasks,
       bodyLimitBytes: deps.bodyLimitBytes,
-      authenticate: authenticateKey,
+      authenticate: authenticateTaskCall,
       rateLimit: rateLimitTask(deps.limits),
       clock: deps.clock,
       logger: deps.logger,

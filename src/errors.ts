@@ -23,6 +23,7 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'Not found', retryable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed', retryable: false },
   request_replayed: { status: 409, title: 'Signed request already received', retryable: false },
+  signed_request_in_progress: { status: 409, title: 'A request with this webhook-id is in progress', retryable: true },
   idempotency_request_in_progress: { status: 409, title: 'A request with this Idempotency-Key is in progress', retryable: true },
   state_conflict: { status: 409, title: 'Resource is not in a state that allows this action', retryable: false },
   payload_too_large: { status: 413, title: 'Payload too large', retryable: false },

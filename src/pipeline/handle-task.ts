@@ -9,6 +9,7 @@ import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { ModelCatalogue } from '../model/catalogue.js';
 import { canCallTask } from '../scopes.js';
+import type { SignedMessage } from '../security/replay-cache.js';
 
 export interface TaskServiceDeps {
   readonly store: Store;
@@ -34,6 +35,8 @@ export interface TaskCall {
   readonly startedAt: number;
   /** Present when the caller sent a valid Idempotency-Key; `scope` is already the composite key (IDEM-3). */
   readonly idempotency?: { readonly scope: string; readonly fingerprint: string };
+  /** The webhook-id of a signed request (SIG-5): settled here with the outcome, so a transient failure frees it (B8). */
+  readonly signedMessage?: SignedMessage;
   readonly signal?: AbortSignal;
 }
 
@@ -74,6 +77,19 @@ export function createTaskService(deps: TaskServiceDeps) {
     }
   }
 
+  /**
+   * A repeated webhook-id whose first request stored an idempotent response (SIG-5): it is answered from that record
+   * and nothing else. Another Idempotency-Key, or a record that is gone, refuses it; it never executes (B2).
+   */
+  async function replayOfSignedMessage(replayScope: string, idempotency: TaskCall['idempotency']): Promise<TaskReply> {
+    const refused = new AppError('request_replayed', { detail: 'This webhook-id was already received.' });
+    if (idempotency?.scope !== replayScope) throw refused;
+    const replay = await claim(idempotency.scope, idempotency.fingerprint);
+    if (replay !== undefined) return replay;
+    await deps.store.idempotency.release(idempotency.scope);
+    throw refused;
+  }
+
   return async function handleTask(call: TaskCall): Promise<TaskReply> {
     // One lookup: this request runs on this version to the end, whatever is activated meanwhile.
     const definition = resolveTask(deps.tasks, call.taskName);
@@ -94,19 +110,27 @@ export function createTaskService(deps: TaskServiceDeps) {
     const model = deps.models.forTask(definition.spec.model, definition.modelTask);
 
     const idempotency = call.idempotency;
+    const signed = call.signedMessage;
+    if (signed?.kind === 'repeat') return replayOfSignedMessage(signed.replayScope, idempotency);
     if (idempotency !== undefined) {
       const replay = await claim(idempotency.scope, idempotency.fingerprint);
       if (replay !== undefined) {
+        await signed?.complete(idempotency.scope);
         deps.onOutcome?.({ task, status: replay.status, decision: 'replayed', replayed: true, usage: 0, keyId: call.principal.keyId });
         return replay;
       }
     }
+    /** Nothing final happened: the idempotency claim and the webhook-id are freed for the retry (IDEM-7, B8). */
+    const releaseClaims = async (): Promise<void> => {
+      if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+      await signed?.release();
+    };
 
     const execution = (async (): Promise<TaskOutcome> => {
       try {
         return await deps.pipeline({ task: definition, model, envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
       } catch (error) {
-        if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+        await releaseClaims();
         throw error;
       }
     })();
@@ -143,10 +167,11 @@ export function createTaskService(deps: TaskServiceDeps) {
         });
       } catch (error) {
         // Fail closed: an answer whose audit row could not be written is never delivered as a success.
-        if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+        await releaseClaims();
         throw new AppError('store_unavailable', { cause: error, headers: { 'Retry-After': '2' } });
       }
-      if (idempotency !== undefined && outcome.transient) await deps.store.idempotency.release(idempotency.scope);
+      if (outcome.transient) await releaseClaims();
+      else await signed?.complete(storeResponse ? idempotency.scope : null);
       deps.onOutcome?.({ task, status: outcome.status, decision: outcome.decision, replayed: false, usage: outcome.usage.total_tokens, keyId: call.principal.keyId });
       return toReply(response, false);
     } finally {

@@ -14,7 +14,7 @@ import { ChatMessage, ChatRequest, TextPart } from '../../contracts/chat-complet
 import type { TaskRegistry } from '../../tasks/registry.js';
 import { canCallTask } from '../../scopes.js';
 import { parseJson, rawBody, rawBodyOf } from '../middleware/json-body.js';
-import { principalOf } from '../middleware/auth.js';
+import { principalOf, withSignedMessage } from '../middleware/auth.js';
 
 export interface OpenAiCompatDeps {
   readonly handleTask: TaskService;
@@ -268,6 +268,7 @@ export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
       principal,
       requestId,
       startedAt: Number(res.locals['startedAt']),
+      ...withSignedMessage(res.locals),
       // The fingerprint is over the chat request as sent, so a retry with the same key and body replays (IDEM-4).
       ...(header.ok
         ? { idempotency: { scope: idempotencyScope(principal.keyId, 'POST', ROUTE, header.key), fingerprint: requestFingerprint('POST', ROUTE, rawBodyOf(req.body)) } }

@@ -150,7 +150,16 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
-    id: 'pg-003-task-versions',
+    // SIG-5 with B2/B8: see core-002-webhook-id-claims in the SQLite store.
+    id: 'pg-003-webhook-id-claims',
+    sql: `
+      ALTER TABLE webhook_ids ADD COLUMN state text NOT NULL DEFAULT 'completed' CHECK (state IN ('in_flight','completed'));
+      ALTER TABLE webhook_ids ADD COLUMN token text;
+      ALTER TABLE webhook_ids ADD COLUMN replay_scope text;
+    `,
+  },
+  {
+    id: 'pg-004-task-versions',
     sql: `
       CREATE TABLE task_versions (
         name text NOT NULL,
