@@ -19,7 +19,6 @@ import { accessLog } from './http/middleware/access-log.js';
 import { authenticate, requireAdmin } from './http/middleware/auth.js';
 import type { Metrics } from './metrics.js';
 import { rateLimitTask } from './http/middleware/rate-limit.js';
-import { bodyParserErrors } from './http/middleware/json-body.js';
 import { notFound, problemHandler } from './http/middleware/problems.js';
 import { taskRoutes } from './http/routes/tasks.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -166,7 +165,6 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(notFound);
-  app.use(bodyParserErrors);
   app.use(problemHandler(deps.logger));
   return app;
 }

@@ -11,6 +11,8 @@ export interface ProblemSpec {
 export const PROBLEMS = {
   validation_failed: { status: 400, title: 'Request failed validation', retryable: false },
   malformed_json: { status: 400, title: 'Request body is not valid JSON', retryable: false },
+  malformed_encoding: { status: 400, title: 'Request body does not match its Content-Encoding', retryable: false },
+  malformed_path: { status: 400, title: 'Request path is not valid percent-encoding', retryable: false },
   unsupported_schema_version: { status: 400, title: 'Unsupported schema version', retryable: false },
   idempotency_key_missing: { status: 400, title: 'Idempotency-Key header is required', retryable: false },
   idempotency_key_invalid: { status: 400, title: 'Idempotency-Key header is invalid', retryable: false },

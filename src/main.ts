@@ -92,8 +92,12 @@ async function main(): Promise<void> {
     if (draining) return;
     draining = true;
     logger.info({ signal }, 'draining');
-    // Keep-alive clients are told to reconnect elsewhere; requests already running finish normally.
-    server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('Connection', 'close'));
+    // Keep-alive clients are told to reconnect elsewhere; requests already running finish normally. The header goes
+    // on before the app sees the request: a listener after it finds /healthz already answered, and a throw here
+    // would end the process with every in-flight call unrecorded (issue 12 B1).
+    server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
     const force = setTimeout(() => {
       logger.warn('grace period over; closing remaining connections');
       server.closeAllConnections();

@@ -15,6 +15,7 @@ import type { TaskRegistry } from '../../tasks/registry.js';
 import { canCallTask } from '../../scopes.js';
 import { parseJson, rawBody, rawBodyOf } from '../middleware/json-body.js';
 import { principalOf, withSignedMessage } from '../middleware/auth.js';
+import { knownProblem } from '../middleware/problems.js';
 
 export interface OpenAiCompatDeps {
   readonly handleTask: TaskService;
@@ -79,7 +80,13 @@ const textOf = (content: z.infer<typeof ChatMessage>['content']): string => {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     if (content.some((part) => part.type !== 'text')) throw refuse('messages', 'Only text content parts are supported.');
-    return content.map((part) => TextPart.parse(part).text).join('\n');
+    return content
+      .map((part) => {
+        const text = TextPart.safeParse(part);
+        if (!text.success) throw refuse('messages', 'A text content part needs its text as a string.');
+        return text.data.text;
+      })
+      .join('\n');
   }
   return '';
 };
@@ -287,11 +294,8 @@ export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
       next(error);
       return;
     }
-    const type = (error as { type?: unknown } | null)?.type;
-    let appError: AppError;
-    if (isAppError(error)) appError = error;
-    else if (type === 'entity.too.large') appError = new AppError('payload_too_large', { detail: 'The request body is larger than this server accepts.' });
-    else {
+    let appError = knownProblem(error);
+    if (appError === undefined) {
       deps.logger.error({ request_id: res.locals['requestId'], err: error }, 'unexpected error');
       appError = new AppError('internal_error', { detail: 'An unexpected error occurred; the request id identifies it in our logs.' });
     }
