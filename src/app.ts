@@ -28,6 +28,10 @@ import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
 import { createReviewAdmin } from './admin/reviews.js';
 import type { CorpusStore } from './store/corpus.js';
+import { resultRoutes } from './http/routes/results.js';
+import { createWebhookEvents } from './webhooks/events.js';
+import { createWebhookAdmin } from './webhooks/admin.js';
+import { WEBHOOK_OPERATIONS, webhookRoutes } from './http/routes/webhooks.js';
 
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
@@ -51,6 +55,9 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly metrics: Metrics;
   readonly corpus: CorpusStore;
   readonly uploadLimitBytes: number;
+  /** API7: hosts webhooks may reach over http or at private addresses; none by default. */
+  readonly webhookAllowHosts?: ReadonlySet<string>;
+  readonly webhookTimeoutMs?: number;
   /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
   readonly notReadyReason?: () => Promise<string | undefined>;
 }
@@ -61,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
 
   const pipeline = createTaskPipeline({ ...deps, observer: deps.metrics });
+  const planDeliveries = createWebhookEvents({ store: deps.store.webhooks, clock: deps.clock, newId: deps.newId });
   const handleTask = createTaskService({
     store: deps.store,
     tasks: deps.tasks,
@@ -71,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
     idempotencyTtlMs: deps.idempotencyTtlMs,
     idempotencyWaitMs: deps.idempotencyWaitMs,
     staleClaimMs: 2 * deps.requestDeadlineMs,
+    planDeliveries,
     onOutcome: (event) => {
       if (event.replayed) deps.metrics.replay(event.task);
       if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
@@ -107,15 +116,17 @@ export function createApp(deps: AppDeps): Express {
     openReviews: () => deps.store.reviews.countOpen(),
     versionsByState: async () => (await deps.corpus.stats()).versionsByState,
     indexGeneration: async () => (await deps.corpus.stats()).generation,
+    webhookDeliveries: () => deps.store.webhooks.countByState(),
   });
 
   // Rebuilt only when the active task versions change (list() returns a new array then).
+  const operations = [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS];
   let documented = deps.tasks.list();
-  let openApiDocument = buildOpenApiDocument(documented, deps.version, ADMIN_OPERATIONS);
+  let openApiDocument = buildOpenApiDocument(documented, deps.version, operations);
   const openApi = (): Readonly<Record<string, unknown>> => {
     if (deps.tasks.list() !== documented) {
       documented = deps.tasks.list();
-      openApiDocument = buildOpenApiDocument(documented, deps.version, ADMIN_OPERATIONS);
+      openApiDocument = buildOpenApiDocument(documented, deps.version, operations);
     }
     return openApiDocument;
   };
@@ -133,6 +144,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  app.use(resultRoutes({ authenticate: authenticateKey, results: deps.store.results }));
   app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateTaskCall, rateLimit: rateLimitTask(deps.limits) }));
   app.use(
     openAiCompatRoutes({
@@ -151,10 +163,25 @@ export function createApp(deps: AppDeps): Express {
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
       tasks: createTaskAdmin({ versions: deps.store.tasks, audit: deps.store.audit, compileDeps: deps.taskCompileDeps, clock: deps.clock, newId: deps.newId }),
-      reviews: createReviewAdmin({ reviews: deps.store.reviews, audit: deps.store.audit, tasks: deps.tasks, clock: deps.clock, newId: deps.newId }),
+      reviews: createReviewAdmin({ store: deps.store, tasks: deps.tasks, clock: deps.clock, newId: deps.newId, resultTtlMs: deps.idempotencyTtlMs, planDeliveries }),
       corpus: deps.corpus,
       audit: deps.store.audit,
       uploadLimitBytes: deps.uploadLimitBytes,
+    }),
+  );
+  app.use(
+    webhookRoutes({
+      authenticate: authenticateKey,
+      bodyLimitBytes: deps.bodyLimitBytes,
+      webhooks: createWebhookAdmin({
+        store: deps.store,
+        isTask: (name) => deps.tasks.get(name) !== undefined,
+        allowHosts: deps.webhookAllowHosts ?? new Set<string>(),
+        timeoutMs: deps.webhookTimeoutMs ?? 15_000,
+        clock: deps.clock,
+        newId: deps.newId,
+        random: deps.random,
+      }),
     }),
   );
   app.get('/metrics', authenticateKey, requireAdmin, async (_req, res) => {

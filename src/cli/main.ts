@@ -8,6 +8,8 @@ import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, ty
 import { openRuntime, databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
 import { createKeyAdmin } from '../admin/keys.js';
 import { createReviewAdmin } from '../admin/reviews.js';
+import { createWebhookEvents } from '../webhooks/events.js';
+import { webhooksCommand } from './webhooks.js';
 import { createCheckRegistry } from '../guard/registry.js';
 import { loadTaskFolders, readTaskFolder } from '../tasks/load.js';
 import { TASK_FILE } from '../tasks/compile.js';
@@ -40,6 +42,11 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   reviews list [--state open]        the review queue
   reviews show ID                    one review item
   reviews resolve ID --approve|--reject [--output JSON] [--note TEXT]
+  webhooks create --url URL --events review.resolved[,request.completed] [--key ID | --task NAME]
+                                     register a signed webhook endpoint; its whsec_ secret is printed once
+  webhooks list | delete ID | test ID
+  webhooks deliveries [--state dead] [--endpoint ID]
+  webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
   tasks list                         tasks and their versions (draft, active, retired)
   tasks show NAME [--version N]      one version with its files (the active one by default)
@@ -96,6 +103,11 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         state: { type: 'string' },
         output: { type: 'string' },
         note: { type: 'string' },
+        url: { type: 'string' },
+        events: { type: 'string' },
+        key: { type: 'string' },
+        task: { type: 'string' },
+        endpoint: { type: 'string' },
       },
     });
     io = { out, err, json: values.json };
@@ -117,6 +129,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     }
     const overlapHours = Number(values['overlap-hours']);
     if (!Number.isFinite(overlapHours) || overlapHours < 0) throw new UsageError('--overlap-hours must be a non-negative number');
+
+    if (area === 'webhooks') return await withRuntime(config, (runtime) => webhooksCommand(action ?? '', target, values, runtime, io, need));
 
     switch (`${area} ${action ?? ''}`.trim()) {
       case 'keys create':
@@ -289,6 +303,7 @@ const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'tasks list', 'tasks show', 'tasks import', 'tasks activate', 'tasks diff', 'doctor', 'help',
+  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {
@@ -314,7 +329,15 @@ const keyAdmin = (runtime: Runtime) =>
   createKeyAdmin({ keys: runtime.store.keys, environment: runtime.config.AIRLOCK_ENV, clock: runtime.clock, random: runtime.random });
 
 const reviewAdmin = (runtime: Runtime) =>
-  createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, tasks: runtime.tasks, clock: runtime.clock, newId: runtime.newId });
+  createReviewAdmin({
+    store: runtime.store,
+    tasks: runtime.tasks,
+    clock: runtime.clock,
+    newId: runtime.newId,
+    resultTtlMs: runtime.config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    // A decision made here raises its webhooks too; the server's delivery worker sends them.
+    planDeliveries: createWebhookEvents({ store: runtime.store.webhooks, clock: runtime.clock, newId: runtime.newId }),
+  });
 
 async function doctor(env: Readonly<Record<string, string | undefined>>, io: CliIO): Promise<number> {
   const checks: Array<{ check: string; ok: boolean; detail: string }> = [];

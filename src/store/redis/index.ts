@@ -101,6 +101,9 @@ export function withRedis(store: Store, client: Redis): Store {
     audit: store.audit,
     reviews: store.reviews,
     tasks: store.tasks,
+    results: store.results,
+    webhooks: store.webhooks,
+    recordReviewDecision: (decision) => store.recordReviewDecision(decision),
     idempotency,
     replayCache: redisReplayCache(client),
     async recordOutcome(outcome) {
