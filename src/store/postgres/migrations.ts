@@ -211,7 +211,12 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     `,
   },
   {
-    id: 'pg-005-task-versions',
+    // B3: see core-004-idempotency-claim-token in the SQLite store.
+    id: 'pg-005-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token text;`,
+  },
+  {
+    id: 'pg-006-task-versions',
     sql: `
       CREATE TABLE task_versions (
         name text NOT NULL,

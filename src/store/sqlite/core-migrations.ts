@@ -134,7 +134,13 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    id: 'core-004-task-versions',
+    // B3: the token of the request holding a claim; completion and release must present it, so a claim reclaimed as
+    // abandoned can never be completed by its old holder too.
+    id: 'core-004-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token TEXT;`,
+  },
+  {
+    id: 'core-005-task-versions',
     sql: `
       CREATE TABLE task_versions (
         name TEXT NOT NULL,
