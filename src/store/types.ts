@@ -154,6 +154,7 @@ export interface Store {
   recordOutcome(outcome: RequestOutcome): Promise<void>;
   /** Signed-request ids seen within the replay window (SIG-5). */
   readonly replayCache: ReplayCache;
+  /** True when every engine answers; rejects with store_unavailable naming the engine that does not. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { createPostgresReviewStore, insertReview } from './reviews.js';
 import { createPostgresReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -35,7 +36,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
 
-  return {
+  // B7: a server that is down, restarting or out of connections is 503 store_unavailable, not a 500.
+  return failClosed('PostgreSQL', {
     pool,
     url: options.url,
     keys: createPostgresKeyStore(pool, options.secretBox),
@@ -58,5 +60,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async close() {
       await pool.end();
     },
-  };
+  });
 }

@@ -8,6 +8,7 @@ import { createSqliteReviewStore } from './reviews.js';
 import { createSqliteReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -46,7 +47,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     }
   });
 
-  return {
+  // B7: a busy, locked, full or unreadable file is 503 store_unavailable, not a 500.
+  return failClosed('SQLite', {
     db,
     keys,
     audit,
@@ -62,5 +64,5 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       db.close();
     },
-  };
+  });
 }
