@@ -112,6 +112,9 @@ export function withRedis(store: Store, client: Redis): Store {
     keys: store.keys,
     audit: store.audit,
     reviews: store.reviews,
+    results: store.results,
+    webhooks: store.webhooks,
+    recordReviewDecision: (decision) => store.recordReviewDecision(decision),
     idempotency,
     replayCache: failClosed('Redis', redisReplayCache(client)),
     async recordOutcome(outcome) {
