@@ -11,6 +11,7 @@ import { createSqliteReplayCache } from './replay-cache.js';
 import { createSqliteTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -64,7 +65,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return resolved;
   });
 
-  return {
+  // B7: a busy, locked, full or unreadable file is 503 store_unavailable, not a 500.
+  return failClosed('SQLite', {
     db,
     keys,
     audit,
@@ -86,5 +88,5 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       db.close();
     },
-  };
+  });
 }
