@@ -70,13 +70,16 @@ export function createHttpFetch(fallback: typeof fetch = fetch, maxResponseBytes
         const chunks: Buffer[] = [];
         let received = 0;
         let decoded = 0;
-        response.on('data', (chunk: Buffer) => {
-          received += chunk.byteLength;
-          if (received > maxResponseBytes) tooLarge();
-        });
+        // Counted on the wire too: the limit holds for what we download, not only for what it inflates to.
+        if (decoder !== undefined) {
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.byteLength;
+            if (received > maxResponseBytes) tooLarge();
+          });
+        }
         response.on('error', fail);
-        const body = decoder === undefined ? response : response.pipe(decoder);
-        body.on('data', (chunk: Buffer) => {
+        const content = decoder === undefined ? response : response.pipe(decoder);
+        content.on('data', (chunk: Buffer) => {
           decoded += chunk.byteLength;
           if (decoded > maxResponseBytes) {
             decoder?.destroy();
@@ -84,8 +87,8 @@ export function createHttpFetch(fallback: typeof fetch = fetch, maxResponseBytes
           }
           chunks.push(chunk);
         });
-        body.on('error', fail);
-        body.on('end', () => {
+        content.on('error', fail);
+        content.on('end', () => {
           signal?.removeEventListener('abort', onAbort);
           if (status < 200 || status > 599) return reject(new TypeError(`upstream answered with status ${status}`));
           if (decoder !== undefined) {
