@@ -11,7 +11,7 @@ export function print(io: CliIO, value: unknown, human: () => string): void {
   io.out.write(io.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
-export function table(rows: ReadonlyArray<Readonly<Record<string, unknown>>>, columns: readonly string[]): string {
+export function table<Row extends object>(rows: readonly Row[], columns: ReadonlyArray<keyof Row & string>): string {
   if (rows.length === 0) return '(none)';
   const cell = (value: unknown): string => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));

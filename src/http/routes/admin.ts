@@ -8,6 +8,7 @@ import { AppError } from '../../errors.js';
 import type { KeyAdmin } from '../../admin/keys.js';
 import { CreateKeyRequest } from '../../admin/keys.js';
 import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
+import { approveDrafts, ApproveDraftsRequest, draftApprovalAudit } from '../../admin/corpus.js';
 import type { CorpusStore } from '../../store/corpus.js';
 import type { AuditStore } from '../../store/types.js';
 import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
@@ -102,6 +103,7 @@ export const ADMIN_OPERATIONS: readonly DocumentedOperation[] = [
   { method: 'get', path: '/admin/corpus/documents/:id/versions/:version/chunks', tag: 'corpus', summary: 'The chunks of one version', success: { status: 200, description: 'The chunks' } },
   { method: 'get', path: '/admin/corpus/documents/:id/diff', tag: 'corpus', summary: 'Unified diff between two versions', query: DiffQuery, success: { status: 200, description: 'The diff' } },
   { method: 'post', path: '/admin/corpus/documents/:id/approve', tag: 'corpus', summary: 'Approve a version (the latest by default)', body: ApproveBody, success: { status: 200, description: 'The approval' } },
+  { method: 'post', path: '/admin/corpus/approve-drafts', tag: 'corpus', summary: 'Approve every draft (never a quarantined version), or list them with dry_run', body: ApproveDraftsRequest, success: { status: 200, description: 'Each draft and what happened to it' } },
   { method: 'post', path: '/admin/corpus/documents/:id/retire', tag: 'corpus', summary: 'Retire the approved version', success: { status: 200, description: 'The retirement' } },
   { method: 'delete', path: '/admin/corpus/documents/:id/versions/:version', tag: 'corpus', summary: 'Delete a draft or quarantined version', success: { status: 200, description: 'The deletion' } },
   { method: 'get', path: '/admin/reviews', tag: 'reviews', summary: 'List review items', query: ReviewQuery, success: { status: 200, description: 'Review items and the open count' } },
@@ -190,6 +192,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const { version } = parse(ApproveBody, res.locals['json'] ?? {});
     const result = await deps.corpus.approve(param(req.params['id']), version, principalOf(res.locals).keyId);
     audited(res, { document_id: result.documentId, version: result.version, previous_state: result.previousState, retired_version: result.retiredVersion });
+    res.json(result);
+  });
+  router.post('/admin/corpus/approve-drafts', ...body, async (_req, res) => {
+    const request = parse(ApproveDraftsRequest, res.locals['json'] ?? {});
+    const result = await approveDrafts(deps.corpus, request, principalOf(res.locals).keyId);
+    audited(res, draftApprovalAudit(request, result));
     res.json(result);
   });
   router.post('/admin/corpus/documents/:id/retire', ...noBody, async (req, res) => {
