@@ -17,7 +17,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-COPY policies ./policies
+COPY tasks ./tasks
 COPY corpus ./corpus
 # The admin console is static files served from the package, not compiled output.
 COPY src/console ./src/console

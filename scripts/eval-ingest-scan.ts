@@ -6,15 +6,15 @@ import { chunkText, DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
 import { scanChunks } from '../src/retrieval/injection-scan.js';
 import { normaliseCorpusText } from '../src/retrieval/text.js';
 
-const EVALDATA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'evaldata');
+import { EVALDATA } from './evaldata.js';
 const readJson = (path: string): unknown => JSON.parse(readFileSync(join(EVALDATA, path), 'utf8'));
 const readJsonl = (path: string): Record<string, unknown>[] =>
   readFileSync(join(EVALDATA, path), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /** The reasons a whole document would be quarantined for, as ingest does it. */
 function reasonsFor(document: string): string[] {
-  const { text, invisibleRemoved } = normaliseCorpusText(document);
-  const findings = scanChunks(chunkText(text, DEFAULT_CHUNKING), { invisibleRemoved, hiddenElements: 0 });
+  const { text, hiddenByInvisibles } = normaliseCorpusText(document);
+  const findings = scanChunks(chunkText(text, DEFAULT_CHUNKING), { hiddenByInvisibles, hiddenElements: 0 });
   return [...new Set(findings.flatMap((f) => f.reasons.map((r) => r.split(':')[0] ?? r)))];
 }
 

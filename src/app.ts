@@ -1,11 +1,15 @@
 // Composition root: builds the Express app from its dependencies. No I/O at import, no environment reads;
-// main.ts (or a test) opens the store, loads policies and passes everything in.
+// main.ts (or a test) opens the store, loads the task folders and passes everything in.
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import type { RateLimits } from './security/rate-limit.js';
 import type { Environment, Store } from './store/types.js';
 import { createTaskPipeline, type TaskPipelineDeps } from './pipeline/run-task.js';
+import type { TaskRegistry } from './tasks/registry.js';
+import type { ModelClient } from './model/types.js';
+import { createModelCatalogue } from './model/catalogue.js';
+import { createOfflineModel } from './model/offline.js';
 import { createTaskService } from './pipeline/handle-task.js';
 import { buildOpenApiDocument } from './contracts/openapi.js';
 import { requestId } from './http/middleware/request-id.js';
@@ -13,7 +17,6 @@ import { accessLog } from './http/middleware/access-log.js';
 import { authenticate, requireAdmin } from './http/middleware/auth.js';
 import type { Metrics } from './metrics.js';
 import { rateLimitTask } from './http/middleware/rate-limit.js';
-import { bodyParserErrors } from './http/middleware/json-body.js';
 import { notFound, problemHandler } from './http/middleware/problems.js';
 import { taskRoutes } from './http/routes/tasks.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -26,6 +29,11 @@ import type { CorpusStore } from './store/corpus.js';
 
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
+  readonly tasks: TaskRegistry;
+  /** The configured model: it serves every task whose task.json names none. */
+  readonly model: ModelClient;
+  /** Models a task may name by id; "offline" is always available. */
+  readonly namedModels?: ReadonlyMap<string, ModelClient>;
   readonly environment: Environment;
   readonly version: string;
   readonly bodyLimitBytes: number;
@@ -51,7 +59,8 @@ export function createApp(deps: AppDeps): Express {
   const pipeline = createTaskPipeline({ ...deps, observer: deps.metrics });
   const handleTask = createTaskService({
     store: deps.store,
-    policies: deps.policies,
+    tasks: deps.tasks,
+    models: createModelCatalogue(deps.model, new Map([['offline', createOfflineModel()], ...(deps.namedModels ?? new Map())])),
     pipeline,
     clock: deps.clock,
     newId: deps.newId,
@@ -63,13 +72,17 @@ export function createApp(deps: AppDeps): Express {
       if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
     },
   });
-  const authenticateKey = authenticate({
+  const authDeps = {
     keys: deps.store.keys,
     environment: deps.environment,
     limits: deps.limits,
     clock: deps.clock,
     replayCache: deps.store.replayCache,
-  });
+    newId: deps.newId,
+  };
+  const authenticateKey = authenticate(authDeps);
+  // The task routes answer a repeated webhook-id from its stored idempotent response (SIG-5); nothing else does.
+  const authenticateTaskCall = authenticate({ ...authDeps, answersRepeats: true });
 
   app.use(requestId(deps.newId));
   app.use((_req, res, next) => {
@@ -92,7 +105,7 @@ export function createApp(deps: AppDeps): Express {
     indexGeneration: async () => (await deps.corpus.stats()).generation,
   });
 
-  const openApi = buildOpenApiDocument([...deps.policies.keys()], deps.version, ADMIN_OPERATIONS);
+  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version, ADMIN_OPERATIONS);
   app.use(
     healthRoutes({
       openApi,
@@ -102,13 +115,13 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
-  app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateKey, rateLimit: rateLimitTask(deps.limits) }));
+  app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateTaskCall, rateLimit: rateLimitTask(deps.limits) }));
   app.use(
     openAiCompatRoutes({
       handleTask,
-      tasks: [...deps.policies.keys()],
+      tasks: deps.tasks,
       bodyLimitBytes: deps.bodyLimitBytes,
-      authenticate: authenticateKey,
+      authenticate: authenticateTaskCall,
       rateLimit: rateLimitTask(deps.limits),
       clock: deps.clock,
       logger: deps.logger,
@@ -119,7 +132,7 @@ export function createApp(deps: AppDeps): Express {
     adminRoutes({
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
-      reviews: createReviewAdmin({ reviews: deps.store.reviews, audit: deps.store.audit, policies: deps.policies, clock: deps.clock, newId: deps.newId }),
+      reviews: createReviewAdmin({ reviews: deps.store.reviews, audit: deps.store.audit, tasks: deps.tasks, clock: deps.clock, newId: deps.newId }),
       corpus: deps.corpus,
       audit: deps.store.audit,
       uploadLimitBytes: deps.uploadLimitBytes,
@@ -133,7 +146,6 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(notFound);
-  app.use(bodyParserErrors);
   app.use(problemHandler(deps.logger));
   return app;
 }

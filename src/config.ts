@@ -29,7 +29,7 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_ENV: z.enum(ENVIRONMENTS).default('development').describe('A key only works on a server of its own environment'),
   AIRLOCK_DATA_DIR: z.string().min(1).default('./data'),
   AIRLOCK_CORPUS_DIR: z.string().min(1).default('./corpus'),
-  AIRLOCK_POLICIES_DIR: z.string().min(1).default('./policies'),
+  AIRLOCK_TASKS_DIR: z.string().min(1).default('./tasks').describe('One folder per task: task.json, its JSON Schemas and instructions'),
   AIRLOCK_BOOTSTRAP_CORPUS: Flag.default(true).describe('Ingest and approve the bundled corpus on first start'),
   AIRLOCK_BODY_LIMIT_BYTES: PositiveInt.max(10 * 1024 * 1024).default(64 * 1024),
   AIRLOCK_UPLOAD_LIMIT_BYTES: PositiveInt.max(50 * 1024 * 1024).default(2 * 1024 * 1024),

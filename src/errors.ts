@@ -11,6 +11,8 @@ export interface ProblemSpec {
 export const PROBLEMS = {
   validation_failed: { status: 400, title: 'Request failed validation', retryable: false },
   malformed_json: { status: 400, title: 'Request body is not valid JSON', retryable: false },
+  malformed_encoding: { status: 400, title: 'Request body does not match its Content-Encoding', retryable: false },
+  malformed_path: { status: 400, title: 'Request path is not valid percent-encoding', retryable: false },
   unsupported_schema_version: { status: 400, title: 'Unsupported schema version', retryable: false },
   idempotency_key_missing: { status: 400, title: 'Idempotency-Key header is required', retryable: false },
   idempotency_key_invalid: { status: 400, title: 'Idempotency-Key header is invalid', retryable: false },
@@ -23,6 +25,7 @@ export const PROBLEMS = {
   not_found: { status: 404, title: 'Not found', retryable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed', retryable: false },
   request_replayed: { status: 409, title: 'Signed request already received', retryable: false },
+  signed_request_in_progress: { status: 409, title: 'A request with this webhook-id is in progress', retryable: true },
   idempotency_request_in_progress: { status: 409, title: 'A request with this Idempotency-Key is in progress', retryable: true },
   state_conflict: { status: 409, title: 'Resource is not in a state that allows this action', retryable: false },
   payload_too_large: { status: 413, title: 'Payload too large', retryable: false },
@@ -36,6 +39,7 @@ export const PROBLEMS = {
   internal_error: { status: 500, title: 'Internal error', retryable: true },
   upstream_rejected: { status: 502, title: 'Upstream model rejected the request', retryable: false },
   upstream_unavailable: { status: 503, title: 'Upstream model unavailable', retryable: true },
+  model_not_configured: { status: 503, title: 'No model is configured for this task', retryable: false },
   store_unavailable: { status: 503, title: 'Storage unavailable', retryable: true },
   not_ready: { status: 503, title: 'Service not ready', retryable: true },
   upstream_timeout: { status: 504, title: 'Upstream model timed out', retryable: true },
@@ -47,8 +51,14 @@ export const problemType = (code: ProblemCode): string => `urn:airlock:problem:$
 
 export interface FieldError {
   readonly path: string;
+  /** RFC 6901 pointer into the request body, when the error is about one value. */
+  readonly pointer?: string;
   readonly message: string;
 }
+
+/** RFC 6901: a JSON pointer from path segments, `~` and `/` escaped. */
+export const jsonPointer = (segments: ReadonlyArray<string | number>): string =>
+  segments.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
 export interface AppErrorOptions {
   readonly detail?: string;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
-import { appDepsFromRuntime, openRuntime } from './runtime.js';
+import { appDepsFromRuntime, describeServing, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
 import { createMetrics } from './metrics.js';
@@ -27,6 +27,11 @@ async function main(): Promise<void> {
   // SIG-7: rows written before encryption, or under a key now in AIRLOCK_SECRET_KEY_PREVIOUS, are sealed anew.
   const resealed = await runtime.store.keys.resealSigningSecrets();
   if (resealed > 0) logger.info({ keys: resealed }, 'signing secrets re-encrypted under the current secret key');
+  // Say at load which tasks the offline provider fills; the others answer 503 model_not_configured until a model is set.
+  for (const task of runtime.tasks.list()) {
+    const serving = describeServing(task);
+    logger.info({ task: task.name, input_versions: serving.input_versions, model: serving.model, offline: serving.offline }, 'task loaded');
+  }
 
   if (config.AIRLOCK_BOOTSTRAP_CORPUS && (await corpus.stats()).documents === 0) {
     const outcomes = await bootstrapCorpus(corpus, resolve(config.AIRLOCK_CORPUS_DIR), 'bootstrap');
@@ -78,8 +83,12 @@ async function main(): Promise<void> {
     if (draining) return;
     draining = true;
     logger.info({ signal }, 'draining');
-    // Keep-alive clients are told to reconnect elsewhere; requests already running finish normally.
-    server.on('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('Connection', 'close'));
+    // Keep-alive clients are told to reconnect elsewhere; requests already running finish normally. The header goes
+    // on before the app sees the request: a listener after it finds /healthz already answered, and a throw here
+    // would end the process with every in-flight call unrecorded (issue 12 B1).
+    server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
     const force = setTimeout(() => {
       logger.warn('grace period over; closing remaining connections');
       server.closeAllConnections();

@@ -1,5 +1,5 @@
-// Opens everything a process needs from a parsed Config: the store, the corpus, the embedder, the model, the
-// policies and the checks. main.ts and the CLI share it so both see the same database the same way.
+// Opens everything a process needs from a parsed Config: the store, the corpus, the embedder, the models, the
+// task definitions and the checks. main.ts and the CLI share it so both see the same database the same way.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -17,12 +17,15 @@ import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
 import { createOpenAiEmbedder } from './retrieval/embedders/openai.js';
 import type { Embedder } from './retrieval/types.js';
-import { createOfflineModel } from './model/offline.js';
+import { createOfflineModel, offlineRefusal } from './model/offline.js';
 import { createOpenAIModel } from './model/openai.js';
 import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
-import { loadPolicies, type PolicySet } from './policies.js';
+import { loadTaskFolders } from './tasks/load.js';
+import { createTaskRegistry, type TaskRegistry } from './tasks/registry.js';
+import type { TaskCompileDeps } from './tasks/compile.js';
+import type { TaskDefinition } from './tasks/types.js';
 import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
@@ -39,8 +42,10 @@ export interface Runtime {
   readonly sqliteDb: SqliteDatabase | undefined;
   readonly embedder: Embedder;
   readonly model: ModelClient;
+  /** Upstream models a task may name by id (every allowed id, when an upstream is configured). */
+  readonly namedModels: ReadonlyMap<string, ModelClient>;
   readonly checks: CheckRegistry;
-  readonly policies: PolicySet;
+  readonly tasks: TaskRegistry;
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
@@ -66,7 +71,8 @@ export function appDepsFromRuntime(
     corpus: runtime.corpus,
     retriever: runtime.corpus.retriever,
     model: runtime.model,
-    policies: runtime.policies,
+    namedModels: runtime.namedModels,
+    tasks: runtime.tasks,
     checks: runtime.checks,
     limits: createRateLimits({
       requestsPerMinute: config.AIRLOCK_RATE_REQUESTS_PER_MINUTE,
@@ -110,14 +116,16 @@ export function createEmbedder(config: Config): Embedder {
   });
 }
 
+const upstreamConfigured = (config: Config): boolean => config.OPENAI_API_KEY !== undefined || config.AIRLOCK_UPSTREAM_BASE_URL !== undefined;
+
 /** The OpenAI provider when a key or an OpenAI-compatible base URL is configured, otherwise the offline provider. */
-export function createModel(config: Config, onAttempt?: () => void): ModelClient {
-  if (config.OPENAI_API_KEY === undefined && config.AIRLOCK_UPSTREAM_BASE_URL === undefined) return createOfflineModel();
+export function createModel(config: Config, onAttempt?: () => void, model: string = config.AIRLOCK_MODEL): ModelClient {
+  if (!upstreamConfigured(config)) return createOfflineModel();
   return createOpenAIModel({
     // Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK requires one.
     apiKey: config.OPENAI_API_KEY ?? 'not-needed',
     ...(config.AIRLOCK_UPSTREAM_BASE_URL === undefined ? {} : { baseURL: config.AIRLOCK_UPSTREAM_BASE_URL }),
-    model: config.AIRLOCK_MODEL,
+    model,
     timeoutMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS,
     maxRetries: config.AIRLOCK_UPSTREAM_MAX_RETRIES,
     ...(onAttempt === undefined ? {} : { onAttempt }),
@@ -164,9 +172,35 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
   }
 }
 
+/** What task folders are checked against: the registered checks and the models this deployment may use. */
+export const taskCompileDeps = (config: Pick<Config, 'AIRLOCK_ALLOWED_MODELS'>, checks: CheckRegistry): TaskCompileDeps => ({
+  checks,
+  allowedModels: config.AIRLOCK_ALLOWED_MODELS,
+  offlineRefusal,
+});
+
+/** Which model serves a task, and whether the offline provider can fill it when no upstream is configured. */
+export const describeServing = (task: TaskDefinition) => {
+  const offline = offlineRefusal(task.modelTask);
+  const model = task.spec.model ?? 'the configured model';
+  return {
+    name: task.name,
+    input_versions: Object.keys(task.inputSchemas),
+    model,
+    offline: offline === undefined ? 'fills it' : `cannot fill it: ${offline}`,
+    serving: offline === undefined ? `model: ${model} (offline fills it)` : `model: ${model} (offline cannot fill it: 503 model_not_configured without an upstream)`,
+  };
+};
+
+/** A task may name any allowed upstream id; each gets its own client, built only when an upstream is configured. */
+function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMap<string, ModelClient> {
+  if (!upstreamConfigured(config)) return new Map();
+  return new Map(config.AIRLOCK_ALLOWED_MODELS.map((id) => [id, createModel(config, onAttempt, id)]));
+}
+
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const checks = createCheckRegistry();
-  const policies = loadPolicies(config.AIRLOCK_POLICIES_DIR, checks);
+  const tasks = createTaskRegistry(loadTaskFolders(config.AIRLOCK_TASKS_DIR, taskCompileDeps(config, checks)));
   const clock = (): Date => new Date();
   const newId = (): string => randomUUID();
   const embedder = createEmbedder(config);
@@ -186,8 +220,9 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     sqliteDb: opened.sqliteDb,
     embedder,
     model: createModel(config, options.onUpstreamAttempt),
+    namedModels: namedUpstreamModels(config, options.onUpstreamAttempt),
     checks,
-    policies,
+    tasks,
     clock,
     newId,
     random: randomBytes,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../src/cli/main.js';
-import { BUNDLED_POLICIES, FIXTURE_CORPUS } from './helpers/context.js';
+import { BUNDLED_TASKS, FIXTURE_CORPUS } from './helpers/context.js';
 
 
 describe('airlock CLI', () => {
@@ -14,7 +14,7 @@ describe('airlock CLI', () => {
   let env: Record<string, string>;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
-    env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES };
+    env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS };
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -5,16 +5,33 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createTestContext, type TestContext } from './helpers/context.js';
+import { modelFor, offeredChunkIds, startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
 import { main } from '../examples/client.js';
 
 const BUNDLED_CORPUS = join(import.meta.dirname, '..', 'corpus');
+
+/** The mock upstream's answer per task, picked by the json_schema name Airlock sends (each is valid for its task). */
+const answerFor = (request: ChatRequestBody): string => {
+  const cited = offeredChunkIds(request).slice(0, 1);
+  switch (request.response_format?.json_schema?.name) {
+    case 'support_answer_output':
+      return JSON.stringify({ answer: 'Unopened bags can be returned within 30 days.', citations: cited, confidence: 0.8, abstained: false });
+    case 'lead_classify_output':
+      return JSON.stringify({ score: 70, category: 'sales', next_action: 'send_pricing', reasons: ['Asks what an office plan costs'] });
+    default:
+      return JSON.stringify({ title: 'Our taste guarantee', outline: ['Introduction'], body_html: '<p>Not to your taste? Tell us.</p>', meta_description: 'How the taste guarantee works.', citations: cited, status: 'draft' });
+  }
+};
 
 describe('examples/client.ts', () => {
   let ctx: TestContext;
   let server: Server;
   let url: string;
+  let upstream: MockUpstream;
   before(async () => {
-    ctx = await createTestContext({ corpusDir: BUNDLED_CORPUS });
+    // The example calls all three bundled tasks; two of them need a model, so a mock upstream plays it for all three.
+    upstream = await startMockUpstream([{ kind: 'answer', content: answerFor }]);
+    ctx = await createTestContext({ corpusDir: BUNDLED_CORPUS, model: modelFor(upstream) });
     server = ctx.app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -23,6 +40,7 @@ describe('examples/client.ts', () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await ctx.close();
+    await upstream.close();
   });
 
   test('the example, when run against the bundled corpus, then calls all three tasks and exits 0', async () => {

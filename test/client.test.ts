@@ -1,6 +1,7 @@
 // The typed client against a real app on a port, and its retry rules against a scripted local server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestContext, rowCount, type TestContext } from './helpers/context.js';
@@ -31,9 +32,10 @@ describe('createAirlockClient against a real Airlock', () => {
     await ctx.close();
   });
 
-  test('supportAnswer, when the corpus covers the question, then returns an untrusted, typed result with citations', async () => {
+  test('runTask with parseOutput, when the corpus covers the question, then returns an untrusted result typed by the caller\'s parser, with citations', async () => {
     const client = createAirlockClient({ baseUrl: `${baseUrl}/`, apiKey: key });
-    const result = await client.supportAnswer({ question: 'How many business days until my refund is paid?' });
+    const Answer = z.object({ answer: z.string(), citations: z.array(z.string()), abstained: z.boolean() });
+    const result = await client.runTask('support.answer', { question: 'How many business days until my refund is paid?' }, { parseOutput: (output) => Answer.parse(output) });
     assert.equal(result.trust, 'untrusted');
     assert.equal(result.status, 'ok');
     assert.equal(result.task, 'support.answer');
@@ -48,16 +50,16 @@ describe('createAirlockClient against a real Airlock', () => {
   test('an Idempotency-Key, when the caller gives none, then one is generated and stored for every call', async () => {
     const client = createAirlockClient({ baseUrl, apiKey: key });
     const before = rowCount(ctx, 'idempotency_records');
-    await client.supportAnswer({ question: 'When is the support team open?' });
-    await client.supportAnswer({ question: 'When is the support team open?' });
+    await client.runTask('support.answer', { question: 'When is the support team open?' });
+    await client.runTask('support.answer', { question: 'When is the support team open?' });
     assert.equal(rowCount(ctx, 'idempotency_records'), before + 2);
   });
 
   test('an Idempotency-Key, when the caller passes its own twice with the same event, then the second call is a replay', async () => {
     const client = createAirlockClient({ baseUrl, apiKey: key });
     const options = { idempotencyKey: 'order-42-answer', eventId: 'order-42', timestamp: new Date('2026-05-12T10:15:00Z') };
-    const first = await client.leadClassify({ name: 'Ada', email: 'ada@example.test', message: 'Quote for an office plan please', consent: true }, options);
-    const second = await client.leadClassify({ name: 'Ada', email: 'ada@example.test', message: 'Quote for an office plan please', consent: true }, options);
+    const first = await client.runTask('support.answer', { question: 'How do refunds work?' }, options);
+    const second = await client.runTask('support.answer', { question: 'How do refunds work?' }, options);
     assert.equal(first.replayed, false);
     assert.equal(second.replayed, true);
     assert.equal(second.request_id, first.request_id);
@@ -67,14 +69,14 @@ describe('createAirlockClient against a real Airlock', () => {
   test('a signing secret, when the key requires signatures, then the client signs and the call succeeds', async () => {
     const signed = await ctx.createKey(['tasks:*'], { signed: true });
     const client = createAirlockClient({ baseUrl, apiKey: signed.key, signingSecret: signed.signingSecret! });
-    const result = await client.supportAnswer({ question: 'How many business days until my refund is paid?' });
+    const result = await client.runTask('support.answer', { question: 'How many business days until my refund is paid?' });
     assert.equal(result.status, 'ok');
   });
 
   test('a signed key, when the client has no secret, then AirlockProblemError 401 signature_missing after one attempt', async () => {
     const signed = await ctx.createKey(['tasks:*'], { signed: true });
     const client = createAirlockClient({ baseUrl, apiKey: signed.key });
-    await assert.rejects(client.supportAnswer({ question: 'How do refunds work?' }), (error: unknown) => {
+    await assert.rejects(client.runTask('support.answer', { question: 'How do refunds work?' }), (error: unknown) => {
       assert.ok(AirlockProblemError.isInstance(error));
       assert.equal(error.status, 401);
       assert.equal(error.code, 'signature_missing');
@@ -85,7 +87,7 @@ describe('createAirlockClient against a real Airlock', () => {
 
   test('a validation problem, when the data breaks the contract, then it is thrown typed with request id and not retried', async () => {
     const client = createAirlockClient({ baseUrl, apiKey: key });
-    await assert.rejects(client.leadClassify({ name: 'Ada', email: 'not-an-email', message: 'hi', consent: true }), (error: unknown) => {
+    await assert.rejects(client.runTask('lead.classify', { name: 'Ada', email: 'not-an-email', message: 'hi', consent: true }), (error: unknown) => {
       assert.ok(error instanceof AirlockProblemError);
       assert.equal(error.code, 'validation_failed');
       assert.equal(error.retryable, false);
@@ -158,7 +160,7 @@ describe('createAirlockClient retries', () => {
 
   test('a 503 problem, when followed by a 200, then the client retries once with the same Idempotency-Key and body after the backoff', async () => {
     const { client, delays } = run([{ status: 503, body: problem(503, 'upstream_unavailable', true) }, { status: 200, body: okEnvelope }]);
-    const result = await client.supportAnswer({ question: 'When will my refund arrive?' });
+    const result = await client.runTask('support.answer', { question: 'When will my refund arrive?' });
     assert.equal(result.attempts, 2);
     assert.equal(seen.length, 2);
     assert.ok(String(seen[0]!.headers['idempotency-key']).length > 0);
@@ -169,45 +171,45 @@ describe('createAirlockClient retries', () => {
 
   test('a 409 in-progress problem with Retry-After, when retried, then the client waits what the server asked', async () => {
     const { client, delays } = run([{ status: 409, headers: { 'retry-after': '2' }, body: problem(409, 'idempotency_request_in_progress', true) }, { status: 200, body: okEnvelope }]);
-    await client.supportAnswer({ question: 'When will my refund arrive?' });
+    await client.runTask('support.answer', { question: 'When will my refund arrive?' });
     assert.deepEqual(delays, [2000]);
   });
 
   test('a 409 problem that says retryable false, when received, then it is thrown at once', async () => {
     const { client, delays } = run([{ status: 409, body: problem(409, 'request_replayed', false) }, { status: 200, body: okEnvelope }]);
-    await assert.rejects(client.supportAnswer({ question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.code === 'request_replayed' && error.attempts === 1);
+    await assert.rejects(client.runTask('support.answer', { question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.code === 'request_replayed' && error.attempts === 1);
     assert.deepEqual(delays, []);
   });
 
   test('a 503 whose x-should-retry is false, when received, then the header wins and nothing is retried', async () => {
     const { client } = run([{ status: 503, headers: { 'x-should-retry': 'false' }, body: problem(503, 'upstream_unavailable', true) }, { status: 200, body: okEnvelope }]);
-    await assert.rejects(client.supportAnswer({ question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.attempts === 1);
+    await assert.rejects(client.runTask('support.answer', { question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.attempts === 1);
     assert.equal(seen.length, 1);
   });
 
   test('a 429 with a Retry-After of an hour, when received, then the client gives up instead of sleeping', async () => {
     const { client, delays } = run([{ status: 429, headers: { 'retry-after': '3600' }, body: problem(429, 'quota_exceeded', true) }]);
-    await assert.rejects(client.supportAnswer({ question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.code === 'quota_exceeded');
+    await assert.rejects(client.runTask('support.answer', { question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.code === 'quota_exceeded');
     assert.deepEqual(delays, []);
   });
 
   test('a proxy 502 page, when it persists, then the client retries with growing backoff and throws a synthesised http_502 problem', async () => {
     const { client, delays } = run([{ status: 502, body: '<html>bad gateway</html>' }], { maxRetries: 2 });
-    await assert.rejects(client.supportAnswer({ question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.code === 'http_502' && error.attempts === 3);
+    await assert.rejects(client.runTask('support.answer', { question: 'x' }), (error: unknown) => error instanceof AirlockProblemError && error.code === 'http_502' && error.attempts === 3);
     assert.deepEqual(delays, [500, 1000]);
     assert.equal(seen.length, 3);
   });
 
   test('a 200 that is not a task envelope, when received, then AirlockResponseError and no retry', async () => {
     const { client } = run([{ status: 200, body: JSON.stringify({ hello: 'world' }) }]);
-    await assert.rejects(client.supportAnswer({ question: 'x' }), AirlockResponseError);
+    await assert.rejects(client.runTask('support.answer', { question: 'x' }), AirlockResponseError);
     assert.equal(seen.length, 1);
   });
 
   test('a refused connection, when every attempt fails, then AirlockConnectionError after maxRetries + 1 attempts', async () => {
     const delays: number[] = [];
     const client = createAirlockClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'k', maxRetries: 1, random: () => 0, sleep: async (ms) => void delays.push(ms) });
-    await assert.rejects(client.supportAnswer({ question: 'x' }), (error: unknown) => error instanceof AirlockConnectionError && error.attempts === 2);
+    await assert.rejects(client.runTask('support.answer', { question: 'x' }), (error: unknown) => error instanceof AirlockConnectionError && error.attempts === 2);
     assert.deepEqual(delays, [500]);
   });
 });

@@ -2,58 +2,35 @@
 // Set AIRLOCK_CONSOLE_SCREENSHOTS=docs to refresh docs/console-*.png; otherwise screenshots go to a temp folder.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import express from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openConsoleBrowser, type ConsoleBrowser } from './helpers/browser.js';
 import { createTestContext, envelope, type TestContext } from './helpers/context.js';
 import { CONSOLE_CSP, consoleRoutes } from '../src/http/routes/console.js';
 import { notFound, problemHandler } from '../src/http/middleware/problems.js';
 import { createLogger } from '../src/logger.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('the admin console at /console', () => {
   let ctx: TestContext;
-  let server: Server;
   let origin: string;
   let adminKey: string;
   let taskKey: string;
-  let browser: BrowserContext;
+  let ui: ConsoleBrowser;
   let page: Page;
-  let profile: string;
-  let shots: string;
 
   before(async () => {
     ctx = await createTestContext();
-    server = ctx.app.listen(0, '127.0.0.1');
-    await new Promise<void>((done) => server.once('listening', () => done()));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     adminKey = (await ctx.createKey(['admin'])).key;
     taskKey = (await ctx.createKey(['tasks:*'])).key;
-    profile = mkdtempSync(join(tmpdir(), 'airlock-chromium-'));
-    shots = process.env['AIRLOCK_CONSOLE_SCREENSHOTS'] === undefined ? join(profile, 'shots') : resolve(process.env['AIRLOCK_CONSOLE_SCREENSHOTS']);
-    mkdirSync(shots, { recursive: true });
-    // A fresh profile per run (playwright passes it to Chromium as --user-data-dir).
-    browser = await chromium.launchPersistentContext(join(profile, 'data'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 860 },
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    ui = await openConsoleBrowser(ctx);
+    ({ origin, page } = ui);
   });
   after(async () => {
-    await browser?.close();
-    server.closeAllConnections();
-    await new Promise((done) => server.close(done));
+    await ui?.close();
     await ctx.close();
-    rmSync(profile, { recursive: true, force: true });
   });
 
   const admin = (method: 'get' | 'post', path: string, body?: unknown) => {
@@ -65,16 +42,8 @@ describe('the admin console at /console', () => {
   const ask = (question: string) =>
     request(ctx.app).post('/v1/tasks/support.answer').set({ authorization: `Bearer ${taskKey}`, 'content-type': 'application/json' }).send(JSON.stringify(envelope({ question })));
   const status = () => page.locator('#status');
-  const shot = (name: string) => page.screenshot({ path: join(shots, `console-${name}.png`), fullPage: true });
-
-  const signIn = async () => {
-    await page.goto(`${origin}/console`);
-    // The module has run by the load event: either the key is still in this tab's session, or the form shows.
-    if (await page.getByRole('navigation', { name: 'Sections' }).isVisible()) return;
-    await page.getByLabel('Admin API key').fill(adminKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
-  };
+  const shot = (name: string) => ui.shot(name);
+  const signIn = () => ui.signIn(adminKey);
 
   test('the page, when fetched, then is served with a strict CSP and holds no inline script or style', async () => {
     const html = await request(ctx.app).get('/console');
@@ -119,15 +88,18 @@ describe('the admin console at /console', () => {
 
     await signIn();
     await page.goto(`${origin}/console#documents`);
-    const drafts = page.getByRole('region', { name: 'Drafts awaiting approval' });
-    await drafts.getByRole('button', { name: 'loyalty-club' }).click();
+    await page.getByLabel('Has a version that is').selectOption('draft');
+    await page.locator('#documents-rows').getByRole('button', { name: 'loyalty-club' }).click();
     await page.locator('#detail-title').getByText('Loyalty club (loyalty-club)').waitFor();
     await shot('documents');
     await page.getByRole('button', { name: 'View content' }).click();
     await page.locator('#diff-body').getByText('three bean points').waitFor();
     await page.getByRole('button', { name: 'Approve v1' }).click();
     await status().getByText('Approved loyalty-club v1.').waitFor();
-    await page.getByRole('region', { name: 'Approved' }).getByRole('button', { name: 'loyalty-club' }).waitFor();
+    // The detail shows the new state; the draft filter no longer lists it, and the page did not change.
+    await page.locator('#detail-versions').getByText('approved').waitFor();
+    await page.locator('[data-document-row="loyalty-club"]').waitFor({ state: 'detached' });
+    assert.equal(await page.locator('#documents-page').textContent(), 'Page 1');
 
     const after = await ask(question);
     assert.equal(after.status, 200, JSON.stringify(after.body));
@@ -141,7 +113,9 @@ describe('the admin console at /console', () => {
     await admin('post', '/admin/corpus/documents/opening-times/approve', {});
     await upload('opening-times', '# Opening times\n\nThe roastery shop is open Monday to Friday.\nSaturday: 9:00 to 13:00.', 'Opening times');
     await signIn();
-    await page.getByRole('region', { name: 'Drafts awaiting approval' }).getByRole('button', { name: 'opening-times' }).click();
+    await page.getByLabel('Title or id contains').fill('opening');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#documents-rows').getByRole('button', { name: 'opening-times' }).click();
     await page.getByRole('button', { name: 'Diff v1→v2' }).click();
     await page.locator('#diff-body .del').getByText('-Saturday: closed.').waitFor();
     await page.locator('#diff-body .add').getByText('+Saturday: 9:00 to 13:00.').waitFor();
@@ -210,6 +184,61 @@ describe('the admin console at /console', () => {
     assert.ok(decisions.length > 0);
     assert.ok(decisions.every((decision) => decision === 'admin'), decisions.join(','));
     await shot('audit');
+  });
+
+  test('the keys screen (issue 13 item 5), when a key is created with scopes and an expiry, then shows it once, lists it, rotates it keeping the expiry, and revokes it', async () => {
+    await signIn();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByLabel('Name').fill('n8n-leads');
+    await page.getByLabel('Scopes').fill('tasks:lead.classify, collections:help');
+    await page.getByLabel('Expires (optional)').fill('2031-05-01T12:00');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await status().getByText('Created n8n-leads.').waitFor();
+    const secret = (await page.locator('#key-secret-values code').first().textContent()) ?? '';
+    assert.match(secret, /^ak_dev_/);
+    const created = (await ctx.store.keys.list()).find((key) => key.name === 'n8n-leads');
+    assert.deepEqual(created?.scopes, ['tasks:lead.classify', 'collections:help']);
+    assert.equal(created?.expiresAt?.slice(0, 4), '2031');
+    const row = page.locator(`[data-key="${created?.id}"]`);
+    await row.getByText('active').waitFor();
+    await shot('keys');
+
+    await row.getByRole('button', { name: 'Rotate n8n-leads' }).click();
+    await status().getByText(/Rotated n8n-leads/).waitFor();
+    const newSecret = (await page.locator('#key-secret-values code').first().textContent()) ?? '';
+    assert.notEqual(newSecret, secret);
+    const rotated = (await ctx.store.keys.list()).filter((key) => key.name === 'n8n-leads' && key.id !== created?.id);
+    assert.equal(rotated.length, 1);
+    assert.equal(rotated[0]?.expiresAt?.slice(0, 4), '2031', 'the rotated key keeps the expiry');
+
+    await page.locator(`[data-key="${rotated[0]?.id}"]`).getByRole('button', { name: 'Revoke n8n-leads' }).click();
+    await status().getByText('Revoked n8n-leads.').waitFor();
+    await page.locator(`[data-key="${rotated[0]?.id}"]`).getByText('revoked').waitFor();
+    assert.notEqual((await ctx.store.keys.findById(rotated[0]?.id ?? ''))?.revokedAt, null);
+
+    await page.getByLabel('Name').fill('bad');
+    await page.getByLabel('Scopes').fill('everything');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await status().getByText(/scope must be admin/).waitFor();
+  });
+
+  test('the navigation (issue 13 item 5), when the screen is 390 px wide, then every section link is visible and nothing scrolls sideways', async () => {
+    await signIn();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const view of ['documents', 'audit', 'keys']) {
+        await page.goto(`${origin}/console#${view}`);
+        for (const name of ['Documents', 'Quarantine', 'Reviews', 'Audit', 'Keys']) {
+          const box = await page.getByRole('link', { name, exact: true }).boundingBox();
+          assert.ok(box !== null && box.x >= 0 && box.x + box.width <= 390, `${name} link inside the screen on ${view}: ${JSON.stringify(box)}`);
+        }
+        const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+        assert.equal(overflow, 0, `no sideways scroll on ${view}`);
+      }
+      await shot('narrow');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
   });
 
   test('sign-out, when clicked, then forgets the key and shows the sign-in form again', async () => {

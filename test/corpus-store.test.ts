@@ -59,6 +59,35 @@ describe('corpus store', () => {
     }
   });
 
+  test('ingest, when a paragraph holds a lone zero-width space and a left-to-right mark, then they are normalised away and the version is approved, not quarantined (issue 15 item 3, LLM04-2, PI-3)', async () => {
+    const t = openTestCorpus();
+    try {
+      const text = 'Unopened coffee\u200B can be returned within 30 days. Our Tel\u200E Aviv partner ships refunds within five working days.';
+      const result = await t.corpus.ingestDocument(doc('returns', 'help', text, { approve: true }));
+      assert.equal(result.version.state, 'approved', JSON.stringify(result.version.findings));
+      assert.ok((await t.corpus.getChunks('returns', 1)).every((c) => !/[\u200B\u200E]/.test(c.text)));
+    } finally {
+      t.close();
+    }
+  });
+
+  for (const [label, hidden] of [
+    ['Unicode tag characters', 'Refunds take five days.\u{E0049}\u{E0067}\u{E006E}\u{E006F}\u{E0072}\u{E0065}'],
+    ['a right-to-left override around a word', 'Refunds take \u202Esyad evif\u202C to arrive.'],
+    ['a run of zero-width characters', 'Refunds take five days.\u200B\u200C\u200B\u200C\u200B\u200C\u200B\u200C'],
+  ] as const) {
+    test(`ingest, when text hides content with ${label}, then the version is quarantined with an invisible_characters finding (issue 15 item 3, LLM04-2)`, async () => {
+      const t = openTestCorpus();
+      try {
+        const result = await t.corpus.ingestDocument(doc('returns', 'help', hidden, { approve: true }));
+        assert.equal(result.version.state, 'quarantined');
+        assert.ok(result.version.findings.some((f) => f.ordinal === -1 && f.reasons.some((r) => r.startsWith('invisible_characters:'))));
+      } finally {
+        t.close();
+      }
+    });
+  }
+
   test('approve, when a newer version is approved, then the old one is retired in the same step and rollback restores its chunks (LLM08-2, LLM04-1)', async () => {
     const t = openTestCorpus();
     try {

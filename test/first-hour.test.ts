@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { runCli } from '../src/cli/main.js';
 import { capture } from './helpers/capture.js';
-import { BUNDLED_POLICIES, createTestContext, envelope } from './helpers/context.js';
+import { BUNDLED_TASKS, createTestContext, envelope } from './helpers/context.js';
 import { modelFor, startMockUpstream } from './helpers/mock-upstream.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts');
@@ -54,7 +54,7 @@ describe('issue 13 item 6: first-hour fixes', () => {
   test('start, when the port is taken and a variable is misspelt, then it names the typo, says "port N is in use; set PORT" and exits 1', async () => {
     const { server, port } = await listenOn((_req, res) => res.end());
     try {
-      const result = await runServer({ PORT: String(port), AIRLOCK_DATA_DIR: dataDir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, AIRLOCK_UPSTREAM_BASEURL: 'http://127.0.0.1:1/v1' });
+      const result = await runServer({ PORT: String(port), AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_UPSTREAM_BASEURL: 'http://127.0.0.1:1/v1' });
       assert.equal(result.code, 1, result.stderr);
       assert.equal(result.stderr.trim(), `airlock: port ${port} is in use; set PORT`);
       assert.doesNotMatch(result.stderr, /TypeError|at .*\.ts:\d+/);
@@ -66,7 +66,7 @@ describe('issue 13 item 6: first-hour fixes', () => {
 
   const doctor = async (env: Record<string, string>) => {
     const out = capture();
-    const code = await runCli(['doctor', '--json'], { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, ...env }, out.stream, capture().stream);
+    const code = await runCli(['doctor', '--json'], { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, ...env }, out.stream, capture().stream);
     const checks = (JSON.parse(out.text()) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks;
     return { code, check: (name: string) => checks.find((check) => check.check === name) };
   };

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
-import { createTestContext, type TestContext } from './helpers/context.js';
+import { createTestContext, rowCount, type TestContext } from './helpers/context.js';
 
 const PRINTABLE = fc.string({ unit: 'grapheme-ascii', maxLength: 80 });
 const VALID_DATA = { question: 'When is the support team open?' };
@@ -57,7 +57,7 @@ const endpoint: fc.Arbitrary<{ method: FuzzRequest['method']; path: string }> = 
       method: fc.constant('post' as const),
       path: fc.oneof(
         { arbitrary: fc.constantFrom('support.answer', 'lead.classify', 'content.draft'), weight: 6 },
-        { arbitrary: fc.constantFrom('order.refund', '..%2fadmin', 'a'.repeat(300)), weight: 1 },
+        { arbitrary: fc.constantFrom('order.refund', '..%2fadmin', 'a'.repeat(300), '%E0%A4%A', '%ZZ'), weight: 1 },
       ).map((task) => `/v1/tasks/${task}`),
     }),
     weight: 10,
@@ -142,6 +142,7 @@ describe('random requests at every endpoint', () => {
         'webhook-timestamp': rarely(fc.oneof(PRINTABLE, fc.constantFrom(String(Math.floor(Date.now() / 1000)), '0', '-1', '99999999999', '1e9'))),
         'webhook-signature': rarely(fc.oneof(PRINTABLE, fc.constantFrom('v1,', 'v1,AAAA', 'v1a,abc', 'v1,' + 'A'.repeat(2000), 'v2,x v1,y'))),
         'x-request-id': rarely(PRINTABLE),
+        'content-encoding': rarely(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'compress')),
       })
       .map((record) => Object.fromEntries(Object.entries(record).filter((entry): entry is [string, string] => entry[1] !== undefined)));
 
@@ -200,5 +201,66 @@ describe('random requests at every endpoint', () => {
     if (process.env["FUZZ_VERBOSE"]) console.log(JSON.stringify([...statuses].sort()));
     // The generator reached past authentication into validation, and beyond the happy 401.
     assert.ok([...statuses.keys()].some((status) => status === 400 || status === 404 || status === 415), JSON.stringify([...statuses]));
+  });
+});
+
+describe('bad input the fuzzer found (issue 12 B9)', () => {
+  let ctx: TestContext;
+  let key: string;
+
+  before(async () => {
+    ctx = await createTestContext({ authFailuresPerMinutePerIp: 3 });
+    key = (await ctx.createKey(['admin', 'tasks:*'])).key;
+  });
+  after(async () => ctx.close());
+
+  const assertProblem = (response: request.Response, status: number, code: string): void => {
+    assert.equal(response.status, status, response.text.slice(0, 300));
+    const body = JSON.parse(response.text) as { status?: number; code?: string; error?: { code: string }; airlock?: { status: number; code: string } };
+    // The OpenAI-compatible routes answer in OpenAI's error shape, with the problem's status and code beside it.
+    assert.equal(body.code ?? body.airlock?.code, code);
+    assert.equal(body.status ?? body.airlock?.status, status);
+  };
+
+  test('PD-1 B9: a path that is not valid percent-encoding, when sent to a task, model or admin route, then a 400 malformed_path problem, not a router 500', async () => {
+    for (const [method, path] of [['post', '/v1/tasks/%E0%A4%A'], ['get', '/v1/models/%ZZ'], ['post', '/admin/keys/%E0/revoke'], ['get', '/admin/corpus/documents/%E0%A4%A']] as const) {
+      const response = await request(ctx.app)[method](path).set('authorization', `Bearer ${key}`).set('content-type', 'application/json');
+      assertProblem(response, 400, 'malformed_path');
+    }
+  });
+
+  test('PD-1 B9: a body labelled gzip, deflate or br that is not, when sent to a task or chat route, then a 400 malformed_encoding problem and no row but audit', async () => {
+    const auditBefore = rowCount(ctx, 'audit_log');
+    for (const path of ['/v1/tasks/support.answer', '/v1/chat/completions', '/admin/keys']) {
+      for (const encoding of ['gzip', 'deflate', 'br']) {
+        const response = await request(ctx.app).post(path).set('authorization', `Bearer ${key}`).set('content-type', 'application/json').set('content-encoding', encoding).send('{"not":"compressed"}');
+        assertProblem(response, 400, 'malformed_encoding');
+      }
+    }
+    assert.equal(rowCount(ctx, 'idempotency_records'), 0);
+    assert.ok(rowCount(ctx, 'audit_log') >= auditBefore);
+  });
+
+  test('PD-1 B9: a chat text part without its text, when sent, then a 400 validation_failed problem naming messages, not a ZodError 500', async () => {
+    for (const content of [[{ type: 'text' }], [{ type: 'text', text: 42 }], [{ type: 'text', text: 'hi' }, { type: 'text', text: null }]]) {
+      const response = await request(ctx.app)
+        .post('/v1/chat/completions')
+        .set('authorization', `Bearer ${key}`)
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ model: 'airlock:support.answer', messages: [{ role: 'user', content }] }));
+      assertProblem(response, 400, 'validation_failed');
+      assert.equal((JSON.parse(response.text) as { error: { param: string } }).error.param, 'messages');
+    }
+  });
+
+  test('RL-3 B9: a body with a bad content-encoding, when sent without a valid key, then it is a counted 401, and once the address is locked out even a valid key gets 429 before the body is decoded', async () => {
+    for (const path of ['/v1/tasks/support.answer', '/v1/chat/completions', '/admin/keys']) {
+      const response = await request(ctx.app).post(path).set('authorization', 'Bearer nope').set('content-type', 'application/json').set('content-encoding', 'br').send('{"not":"compressed"}');
+      assertProblem(response, 401, 'unauthenticated');
+    }
+    for (const path of ['/v1/tasks/support.answer', '/v1/chat/completions', '/admin/keys']) {
+      const response = await request(ctx.app).post(path).set('authorization', `Bearer ${key}`).set('content-type', 'application/json').set('content-encoding', 'gzip').send('{"not":"compressed"}');
+      assertProblem(response, 429, 'rate_limited');
+    }
   });
 });

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canaryLeakCheck, CanaryLeakConfig } from '../src/guard/checks/canary-leak.js';
 import { citationsRetrievedCheck, CitationsRetrievedConfig } from '../src/guard/checks/citations-retrieved.js';
+import { codeFamiliesIn } from '../src/guard/checks/code-injection.js';
 import { fieldLimitsCheck, FieldLimitsConfig } from '../src/guard/checks/field-limits.js';
 import { htmlSanitiseCheck, HtmlSanitiseConfig } from '../src/guard/checks/html-sanitise.js';
 import { linkAllowlistCheck, LinkAllowlistConfig } from '../src/guard/checks/link-allowlist.js';
@@ -194,5 +195,20 @@ describe('plain_text script calls (LLM05-2)', () => {
     assert.equal(on.repaired?.['answer'], '.[script removed]1); then [script removed]');
     const off = sync(plainTextCheck.run(context, { answer: '.alert(1);' }, PlainTextConfig.parse({ script_calls: false })));
     assert.equal(off.tripped, false);
+  });
+});
+
+describe('code_injection, issue 15 item 5 (LLM05-2)', () => {
+  test('when English text quotes a sentence starting with Union, Order by or Having, then no SQL shape is read', () => {
+    for (const text of [
+      'The court cited "Union legislative acts must be published in the Official Journal" in its ruling.',
+      "He said 'order by Friday, please' and left.",
+      '"Having regard to the Treaty on the Functioning of the European Union" opens every act.',
+    ]) assert.deepEqual(codeFamiliesIn(text), [], text);
+  });
+  test('when a quote breaks out into UNION SELECT, ORDER BY n or GROUP BY … HAVING, then it is still SQL', () => {
+    for (const text of ["1' UNION SELECT username, password FROM users--", "1' ORDER BY 3--", "x' GROUP BY id HAVING 1=1--"]) {
+      assert.deepEqual(codeFamiliesIn(text), ['sql'], text);
+    }
   });
 });

@@ -1,30 +1,12 @@
 // Rules the bundled policies don't use (topic_allowlist) or can't trip past the output contract (field_limits with
-// tighter limits), through the HTTP stack on an app built with edited copies of the bundled policy files.
+// tighter limits), through the HTTP stack on an app built with edited copies of the bundled task folders.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Express } from 'express';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { createTestContext, editedBundledTasks, envelope, type TestContext } from './helpers/context.js';
+import { randomUUID } from 'node:crypto';
 import { startMockUpstream, type ChatRequestBody, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
-import { createApp } from '../src/app.js';
-import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
-import { createCheckRegistry } from '../src/guard/registry.js';
-import { loadPolicies, parsePolicy, type PolicySet } from '../src/policies.js';
-import { createRateLimits } from '../src/security/rate-limit.js';
-import type { TaskName } from '../src/contracts/tasks.js';
-
-
-/** The bundled policy for `task` with `edit` applied, parsed (and so validated) exactly as at boot. */
-function editedPolicy(task: TaskName, edit: (policy: Record<string, unknown>) => void) {
-  const file = `${task}.json`;
-  const raw = JSON.parse(readFileSync(join(BUNDLED_POLICIES, file), 'utf8')) as Record<string, unknown>;
-  edit(raw);
-  return parsePolicy(file, JSON.stringify(raw), createCheckRegistry());
-}
 
 describe('rules from edited policies through the HTTP pipeline', () => {
   let upstream: MockUpstream;
@@ -35,46 +17,20 @@ describe('rules from edited policies through the HTTP pipeline', () => {
   before(async () => {
     upstream = await startMockUpstream();
     const model = modelFor(upstream);
-    ctx = await createTestContext({ model });
-    key = (await ctx.createKey(['tasks:*'])).key;
-    const checks = createCheckRegistry();
-    const policies = new Map(loadPolicies(BUNDLED_POLICIES, checks));
-    policies.set(
-      'support.answer',
-      editedPolicy('support.answer', (policy) => {
-        (policy['input_rules'] as unknown[]).push({ check: 'topic_allowlist', action: 'deny', config: { topics: { refunds: ['refund', 'return'], hours: ['opening hours', 'support hours'] } } });
-      }),
-    );
-    policies.set(
-      'content.draft',
-      editedPolicy('content.draft', (policy) => {
-        const rules = policy['output_rules'] as Array<{ check: string; config?: unknown }>;
+    const tasksDir = editedBundledTasks({
+      'support.answer': (spec) => {
+        (spec['input_rules'] as unknown[]).push({ check: 'topic_allowlist', action: 'deny', config: { topics: { refunds: ['refund', 'return'], hours: ['opening hours', 'support hours'] } } });
+      },
+      'content.draft': (spec) => {
+        const rules = spec['output_rules'] as Array<{ check: string; config?: unknown }>;
         const limits = rules.find((rule) => rule.check === 'field_limits');
         if (limits !== undefined) limits.config = { max_lengths: { title: 30, meta_description: 60 } };
-      }),
-    );
-    // The same wiring as the test context, with the edited policies; the store and corpus are shared.
-    app = createApp({
-      environment: 'development',
-      version: 'test',
-      bodyLimitBytes: 64 * 1024,
-      uploadLimitBytes: 256 * 1024,
-      idempotencyTtlMs: 3_600_000,
-      idempotencyWaitMs: 5_000,
-      requestDeadlineMs: 30_000,
-      store: ctx.store,
-      corpus: ctx.corpus,
-      retriever: ctx.corpus.retriever,
-      model,
-      policies: policies as PolicySet,
-      checks,
-      limits: createRateLimits({ requestsPerMinute: 10_000, tokensPerDay: 10_000_000, authFailuresPerMinutePerIp: 10_000, random: () => 0 }),
-      logger: createLogger({ level: 'silent' }),
-      metrics: createMetrics(),
-      clock: () => new Date(),
-      newId: randomUUID,
-      random: randomBytes,
+      },
     });
+    // The same wiring as every test context, on edited copies of the bundled task folders (loaded as at boot).
+    ctx = await createTestContext({ model, tasksDir });
+    app = ctx.app;
+    key = (await ctx.createKey(['tasks:*'])).key;
   });
   after(async () => {
     await ctx.close();

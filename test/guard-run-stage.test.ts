@@ -111,18 +111,18 @@ describe('validatePolicyRules', () => {
     assert.doesNotThrow(validate([rule('secrets', 'redact'), rule('jailbreak_screen', 'deny', { threshold: 0.6 })], [rule('html_sanitise', 'redact')]));
   });
   for (const [label, rules, pattern] of [
-    ['an unknown check', [rule('nope', 'deny')], /input_rules\[0\] \(nope\): unknown check/],
-    ['a bad config', [rule('jailbreak_screen', 'deny', { threshold: 'high' })], /input_rules\[0\] \(jailbreak_screen\): invalid config/],
-    ['an unknown config key', [rule('secrets', 'redact', { kinds: ['jwt'], extra: 1 })], /input_rules\[0\] \(secrets\): invalid config/],
-    ['an output check on input', [rule('secrets', 'redact'), rule('canary_leak', 'deny')], /input_rules\[1\] \(canary_leak\): check does not support the input stage/],
-    ['redact on a check that cannot repair', [rule('jailbreak_screen', 'redact')], /input_rules\[0\] \(jailbreak_screen\): action redact needs a check that can repair/],
+    ['an unknown check', [rule('nope', 'deny')], /\/input_rules\/0 \(nope\): unknown check/],
+    ['a bad config', [rule('jailbreak_screen', 'deny', { threshold: 'high' })], /\/input_rules\/0 \(jailbreak_screen\): invalid config/],
+    ['an unknown config key', [rule('secrets', 'redact', { kinds: ['jwt'], extra: 1 })], /\/input_rules\/0 \(secrets\): invalid config/],
+    ['an output check on input', [rule('secrets', 'redact'), rule('canary_leak', 'deny')], /\/input_rules\/1 \(canary_leak\): check does not support the input stage/],
+    ['redact on a check that cannot repair', [rule('jailbreak_screen', 'redact')], /\/input_rules\/0 \(jailbreak_screen\): action redact needs a check that can repair/],
   ] as const) {
     test(`when a policy has ${label}, then it throws a PolicyRuleError naming the rule`, () => {
       assert.throws(validate([...rules]), (error: unknown) => error instanceof PolicyRuleError && pattern.test(error.message));
     });
   }
   test('when output rules are wrong, then the error names output_rules', () => {
-    assert.throws(validate([], [rule('pii', 'redact')]), /output_rules\[0\] \(pii\): check does not support the output stage/);
+    assert.throws(validate([], [rule('pii', 'redact')]), /\/output_rules\/0 \(pii\): check does not support the output stage/);
   });
 });
 

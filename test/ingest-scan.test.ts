@@ -31,8 +31,8 @@ describe('ingest injection scan (PI-4, LLM04-2)', () => {
     for (const text of clean) assert.deepEqual(scanText(text), [], text);
   });
 
-  test('scanChunks, when extraction removed invisible characters, then a whole-document finding (ordinal -1) is added', () => {
-    const findings = scanChunks([{ ordinal: 0, text: 'Plain text.' }], { invisibleRemoved: 3, hiddenElements: 0 });
+  test('scanChunks, when extraction removed invisible characters that hid text, then a whole-document finding (ordinal -1) is added', () => {
+    const findings = scanChunks([{ ordinal: 0, text: 'Plain text.' }], { hiddenByInvisibles: 3, hiddenElements: 0 });
     assert.deepEqual(findings, [{ ordinal: -1, reasons: ['invisible_characters:3'] }]);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { BUNDLED_POLICIES, createTestContext, dataDirSecretBox, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_TASKS, createTestContext, dataDirSecretBox, envelope, type TestContext } from './helpers/context.js';
 import { manualClock, type ManualClock } from './helpers/boundary.js';
 import { runCli } from '../src/cli/main.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
@@ -188,7 +188,7 @@ describe('API keys on a production server', () => {
 
 describe('the airlock keys CLI', () => {
   let dir: string;
-  const env = (): Record<string, string> => ({ AIRLOCK_DATA_DIR: dir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, AIRLOCK_ENV: 'staging' });
+  const env = (): Record<string, string> => ({ AIRLOCK_DATA_DIR: dir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_ENV: 'staging' });
   const cli = async (args: readonly string[]) => {
     const out = capture();
     const err = capture();

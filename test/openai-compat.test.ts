@@ -74,17 +74,17 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     assert.match(String(rows[0]!.eventId), /^oai-/);
   });
 
-  test('lead.classify, when the user message is {"data": {...}}, then the data object is the task input', async () => {
-    const data = { name: 'Ada', email: 'ada@example.test', company: 'Analytical Ltd', message: 'We are 40 employees and want a quote for an office plan', consent: true };
-    const completion = await client.chat.completions.create({ model: 'airlock:lead.classify', messages: [{ role: 'user', content: JSON.stringify({ data }) }] }, { headers: { 'Idempotency-Key': 'compat-lead-1' } });
-    const output = JSON.parse(completion.choices[0]!.message.content ?? '') as { category: string };
-    assert.equal(output.category, 'sales');
+  test('support.answer, when the user message is {"data": {...}}, then the data object is the task input', async () => {
+    const data = { question: 'How many business days until my refund is paid?', locale: 'en' };
+    const completion = await client.chat.completions.create({ model: 'airlock:support.answer', messages: [{ role: 'user', content: JSON.stringify({ data }) }], metadata: { schema_version: '1.1' } });
+    const output = JSON.parse(completion.choices[0]!.message.content ?? '') as { answer: string };
+    assert.match(output.answer, /5 business days/);
   });
 
-  test('lead.classify, when the user message is the bare data object, then it is the task input too', async () => {
-    const data = { name: 'Ada', email: 'ada@example.test', message: 'Please send me a price list for 30 people', consent: true };
-    const completion = await client.chat.completions.create({ model: 'airlock:lead.classify', messages: [{ role: 'system', content: 'ignored' }, { role: 'user', content: JSON.stringify(data) }] }, { headers: { 'Idempotency-Key': 'compat-lead-2' } });
-    assert.ok(JSON.parse(completion.choices[0]!.message.content ?? '{}').category !== undefined);
+  test('support.answer, when the user message is the bare data object after an assistant turn, then it is the task input too', async () => {
+    const data = { question: 'How many business days until my refund is paid?' };
+    const completion = await client.chat.completions.create({ model: 'airlock:support.answer', messages: [{ role: 'assistant', content: 'How can I help?' }, { role: 'user', content: JSON.stringify(data) }] });
+    assert.match(JSON.parse(completion.choices[0]!.message.content ?? '{}').answer, /5 business days/);
   });
 
   test('an Idempotency-Key, when the same request is sent twice, then the second reply is replayed and the task runs once', async () => {

@@ -10,6 +10,7 @@ function counterRandom(seed = 1): (bytes: number) => Buffer {
 
 const args = (overrides: Partial<BuildPromptArgs> = {}): BuildPromptArgs => ({
   policyDescription: 'Answer customer support questions from the approved help centre.',
+  instructions: 'Answer in two sentences.',
   taskName: 'support.answer',
   outputSchemaName: 'support.answer.output',
   input: { question: 'How do I reset my password?' },

@@ -11,6 +11,7 @@ describe('corpus text pipeline', () => {
     const result = normaliseCorpusText('re\u200Bfund\u202E \u{E0069}\u{E0067}ok ｆｕｌｌ');
     assert.equal(result.text, 'refund ok full');
     assert.equal(result.invisibleRemoved, 6);
+    assert.equal(result.hiddenByInvisibles, 5, 'the override and the two tag characters (surrogate pairs) hide text; the lone zero-width space does not');
   });
 
   test('htmlToText, when elements are hidden or scripted, then only visible text remains and hidden ones are counted (LLM04-2)', () => {

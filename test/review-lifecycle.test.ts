@@ -5,11 +5,10 @@ import { capture } from './helpers/capture.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_TASKS, createTestContext, loadBundledTasks, envelope, type TestContext } from './helpers/context.js';
 import { startMockUpstream, type MockUpstream, offeredChunkIds, modelFor } from './helpers/mock-upstream.js';
 import { createReviewAdmin } from '../src/admin/reviews.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
-import { loadPolicies } from '../src/policies.js';
 import { runCli } from '../src/cli/main.js';
 import type { ReviewRecord } from '../src/store/types.js';
 
@@ -134,7 +133,7 @@ describe('review queue lifecycle', () => {
     const reviews = createReviewAdmin({
       reviews: ctx.store.reviews,
       audit: ctx.store.audit,
-      policies: loadPolicies(BUNDLED_POLICIES, createCheckRegistry()),
+      tasks: loadBundledTasks(),
       clock: () => new Date(),
       newId: randomUUID,
     });
@@ -152,7 +151,7 @@ describe('review queue lifecycle', () => {
 
   test('airlock reviews list --json and reviews resolve ID --reject, when run in-process on the same data dir, then list the item and reject it with an audit row', async () => {
     const problem = await invalidAnswer();
-    const env = { AIRLOCK_DATA_DIR: ctx.dir, AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, AIRLOCK_BOOTSTRAP_CORPUS: 'false' };
+    const env = { AIRLOCK_DATA_DIR: ctx.dir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_BOOTSTRAP_CORPUS: 'false' };
 
     const listOut = capture();
     const listErr = capture();

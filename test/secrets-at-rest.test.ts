@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
-import { BUNDLED_POLICIES, createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { BUNDLED_TASKS, createTestContext, envelope, type TestContext } from './helpers/context.js';
 import { capture } from './helpers/capture.js';
 import { runCli } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
@@ -47,7 +47,7 @@ async function signedTask(ctx: TestContext, key: string, secret: string) {
 async function cli(args: readonly string[], env: Record<string, string>) {
   const out = capture();
   const err = capture();
-  const code = await runCli(args, { AIRLOCK_POLICIES_DIR: BUNDLED_POLICIES, ...env }, out.stream, err.stream);
+  const code = await runCli(args, { AIRLOCK_TASKS_DIR: BUNDLED_TASKS, ...env }, out.stream, err.stream);
   return { code, out: out.text(), err: err.text() };
 }
 

@@ -13,7 +13,9 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { signWebhook } from '../../src/security/webhook-signature.js';
 import { buildPrompt } from '../../src/model/prompt.js';
-import { outputJsonSchema } from '../../src/policies.js';
+import { loadTaskFolders } from '../../src/tasks/load.js';
+import { createCheckRegistry } from '../../src/guard/registry.js';
+import { offlineRefusal } from '../../src/model/offline.js';
 import { CHUNKS_PER_DOCUMENT, type BenchKey } from './build-db.js';
 import { createSyntheticText } from './synthetic.js';
 import { summariseProfile } from './profile-summary.js';
@@ -202,8 +204,11 @@ const requestLine = (path: string, body: string, headers: Record<string, string>
 function upstreamChatBody(): string {
   const text = createSyntheticText();
   const chunks = Array.from({ length: 5 }, (_, i) => ({ chunkId: `doc-${i}#0-${'0123456789abcdef'}`, title: `Article ${i}`, text: text.paragraph(i, 3) }));
+  const task = loadTaskFolders(join(REPO, 'tasks'), { checks: createCheckRegistry(), allowedModels: [], offlineRefusal }).find((candidate) => candidate.name === 'support.answer');
+  if (task === undefined) throw new Error('tasks/support.answer is missing');
   const prompt = buildPrompt({
-    policyDescription: "Answer a customer's support question from the approved help and pricing articles only, citing the chunks used.",
+    policyDescription: task.spec.description,
+    instructions: task.instructions,
     taskName: 'support.answer',
     outputSchemaName: 'support.answer.output',
     input: { question: text.question(1) },
@@ -217,7 +222,7 @@ function upstreamChatBody(): string {
       { role: 'user', content: prompt.user },
     ],
     max_completion_tokens: 800,
-    response_format: { type: 'json_schema', json_schema: { name: 'support_answer_output', strict: true, schema: outputJsonSchema('support.answer') } },
+    response_format: { type: 'json_schema', json_schema: { name: 'support_answer_output', strict: true, schema: task.outputSchema } },
   });
 }
 
@@ -386,7 +391,7 @@ async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readon
       PORT: '0',
       AIRLOCK_ENV: 'development',
       AIRLOCK_DATA_DIR: dir,
-      AIRLOCK_POLICIES_DIR: join(REPO, 'policies'),
+      AIRLOCK_TASKS_DIR: join(REPO, 'tasks'),
       AIRLOCK_BOOTSTRAP_CORPUS: 'false',
       AIRLOCK_LOG_LEVEL: 'info',
       OPENAI_API_KEY: 'sk-bench-not-a-real-key',

@@ -2,10 +2,8 @@
 // pass the task's own output contract, or reject. Every resolution is an audit row.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { TASK_CONTRACTS, isTaskName } from '../contracts/tasks.js';
-import type { PolicySet } from '../policies.js';
+import type { TaskRegistry } from '../tasks/registry.js';
 import type { AuditStore, ReviewRecord, ReviewState, ReviewStore } from '../store/types.js';
-import { zodIssuesToFieldErrors } from '../pipeline/field-errors.js';
 
 export const ResolveReviewRequest = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -17,7 +15,7 @@ export type ResolveReviewRequest = z.infer<typeof ResolveReviewRequest>;
 export interface ReviewAdminDeps {
   readonly reviews: ReviewStore;
   readonly audit: AuditStore;
-  readonly policies: PolicySet;
+  readonly tasks: TaskRegistry;
   readonly clock: () => Date;
   readonly newId: () => string;
 }
@@ -68,11 +66,12 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
       if (review.state !== 'open') throw new AppError('state_conflict', { detail: `Review ${id} is already ${review.state}.` });
       let detail: Record<string, unknown> = { decision: request.decision, ...(request.note === undefined ? {} : { note: request.note }) };
       if (request.decision === 'approve') {
-        if (!isTaskName(review.task)) throw new AppError('state_conflict', { detail: `Task ${review.task} is no longer served.` });
-        // The reviewer's output is held to the same contract as the model's: no way around the schema.
-        const parsed = TASK_CONTRACTS[review.task].output.safeParse(request.output);
-        if (!parsed.success) throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsed.error.issues, ['output']) });
-        detail = { ...detail, output: parsed.data };
+        const task = deps.tasks.get(review.task);
+        if (task === undefined) throw new AppError('state_conflict', { detail: `Task ${review.task} is no longer served.` });
+        // The reviewer's output is held to the same contract as the model's (the active version): no way around the schema.
+        const errors = task.outputErrors(request.output, ['output']);
+        if (errors.length > 0) throw new AppError('validation_failed', { errors });
+        detail = { ...detail, output: request.output };
       }
       const resolved = await deps.reviews.resolve(id, { state: request.decision === 'approve' ? 'approved' : 'rejected', at: deps.clock().toISOString(), by: request.by, detail });
       if (resolved === undefined) throw new AppError('state_conflict', { detail: `Review ${id} was resolved concurrently.` });

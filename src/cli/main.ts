@@ -1,14 +1,14 @@
-// The `airlock` command line: keys, corpus, reviews, policies and doctor. It opens the same database as the
+// The `airlock` command line: keys, corpus, reviews, tasks and doctor. It opens the same database as the
 // server (AIRLOCK_DATA_DIR) and never prints a secret except the one it just created.
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
-import { databasePath, type Runtime } from '../runtime.js';
+import { databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createCheckRegistry } from '../guard/registry.js';
-import { loadPolicies } from '../policies.js';
+import { loadTaskFolders } from '../tasks/load.js';
 import { isAppError } from '../errors.js';
 import { print, step, table, type CliIO } from './output.js';
 import { need, UsageError, withRuntime } from './common.js';
@@ -45,13 +45,14 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   reviews list [--state open]        the review queue
   reviews show ID                    one review item
   reviews resolve ID --approve|--reject [--output JSON] [--note TEXT]
-  policies check [DIR]               validate policy files (exit 1 on the first error)
+  tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
 
 Exit codes: 0 ok, 1 the command failed (or a file was refused, or doctor found a problem), 2 usage error.
 airlock --version prints the version; airlock <command> --help the help of that command.
-Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_POLICIES_DIR, AIRLOCK_CORPUS_DIR, ...`;
+Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_TASKS_DIR (./tasks), AIRLOCK_CORPUS_DIR, ...
+Run from another directory, the CLI uses the project's data, tasks and corpus folders unless these variables say otherwise.`;
 
 /** The help of one command group (`airlock corpus --help`): its entries of HELP, continuation lines included. */
 function commandHelp(area: string): string | undefined {
@@ -72,7 +73,6 @@ function commandHelp(area: string): string | undefined {
 const PROJECT_FOLDERS: ReadonlyArray<{ readonly variable: string; readonly folder: string; readonly required: boolean }> = [
   { variable: 'AIRLOCK_DATA_DIR', folder: 'data', required: false },
   { variable: 'AIRLOCK_CORPUS_DIR', folder: 'corpus', required: false },
-  { variable: 'AIRLOCK_POLICIES_DIR', folder: 'policies', required: true },
   { variable: 'AIRLOCK_TASKS_DIR', folder: 'tasks', required: true },
 ];
 
@@ -153,13 +153,13 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     }
     env = withProjectFolders(env);
     if (area === 'doctor') return await doctor(env, io);
-    if (area === 'policies' && action === 'check') {
-      const dir = resolve(target ?? env['AIRLOCK_POLICIES_DIR'] ?? './policies');
-      const policies = loadPolicies(dir, createCheckRegistry());
-      print(io, { ok: true, dir, tasks: [...policies.keys()] }, () => `ok: ${policies.size} policies in ${dir} (${[...policies.keys()].join(', ')})`);
+    const config = loadConfig(env);
+    if (area === 'tasks' && action === 'check') {
+      const dir = resolve(target ?? config.AIRLOCK_TASKS_DIR);
+      const tasks = loadTaskFolders(dir, taskCompileDeps(config, createCheckRegistry())).map(describeServing);
+      print(io, { ok: true, dir, tasks }, () => [`ok: ${tasks.length} tasks in ${dir}`, ...tasks.map((task) => `  ${task.name.padEnd(24)} input ${task.input_versions.join(', ')}  ${task.serving}`)].join('\n'));
       return 0;
     }
-    const config = loadConfig(env);
     if (area === 'keys') return await withRuntime(config, (runtime) => keysCommand(action ?? '', target, values, runtime, io));
     if (area === 'corpus') return await withRuntime(config, (runtime) => corpusCommand(action ?? '', target, values, runtime, io));
 
@@ -207,7 +207,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus sync', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
-  'reviews list', 'reviews show', 'reviews resolve', 'policies check', 'doctor', 'help',
+  'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'doctor', 'help',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {
@@ -219,7 +219,7 @@ const parseJsonOption = (value: string, option: string): unknown => {
 };
 
 const reviewAdmin = (runtime: Runtime) =>
-  createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, policies: runtime.policies, clock: runtime.clock, newId: runtime.newId });
+  createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, tasks: runtime.tasks, clock: runtime.clock, newId: runtime.newId });
 
 async function doctor(env: Readonly<Record<string, string | undefined>>, io: CliIO): Promise<number> {
   const checks: Array<{ check: string; ok: boolean; detail: string }> = [];
@@ -256,7 +256,7 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
           record('sqlite-vec', false, error instanceof Error ? error.message : String(error));
         }
       }
-      record('policies', true, [...runtime.policies.keys()].join(', '));
+      record('tasks', true, runtime.tasks.list().map((task) => task.name).join(', '));
       const stats = await runtime.corpus.stats();
       record('corpus', stats.approvedChunks > 0, `${stats.documents} documents, ${stats.approvedChunks} approved chunks, embedder ${runtime.embedder.name}`);
       if (runtime.model.provider === 'offline') {

@@ -1,8 +1,7 @@
-// The typed Airlock client for Node: one method per task, typed from the zod contracts, with an Idempotency-Key
-// reused across retries, optional Standard Webhooks signing, and retries only for problems Airlock calls retryable.
+// The Airlock client for Node: runs any task by name, with an Idempotency-Key reused across retries, optional
+// Standard Webhooks signing, and retries only for problems Airlock calls retryable. Tasks are data on the server,
+// so the caller brings the output's type (and, ideally, a parser that earns it).
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
-import { TASK_CONTRACTS, type TaskInputs, type TaskName, type TaskOutputs } from '../contracts/tasks.js';
 import { SCHEMA_VERSIONS, type SchemaVersion } from '../contracts/envelope.js';
 import { TaskResponse } from '../contracts/task-response.js';
 import { ProblemDetails } from '../contracts/problem.js';
@@ -11,7 +10,6 @@ import { backoffDelay, DEFAULT_MAX_RETRY_AFTER_SECONDS, isRetryableStatus, parse
 import { AirlockConnectionError, AirlockProblemError, AirlockResponseError } from './errors.js';
 
 export { AirlockConnectionError, AirlockProblemError, AirlockResponseError } from './errors.js';
-export type { TaskInputs, TaskName, TaskOutputs } from '../contracts/tasks.js';
 
 export interface AirlockClientOptions {
   /** The server's origin, e.g. `http://airlock:8080` (no `/v1`). */
@@ -40,8 +38,8 @@ export interface TaskCallOptions {
   readonly idempotencyKey?: string;
   /** The envelope's `event_id`; default: a fresh UUID. */
   readonly eventId?: string;
-  /** The input contract version; default the newest this client knows (its input types are that version's). */
-  readonly schemaVersion?: SchemaVersion;
+  /** The task's input contract version; default the newest of SCHEMA_VERSIONS. */
+  readonly schemaVersion?: SchemaVersion | (string & {});
   /** The envelope's `timestamp`; default now. */
   readonly timestamp?: Date;
   readonly signal?: AbortSignal;
@@ -63,15 +61,17 @@ export interface UntrustedResult<T> extends Omit<TaskResponse, 'output'> {
   readonly attempts: number;
 }
 
+export interface RunTaskOptions<T> extends TaskCallOptions {
+  /**
+   * Checks `output` and returns it typed (a zod schema's `parse`, an ajv validator, your own guard); a throw becomes
+   * an AirlockResponseError. Without it `output` is `unknown` to the type system, as it should be.
+   */
+  readonly parseOutput?: (output: unknown) => T;
+}
+
 export interface AirlockClient {
-  /** Runs any task by name. */
-  runTask<T extends TaskName>(task: T, data: TaskInputs[T], options?: TaskCallOptions): Promise<UntrustedResult<TaskOutputs[T]>>;
-  /** `support.answer`: a grounded answer from the approved corpus, or an abstention. */
-  supportAnswer(data: TaskInputs['support.answer'], options?: TaskCallOptions): Promise<UntrustedResult<TaskOutputs['support.answer']>>;
-  /** `lead.classify`: a score, category and suggested next action; your CRM decides. */
-  leadClassify(data: TaskInputs['lead.classify'], options?: TaskCallOptions): Promise<UntrustedResult<TaskOutputs['lead.classify']>>;
-  /** `content.draft`: an article draft; Airlock never publishes. */
-  contentDraft(data: TaskInputs['content.draft'], options?: TaskCallOptions): Promise<UntrustedResult<TaskOutputs['content.draft']>>;
+  /** Runs any task by name, e.g. `runTask('invoice.extract', { email_text })`. */
+  runTask<T = unknown>(task: string, data: Readonly<Record<string, unknown>>, options?: RunTaskOptions<T>): Promise<UntrustedResult<T>>;
 }
 
 const NEWEST_VERSION = SCHEMA_VERSIONS[SCHEMA_VERSIONS.length - 1] as SchemaVersion;
@@ -100,8 +100,8 @@ async function readJson(response: Response): Promise<unknown> {
 /**
  * @example
  * const airlock = createAirlockClient({ baseUrl: process.env.AIRLOCK_URL!, apiKey: process.env.AIRLOCK_API_KEY! });
- * const result = await airlock.supportAnswer({ question: 'When will my refund arrive?' });
- * if (result.status === 'ok' && !result.output.abstained) reply(escapeHtml(result.output.answer));
+ * const result = await airlock.runTask('invoice.extract', { email_text }, { parseOutput: (output) => Invoice.parse(output) });
+ * if (result.status === 'ok') queueForBookkeeping(result.output);
  */
 export function createAirlockClient(options: AirlockClientOptions): AirlockClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -114,7 +114,7 @@ export function createAirlockClient(options: AirlockClientOptions): AirlockClien
   const maxRetryAfter = options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_SECONDS;
   if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) throw new RangeError('maxRetries must be a non-negative integer');
 
-  async function runTask<T extends TaskName>(task: T, data: TaskInputs[T], callOptions: TaskCallOptions = {}): Promise<UntrustedResult<TaskOutputs[T]>> {
+  async function runTask<T = unknown>(task: string, data: Readonly<Record<string, unknown>>, callOptions: RunTaskOptions<T> = {}): Promise<UntrustedResult<T>> {
     const idempotencyKey = callOptions.idempotencyKey ?? `airlock-client-${randomUUID()}`;
     const envelope = {
       schema_version: callOptions.schemaVersion ?? NEWEST_VERSION,
@@ -153,7 +153,7 @@ export function createAirlockClient(options: AirlockClientOptions): AirlockClien
       }
 
       const json = await readJson(response);
-      if (response.ok) return parseResult(task, json, response, attempt + 1);
+      if (response.ok) return parseResult(task, json, response, attempt + 1, callOptions.parseOutput);
 
       const parsedProblem = ProblemDetails.safeParse(json);
       const problem = parsedProblem.success ? parsedProblem.data : synthesisedProblem(response.status, response.statusText, response.headers.get('x-request-id'));
@@ -167,25 +167,23 @@ export function createAirlockClient(options: AirlockClientOptions): AirlockClien
     }
   }
 
-  return {
-    runTask,
-    supportAnswer: (data, callOptions) => runTask('support.answer', data, callOptions),
-    leadClassify: (data, callOptions) => runTask('lead.classify', data, callOptions),
-    contentDraft: (data, callOptions) => runTask('content.draft', data, callOptions),
-  };
+  return { runTask };
 }
 
-/** Parses the envelope and re-parses `output` with the task's own output contract, so the static type is earned. */
-function parseResult<T extends TaskName>(task: T, json: unknown, response: Response, attempts: number): UntrustedResult<TaskOutputs[T]> {
+/** Parses the envelope and, when the caller gave a parser, `output` with it, so a static type is earned. */
+function parseResult<T>(task: string, json: unknown, response: Response, attempts: number, parseOutput?: (output: unknown) => T): UntrustedResult<T> {
   const envelope = TaskResponse.safeParse(json);
   if (!envelope.success) throw new AirlockResponseError({ message: `The response to ${task} is not a task envelope`, status: response.status, cause: envelope.error });
-  const schema: z.ZodType = TASK_CONTRACTS[task].output;
-  const output = schema.safeParse(envelope.data.output);
-  if (!output.success) throw new AirlockResponseError({ message: `The output of ${task} does not match its contract`, status: response.status, cause: output.error });
+  let output: T;
+  try {
+    output = parseOutput === undefined ? (envelope.data.output as T) : parseOutput(envelope.data.output);
+  } catch (error) {
+    throw new AirlockResponseError({ message: `The output of ${task} does not match its contract`, status: response.status, cause: error });
+  }
   return {
     ...envelope.data,
     trust: 'untrusted',
-    output: output.data as TaskOutputs[T],
+    output,
     replayed: response.headers.get('idempotent-replayed') === 'true',
     attempts,
   };

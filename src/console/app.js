@@ -1,7 +1,7 @@
 // Airlock console: a dependency-free module over /admin/*. Everything the server returns is rendered as
 // text nodes, never parsed as markup: document text, model output and audit details are untrusted here too.
 const KEY_STORAGE = 'airlock.adminKey';
-const VIEWS = ['documents', 'quarantine', 'reviews', 'audit'];
+const VIEWS = ['documents', 'quarantine', 'reviews', 'audit', 'keys'];
 const $ = (id) => document.getElementById(id);
 
 /** Builds an element; string and number children become text nodes, never markup. */
@@ -125,48 +125,91 @@ function route() {
 }
 window.addEventListener('hashchange', route);
 
+// ---------- paging ----------
+
+/**
+ * Keyset paging over a list endpoint: remembers the cursor that starts each page so Previous goes back without the
+ * server keeping state; a new search starts again at page 1. One request per page.
+ */
+function createPager(prefix, load) {
+  let starts = [null];
+  let index = 0;
+  let next = null;
+  const render = () => {
+    $(`${prefix}-prev`).disabled = index === 0;
+    $(`${prefix}-next`).disabled = next === null;
+    $(`${prefix}-page`).textContent = `Page ${index + 1}`;
+  };
+  const show = async () => {
+    const result = await load(starts[index]);
+    if (result === undefined) return;
+    next = result.next_cursor;
+    render();
+  };
+  $(`${prefix}-prev`).addEventListener('click', () => {
+    if (index === 0) return;
+    index -= 1;
+    void show();
+  });
+  $(`${prefix}-next`).addEventListener('click', () => {
+    if (next === null) return;
+    starts = [...starts.slice(0, index + 1), next];
+    index += 1;
+    void show();
+  });
+  return {
+    /** Shows the page the admin is on (after an action, the same page again). */
+    reload: show,
+    /** Starts again at the first page (a new search or filter). */
+    restart: () => {
+      starts = [null];
+      index = 0;
+      return show();
+    },
+  };
+}
+
+const withCursor = (query, cursor) => {
+  const params = new URLSearchParams(query);
+  if (cursor) params.set('cursor', cursor);
+  return params;
+};
+
 // ---------- documents ----------
 
 const STATE_ORDER = ['draft', 'quarantined', 'approved', 'retired'];
-const STATE_TITLES = { draft: 'Drafts awaiting approval', quarantined: 'Quarantined', approved: 'Approved', retired: 'Retired' };
 let selectedDocument = null;
 
-async function loadDocuments() {
-  const listing = await act('', () => api('/admin/corpus/documents'));
-  if (!listing) return;
-  const details = await Promise.all(listing.documents.map((doc) => api(`/admin/corpus/documents/${encodeURIComponent(doc.id)}`)));
+function documentsQuery() {
+  const query = new URLSearchParams();
+  for (const [name, value] of new FormData($('documents-filter'))) if (String(value).trim()) query.set(name, String(value).trim());
+  return query;
+}
+
+const documentsPager = createPager('documents', async (cursor) => {
+  const listing = await act('', () => api(`/admin/corpus/documents?${withCursor(documentsQuery(), cursor)}`));
+  if (!listing) return undefined;
   const stats = listing.stats;
   $('documents-stats').textContent = `${stats.documents} documents · ${stats.approvedChunks} approved chunks · versions: ${STATE_ORDER.map((state) => `${stats.versionsByState?.[state] ?? 0} ${state}`).join(', ')}`;
-  const filter = $('documents-state').value;
-  const groups = new Map(STATE_ORDER.map((state) => [state, []]));
-  for (const { document: doc, versions } of details) {
-    const latest = versions.find((version) => version.version === doc.latestVersion) ?? versions[versions.length - 1];
-    groups.get(latest?.state ?? 'draft')?.push({ doc, latest });
-  }
-  const container = $('documents-groups');
-  container.replaceChildren();
-  for (const [state, rows] of groups) {
-    if (filter && filter !== state) continue;
-    if (rows.length === 0 && !filter) continue;
-    container.append(
-      el('section', { class: 'group', 'aria-label': STATE_TITLES[state] },
-        el('h3', {}, `${STATE_TITLES[state]} (${rows.length})`),
-        rows.length === 0
-          ? el('p', { class: 'muted' }, 'None.')
-          : el('table', {},
-              el('thead', {}, el('tr', {}, ['Document', 'Title', 'Collection', 'Latest', 'Approved', 'Owner'].map((head) => el('th', { scope: 'col' }, head)))),
-              el('tbody', {}, rows.map(({ doc, latest }) =>
-                el('tr', { class: selectedDocument === doc.id ? 'selected' : undefined },
-                  el('td', {}, el('button', { type: 'button', class: 'secondary', 'data-document': doc.id, onclick: () => openDocument(doc.id) }, doc.id)),
-                  el('td', {}, doc.title),
-                  el('td', {}, doc.collection),
-                  el('td', {}, `v${doc.latestVersion} `, badge(latest?.state ?? '?')),
-                  el('td', {}, doc.approvedVersion === null ? '–' : `v${doc.approvedVersion}`),
-                  el('td', {}, doc.owner))))),
-      ),
-    );
-  }
-  if (container.childElementCount === 0) container.append(el('p', { class: 'muted' }, 'No documents in this state.'));
+  $('documents-rows').replaceChildren(
+    ...(listing.documents.length === 0
+      ? [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No documents match.'))]
+      : listing.documents.map((doc) =>
+          el('tr', { class: selectedDocument === doc.id ? 'selected' : undefined, 'data-document-row': doc.id },
+            el('td', {}, el('button', { type: 'button', class: 'secondary', 'data-document': doc.id, onclick: () => openDocument(doc.id) }, doc.id)),
+            el('td', {}, doc.title),
+            el('td', {}, doc.collection),
+            el('td', {}, `v${doc.latestVersion} `, badge(doc.latestState ?? '?')),
+            el('td', {}, doc.approvedVersion === null ? '–' : `v${doc.approvedVersion}`),
+            el('td', {}, doc.owner),
+          ),
+        )),
+  );
+  return listing;
+});
+
+async function loadDocuments() {
+  await documentsPager.reload();
   if (selectedDocument) await openDocument(selectedDocument, { focus: false });
 }
 
@@ -174,6 +217,7 @@ async function openDocument(id, { focus = true } = {}) {
   const detail = await act('', () => api(`/admin/corpus/documents/${encodeURIComponent(id)}`));
   if (!detail) return;
   selectedDocument = id;
+  for (const row of document.querySelectorAll('#documents-rows tr')) row.classList.toggle('selected', row.dataset.documentRow === id);
   const { document: doc, versions } = detail;
   $('document-detail').hidden = false;
   $('detail-title').textContent = `${doc.title} (${doc.id})`;
@@ -202,7 +246,11 @@ async function openDocument(id, { focus = true } = {}) {
       ),
     ),
   );
-  if (focus) $('detail-title').focus();
+  // The list keeps its page and scroll position; the detail is brought into view without jumping past it.
+  if (focus) {
+    $('detail-title').focus({ preventScroll: true });
+    $('document-detail').scrollIntoView({ block: 'nearest' });
+  }
 }
 
 const diffClass = (line) =>
@@ -241,7 +289,8 @@ async function retire(id) {
 // ---------- quarantine ----------
 
 async function loadQuarantine() {
-  const listing = await act('', () => api('/admin/corpus/documents'));
+  // Only documents holding a quarantined version, one page of them: the scan flags few, and each needs reading.
+  const listing = await act('', () => api('/admin/corpus/documents?state=quarantined&limit=100'));
   if (!listing) return;
   const details = await Promise.all(listing.documents.map((doc) => api(`/admin/corpus/documents/${encodeURIComponent(doc.id)}`)));
   const flagged = details.flatMap(({ document: doc, versions }) => versions.filter((version) => version.state === 'quarantined').map((version) => ({ doc, version })));
@@ -251,6 +300,7 @@ async function loadQuarantine() {
     list.append(el('p', { class: 'muted' }, 'Nothing is quarantined.'));
     return;
   }
+  if (listing.next_cursor !== null) list.append(el('p', { class: 'muted' }, 'Showing the first 100 documents with a quarantined version; find the rest under Documents with the state filter.'));
   for (const { doc, version } of flagged) {
     list.append(
       el('article', { class: 'card', 'aria-label': `${doc.id} v${version.version}` },
@@ -283,10 +333,16 @@ const pretty = (text) => {
   }
 };
 
-async function loadReviews() {
+const reviewsPager = createPager('reviews', async (cursor) => {
   const state = $('reviews-state').value;
-  const result = await act('', () => api(`/admin/reviews?state=${encodeURIComponent(state)}&limit=100`));
-  if (!result) return;
+  const result = await act('', () => api(`/admin/reviews?${withCursor({ state, limit: '50' }, cursor)}`));
+  if (!result) return undefined;
+  renderReviews(state, result);
+  return result;
+});
+const loadReviews = () => reviewsPager.reload();
+
+function renderReviews(state, result) {
   const list = $('reviews-list');
   list.replaceChildren(el('p', { class: 'muted' }, `${result.open} open item(s) in the queue.`));
   if (result.reviews.length === 0) list.append(el('p', { class: 'muted' }, `No ${state} review items.`));
@@ -334,17 +390,22 @@ async function resolve(id, decision) {
   }
   const body = { decision, ...(output === undefined ? {} : { output }), ...(note ? { note } : {}) };
   const result = await act(`Review ${id} ${decision === 'approve' ? 'approved' : 'rejected'}.`, () => api(`/admin/reviews/${encodeURIComponent(id)}/resolve`, { method: 'POST', body }));
-  if (result) await loadReviews();
+  if (result) await reviewsPager.reload();
 }
 
 // ---------- audit ----------
 
-async function loadAudit() {
-  const form = new FormData($('audit-filter'));
+const auditPager = createPager('audit', async (cursor) => {
   const query = new URLSearchParams();
-  for (const [name, value] of form) if (String(value).trim()) query.set(name, String(value).trim());
-  const result = await act('', () => api(`/admin/audit?${query}`));
-  if (!result) return;
+  for (const [name, value] of new FormData($('audit-filter'))) if (String(value).trim()) query.set(name, String(value).trim());
+  const result = await act('', () => api(`/admin/audit?${withCursor(query, cursor)}`));
+  if (!result) return undefined;
+  renderAudit(result);
+  return result;
+});
+const loadAudit = () => auditPager.restart();
+
+function renderAudit(result) {
   const rows = result.audit;
   $('audit-rows').replaceChildren(
     ...(rows.length === 0
@@ -357,7 +418,7 @@ async function loadAudit() {
             el('td', {}, badge(row.decision)),
             el('td', {}, row.status),
             el('td', { class: 'mono' }, row.code ?? '–'),
-            el('td', { class: 'mono' }, row.keyId ?? '–'),
+            el('td', {}, row.keyId === null ? '–' : el('span', { title: row.keyId }, row.keyName ?? row.keyId)),
             el('td', { class: 'mono' }, row.requestId),
             el('td', {}, row.latencyMs),
           ),
@@ -365,15 +426,85 @@ async function loadAudit() {
   );
 }
 
-const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit };
+// ---------- keys ----------
+
+const keyState = (key) =>
+  key.revoked_at !== null ? 'revoked' : key.expires_at !== null && Date.parse(key.expires_at) <= Date.now() ? 'expired' : 'active';
+
+async function loadKeys() {
+  const result = await act('', () => api('/admin/keys'));
+  if (!result) return;
+  $('keys-rows').replaceChildren(
+    ...result.keys.map((key) => {
+      const state = keyState(key);
+      return el('tr', { 'data-key': key.id },
+        el('td', {}, key.name),
+        el('td', { class: 'mono' }, key.id),
+        el('td', { class: 'mono' }, key.scopes.join(' ')),
+        el('td', {}, key.expires_at ? when(key.expires_at) : 'never'),
+        el('td', {}, when(key.last_used_at)),
+        el('td', {}, badge(state)),
+        el('td', {},
+          state === 'active'
+            ? el('div', { class: 'buttons' },
+                el('button', { type: 'button', class: 'secondary', onclick: () => rotateKey(key) }, `Rotate ${key.name}`),
+                el('button', { type: 'button', class: 'danger', onclick: () => revokeKey(key) }, `Revoke ${key.name}`),
+              )
+            : '–',
+        ),
+      );
+    }),
+  );
+}
+
+/** Shows a new secret once, in the page only: it is never stored by the console. */
+function showSecret(values) {
+  $('key-secret-values').replaceChildren(...values.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, el('code', { class: 'mono' }, value))]));
+  $('key-secret').hidden = false;
+  $('key-secret-title').focus();
+}
+
+async function rotateKey(key) {
+  const rotated = await act(`Rotated ${key.name}; the old key keeps working for 24 hours.`, () => api(`/admin/keys/${encodeURIComponent(key.id)}/rotate`, { method: 'POST', body: { overlap_hours: 24 } }));
+  if (!rotated) return;
+  showSecret([['New key', rotated.key]]);
+  await loadKeys();
+}
+
+async function revokeKey(key) {
+  const revoked = await act(`Revoked ${key.name}.`, () => api(`/admin/keys/${encodeURIComponent(key.id)}/revoke`, { method: 'POST' }));
+  if (revoked) await loadKeys();
+}
+
+$('key-create').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const expires = $('key-expires').value;
+  const body = {
+    name: $('key-name').value.trim(),
+    scopes: $('key-scopes').value.split(/[\s,]+/).filter(Boolean),
+    require_signature: $('key-signed').checked,
+    ...(expires ? { expires_at: new Date(expires).toISOString() } : {}),
+  };
+  const created = await act(`Created ${body.name}.`, () => api('/admin/keys', { method: 'POST', body }));
+  if (!created) return;
+  $('key-create').reset();
+  showSecret([['Key', created.key], ...(created.signing_secret ? [['Signing secret', created.signing_secret]] : [])]);
+  await loadKeys();
+});
+
+const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit, keys: loadKeys };
 const loadCurrent = () => LOADERS[VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'documents']();
 
-$('documents-state').addEventListener('change', () => void loadDocuments());
-$('reviews-state').addEventListener('change', () => void loadReviews());
+$('documents-filter').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void documentsPager.restart();
+});
+$('documents-state').addEventListener('change', () => void documentsPager.restart());
+$('reviews-state').addEventListener('change', () => void reviewsPager.restart());
+$('reviews-filter').addEventListener('submit', (event) => event.preventDefault());
 $('audit-filter').addEventListener('submit', (event) => {
   event.preventDefault();
   void loadAudit();
 });
-for (const form of [$('documents-filter'), $('reviews-filter')]) form.addEventListener('submit', (event) => event.preventDefault());
 
 route();

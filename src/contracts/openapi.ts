@@ -1,9 +1,9 @@
-// The OpenAPI 3.1 document, derived from the zod contracts so it cannot drift from what the server enforces.
+// The OpenAPI 3.1 document, derived from the zod contracts and the task folders' JSON Schemas, so it cannot drift
+// from what the server enforces.
 import { z } from 'zod';
 import { TaskRequestEnvelope } from './envelope.js';
 import { TaskResponse } from './task-response.js';
 import { ProblemDetails } from './problem.js';
-import { TASK_CONTRACTS, type TaskName } from './tasks.js';
 import { ChatRequest } from './chat-completions.js';
 
 const schemaOf = (schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> => {
@@ -65,11 +65,20 @@ function operationObject(operation: DocumentedOperation): [string, Record<string
   ];
 }
 
-export function buildOpenApiDocument(tasks: readonly TaskName[], serverVersion: string, operations: readonly DocumentedOperation[] = []): Record<string, unknown> {
+/** What the document needs of a task: its name and its schemas as in the task folder. */
+export interface DocumentedTask {
+  readonly name: string;
+  readonly inputSchemas: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly outputSchema: Readonly<Record<string, unknown>>;
+  readonly spec: { readonly output_version: string };
+}
+
+export function buildOpenApiDocument(documented: readonly DocumentedTask[], serverVersion: string, operations: readonly DocumentedOperation[] = []): Record<string, unknown> {
+  const tasks = documented.map((task) => task.name);
   const taskSchemas = Object.fromEntries(
-    tasks.flatMap((task) => [
-      ...Object.entries(TASK_CONTRACTS[task].inputs).map(([version, schema]) => [componentName(`${task}.input_${version}`), schemaOf(schema as z.ZodType, 'input')]),
-      [componentName(`${task}.output_1.0`), schemaOf(TASK_CONTRACTS[task].output)],
+    documented.flatMap((task) => [
+      ...Object.entries(task.inputSchemas).map(([version, schema]) => [componentName(`${task.name}.input_${version}`), schema]),
+      [componentName(`${task.name}.output_${task.spec.output_version}`), task.outputSchema],
     ]),
   );
   return {

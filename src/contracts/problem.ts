@@ -10,7 +10,7 @@ export const ProblemDetails = z.looseObject({
   code: z.string(),
   request_id: z.string(),
   retryable: z.boolean(),
-  errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  errors: z.array(z.strictObject({ path: z.string(), pointer: z.string().optional(), message: z.string() })).optional(),
   review_id: z.string().optional(),
 });
 export type ProblemDetails = z.infer<typeof ProblemDetails>;

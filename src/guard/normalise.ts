@@ -26,6 +26,15 @@ const ASCII_LETTER = /[A-Za-z]/;
 // ASCII text, most of what passes through here, is already in normal form.
 const NON_ASCII = /[^\x00-\x7F]/;
 
+// Invisible characters that hide text rather than shape it: any Unicode tag character (ASCII smuggling), a BiDi
+// override (LRO/RLO: the displayed order of a word is not its order) and runs of three or more zero-width characters
+// (binary-encoded payloads). A lone zero-width space, joiner or left-to-right mark is ordinary in real text
+// (encyclopaedia paragraphs, e-mails with right-to-left names, emoji sequences) and is only normalised away.
+const HIDING = /[\u{E0000}-\u{E007F}]+|[\u202D\u202E]|[\u200B-\u200D\u2060-\u2064\uFEFF\u180E]{3,}/gu;
+
+/** Code units of invisible characters that hide text (see HIDING); 0 for ordinary invisibles. */
+export const hidingInvisibles = (text: string): number => [...text.matchAll(HIDING)].reduce((sum, [run]) => sum + run.length, 0);
+
 /** Strips invisible, BiDi-control and tag characters only (no NFKC). */
 export const stripInvisible = (text: string): string => text.replace(INVISIBLE, '');
 

@@ -2,7 +2,7 @@
 // and validates those rules at boot. Fail closed throughout: an unknown check, a config that does not parse, a
 // throw, or a malformed result is a failure that applies the rule's action (a failed `redact` becomes `review`).
 import { z } from 'zod';
-import type { PolicyRule, RuleAction, TaskPolicy } from '../contracts/policy.js';
+import type { PolicyRule, RuleAction, TaskRules } from '../contracts/policy.js';
 import type { CheckContext, CheckRegistry, CheckResult, GuardStage } from './types.js';
 
 export type StageDecision = 'allow' | 'deny' | 'review';
@@ -106,7 +106,7 @@ export async function runStage(args: RunStageArgs): Promise<StageOutcome> {
 // Boot-time validation: a typo in a policy file stops the server before it listens, instead of failing (closed)
 // on every request.
 
-/** Thrown at boot; `issues` name each offending rule as `input_rules[0] (secrets): …`. */
+/** Thrown at boot; `issues` name each offending rule by its JSON pointer in task.json, as `/input_rules/0 (secrets): …`. */
 export class PolicyRuleError extends Error {
   readonly issues: readonly string[];
 
@@ -132,11 +132,11 @@ function ruleIssues(registry: CheckRegistry, rule: PolicyRule, stage: GuardStage
 /** Throws PolicyRuleError listing every problem in the policy's input and output rules. */
 export function validatePolicyRules(
   registry: CheckRegistry,
-  policy: Pick<TaskPolicy, 'input_rules' | 'output_rules'>,
+  policy: TaskRules,
 ): void {
   const issues = [
-    ...policy.input_rules.flatMap((rule, i) => ruleIssues(registry, rule, 'input', `input_rules[${i}]`)),
-    ...policy.output_rules.flatMap((rule, i) => ruleIssues(registry, rule, 'output', `output_rules[${i}]`)),
+    ...policy.input_rules.flatMap((rule, i) => ruleIssues(registry, rule, 'input', `/input_rules/${i}`)),
+    ...policy.output_rules.flatMap((rule, i) => ruleIssues(registry, rule, 'output', `/output_rules/${i}`)),
   ];
   if (issues.length > 0) throw new PolicyRuleError(issues);
 }

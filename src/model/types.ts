@@ -1,10 +1,18 @@
 // The model seam: one interface for the offline extractive provider and any OpenAI-compatible upstream.
 import type { RetrievedChunk } from '../retrieval/types.js';
-import type { TaskName } from '../contracts/tasks.js';
 import type { Usage } from '../contracts/task-response.js';
 
+/** What a provider needs to know to say whether it can fill a task's output. */
+export interface ModelTask {
+  readonly name: string;
+  /** Whether the task retrieves approved chunks (and so has a retrieval query). */
+  readonly retrieves: boolean;
+  /** Whether a value passes the task's output schema. */
+  acceptsOutput(output: unknown): boolean;
+}
+
 export interface ModelRequest {
-  readonly task: TaskName;
+  readonly task: string;
   readonly system: string;
   readonly user: string;
   /** Wire name of the output schema (OpenAI requires ^[a-zA-Z0-9_-]+$). */
@@ -14,6 +22,8 @@ export interface ModelRequest {
   /** The parsed task input and the retrieved chunks, for providers that work on structure rather than prompt text. */
   readonly input: Readonly<Record<string, unknown>>;
   readonly chunks: readonly RetrievedChunk[];
+  /** The text the task retrieved with (its query_fields); empty for a task without retrieval. */
+  readonly query: string;
   readonly signal?: AbortSignal;
 }
 
@@ -28,5 +38,7 @@ export interface ModelResponse {
 export interface ModelClient {
   readonly provider: string;
   readonly modelName: string;
+  /** Why this provider cannot fill the task's output, or undefined when it can; absent: it fills any schema. */
+  refuses?(task: ModelTask): string | undefined;
   complete(request: ModelRequest): Promise<ModelResponse>;
 }

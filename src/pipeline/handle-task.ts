@@ -6,12 +6,15 @@ import { zodIssuesToFieldErrors } from './field-errors.js';
 import type { Principal } from '../scopes.js';
 import type { AuditRecord, StoredResponse, Store } from '../store/types.js';
 import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from './run-task.js';
-import type { PolicySet } from '../policies.js';
+import type { TaskRegistry } from '../tasks/registry.js';
+import type { ModelCatalogue } from '../model/catalogue.js';
 import { canCallTask } from '../scopes.js';
+import type { SignedMessage } from '../security/replay-cache.js';
 
 export interface TaskServiceDeps {
   readonly store: Store;
-  readonly policies: PolicySet;
+  readonly tasks: TaskRegistry;
+  readonly models: ModelCatalogue;
   readonly pipeline: TaskPipeline;
   readonly clock: () => Date;
   readonly newId: () => string;
@@ -32,6 +35,8 @@ export interface TaskCall {
   readonly startedAt: number;
   /** Present when the caller sent a valid Idempotency-Key; `scope` is already the composite key (IDEM-3). */
   readonly idempotency?: { readonly scope: string; readonly fingerprint: string };
+  /** The webhook-id of a signed request (SIG-5): settled here with the outcome, so a transient failure frees it (B8). */
+  readonly signedMessage?: SignedMessage;
   readonly signal?: AbortSignal;
 }
 
@@ -72,12 +77,27 @@ export function createTaskService(deps: TaskServiceDeps) {
     }
   }
 
+  /**
+   * A repeated webhook-id whose first request stored an idempotent response (SIG-5): it is answered from that record
+   * and nothing else. Another Idempotency-Key, or a record that is gone, refuses it; it never executes (B2).
+   */
+  async function replayOfSignedMessage(replayScope: string, idempotency: TaskCall['idempotency']): Promise<TaskReply> {
+    const refused = new AppError('request_replayed', { detail: 'This webhook-id was already received.' });
+    if (idempotency?.scope !== replayScope) throw refused;
+    const replay = await claim(idempotency.scope, idempotency.fingerprint);
+    if (replay !== undefined) return replay;
+    await deps.store.idempotency.release(idempotency.scope);
+    throw refused;
+  }
+
   return async function handleTask(call: TaskCall): Promise<TaskReply> {
-    const { task, policy } = resolveTask(deps.policies, call.taskName);
+    // One lookup: this request runs on this version to the end, whatever is activated meanwhile.
+    const definition = resolveTask(deps.tasks, call.taskName);
+    const task = definition.name;
     if (!canCallTask(call.principal, task)) {
       throw new AppError('forbidden_scope', { detail: `This key may not call ${task}.` });
     }
-    if (policy.idempotency === 'required' && call.idempotency === undefined) {
+    if (definition.spec.idempotency === 'required' && call.idempotency === undefined) {
       throw new AppError('idempotency_key_missing', { detail: `${task} requires an Idempotency-Key header so retries cannot duplicate work.` });
     }
     const parsedEnvelope = TaskRequestEnvelope.safeParse(call.body);
@@ -85,22 +105,32 @@ export function createTaskService(deps: TaskServiceDeps) {
       throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsedEnvelope.error.issues) });
     }
     const envelope = parsedEnvelope.data;
-    const input = parseTaskInput(task, policy, envelope);
+    const input = parseTaskInput(definition, envelope);
+    // After validation (a bad request is told so first), before any work: a task no configured model can fill is a 503.
+    const model = deps.models.forTask(definition.spec.model, definition.modelTask);
 
     const idempotency = call.idempotency;
+    const signed = call.signedMessage;
+    if (signed?.kind === 'repeat') return replayOfSignedMessage(signed.replayScope, idempotency);
     if (idempotency !== undefined) {
       const replay = await claim(idempotency.scope, idempotency.fingerprint);
       if (replay !== undefined) {
+        await signed?.complete(idempotency.scope);
         deps.onOutcome?.({ task, status: replay.status, decision: 'replayed', replayed: true, usage: 0, keyId: call.principal.keyId });
         return replay;
       }
     }
+    /** Nothing final happened: the idempotency claim and the webhook-id are freed for the retry (IDEM-7, B8). */
+    const releaseClaims = async (): Promise<void> => {
+      if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+      await signed?.release();
+    };
 
     const execution = (async (): Promise<TaskOutcome> => {
       try {
-        return await deps.pipeline({ task, policy, envelope: envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
+        return await deps.pipeline({ task: definition, model, envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
       } catch (error) {
-        if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+        await releaseClaims();
         throw error;
       }
     })();
@@ -124,9 +154,10 @@ export function createTaskService(deps: TaskServiceDeps) {
         chunkIds: outcome.chunkIds,
         model: outcome.status === 200 ? ((outcome.body as { model: { provider: string; name: string } }).model.name ?? null) : null,
         latencyMs: Date.now() - call.startedAt,
-        detail: { ...outcome.detail, usage: outcome.usage, schema_version: envelope.schema_version },
+        detail: { ...outcome.detail, usage: outcome.usage, schema_version: envelope.schema_version, task_version: definition.version, task_digest: definition.digest },
       };
-      const response: StoredResponse = { status: outcome.status, headers: outcome.headers, body: outcome.body };
+      // The stored response names the task version, so a replay after an activation still says which version answered.
+      const response: StoredResponse = { status: outcome.status, headers: { ...outcome.headers, 'Airlock-Task-Version': String(definition.version) }, body: outcome.body };
       const storeResponse = idempotency !== undefined && !outcome.transient;
       try {
         await deps.store.recordOutcome({
@@ -136,10 +167,11 @@ export function createTaskService(deps: TaskServiceDeps) {
         });
       } catch (error) {
         // Fail closed: an answer whose audit row could not be written is never delivered as a success.
-        if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+        await releaseClaims();
         throw new AppError('store_unavailable', { cause: error, headers: { 'Retry-After': '2' } });
       }
-      if (idempotency !== undefined && outcome.transient) await deps.store.idempotency.release(idempotency.scope);
+      if (outcome.transient) await releaseClaims();
+      else await signed?.complete(storeResponse ? idempotency.scope : null);
       deps.onOutcome?.({ task, status: outcome.status, decision: outcome.decision, replayed: false, usage: outcome.usage.total_tokens, keyId: call.principal.keyId });
       return toReply(response, false);
     } finally {

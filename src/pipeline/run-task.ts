@@ -2,12 +2,10 @@
 // forced schema → re-parse → output guard → untrusted envelope. Every path ends in a TaskOutcome value; only
 // http/ turns it into a response, and the caller records it (audit, idempotency, review) in one transaction.
 import { AppError, toProblem, type ProblemCode } from '../errors.js';
-import { TASK_CONTRACTS, type TaskName } from '../contracts/tasks.js';
 import type { TaskRequestEnvelope } from '../contracts/envelope.js';
 import type { CheckOutcome, Citation, TaskResponse, Usage } from '../contracts/task-response.js';
-import type { TaskPolicy } from '../contracts/policy.js';
-import type { PolicySet } from '../policies.js';
-import { outputJsonSchema } from '../policies.js';
+import type { TaskDefinition } from '../tasks/types.js';
+import type { TaskRegistry } from '../tasks/registry.js';
 import type { Retriever, RetrievedChunk } from '../retrieval/types.js';
 import type { ModelClient } from '../model/types.js';
 import { buildPrompt } from '../model/prompt.js';
@@ -15,13 +13,10 @@ import { runStage, type StageOutcome } from '../guard/run-stage.js';
 import type { CheckRegistry } from '../guard/types.js';
 import { allowedCollections, type Principal } from '../scopes.js';
 import type { AuditDecision, ReviewRecord } from '../store/types.js';
-import { zodIssuesToFieldErrors } from './field-errors.js';
 import type { PipelineObserver } from '../metrics.js';
 
 export interface TaskPipelineDeps {
-  readonly policies: PolicySet;
   readonly retriever: Retriever;
-  readonly model: ModelClient;
   readonly checks: CheckRegistry;
   readonly clock: () => Date;
   readonly newId: () => string;
@@ -30,8 +25,10 @@ export interface TaskPipelineDeps {
 }
 
 export interface TaskRun {
-  readonly task: TaskName;
-  readonly policy: TaskPolicy;
+  /** The task version this run started with; it finishes on it whatever is activated meanwhile. */
+  readonly task: TaskDefinition;
+  /** The model that serves this task (see ModelCatalogue). */
+  readonly model: ModelClient;
   readonly envelope: TaskRequestEnvelope;
   /** `data`, already parsed with the input contract of the envelope's schema_version. */
   readonly input: Readonly<Record<string, unknown>>;
@@ -57,47 +54,41 @@ export interface TaskOutcome {
 
 const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
-/** The text each task retrieves with: what the caller is asking about, not the whole payload. */
-const retrievalQuery = (task: TaskName, input: Readonly<Record<string, unknown>>): string => {
-  switch (task) {
-    case 'support.answer':
-      return String(input['question']);
-    case 'lead.classify':
-      return `${String(input['message'])} ${String(input['company'] ?? '')}`;
-    case 'content.draft':
-      return `${String(input['topic'])} ${(input['keywords'] as string[]).join(' ')}`;
-  }
-};
+/** The text a task retrieves with: its query_fields' values (lists joined), not the whole payload. */
+const retrievalQuery = (fields: readonly string[], input: Readonly<Record<string, unknown>>): string =>
+  fields
+    .map((field) => input[field])
+    .map((value) => (Array.isArray(value) ? value.filter((item) => typeof item === 'string').join(' ') : typeof value === 'string' ? value : ''))
+    .filter((text) => text !== '')
+    .join(' ');
 
-/** Resolves the task and its policy or says why not, before any work is done. */
-export function resolveTask(policies: PolicySet, task: string): { task: TaskName; policy: TaskPolicy } {
-  const policy = policies.get(task as TaskName);
-  if (policy === undefined) throw new AppError('unknown_task', { detail: `No task named "${task}" is configured.` });
-  return { task: task as TaskName, policy };
+/** Resolves the task's active definition or says why not, before any work is done. */
+export function resolveTask(tasks: TaskRegistry, name: string): TaskDefinition {
+  const task = tasks.get(name);
+  if (task === undefined) throw new AppError('unknown_task', { detail: `No task named "${name}" is configured.` });
+  return task;
 }
 
-/** Parses `data` with the input contract the envelope's schema_version selects. */
-export function parseTaskInput(task: TaskName, policy: TaskPolicy, envelope: TaskRequestEnvelope): Record<string, unknown> {
+/** Validates `data` with the input schema the envelope's schema_version selects; unknown fields are refused. */
+export function parseTaskInput(task: TaskDefinition, envelope: TaskRequestEnvelope): Readonly<Record<string, unknown>> {
   const version = envelope.schema_version;
-  if (!(policy.input.versions as readonly string[]).includes(version)) {
+  const versions = Object.keys(task.inputSchemas);
+  if (!versions.includes(version)) {
     throw new AppError('unsupported_schema_version', {
-      detail: `schema_version "${version}" is not served for ${task}; supported: ${policy.input.versions.join(', ')}.`,
-      extensions: { supported_versions: policy.input.versions },
+      detail: `schema_version "${version}" is not served for ${task.name}; supported: ${versions.join(', ')}.`,
+      extensions: { supported_versions: versions },
     });
   }
-  const schema = TASK_CONTRACTS[task].inputs[version as keyof (typeof TASK_CONTRACTS)[TaskName]['inputs']];
-  const parsed = schema.safeParse(envelope.data);
-  if (!parsed.success) {
-    throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsed.error.issues, ['data']) });
-  }
-  return parsed.data as Record<string, unknown>;
+  const checked = task.validateInput(version, envelope.data, ['data']);
+  if (!checked.ok) throw new AppError('validation_failed', { errors: checked.errors });
+  return checked.value;
 }
 
 export function createTaskPipeline(deps: TaskPipelineDeps) {
-  const jsonSchemas = new Map([...deps.policies.keys()].map((task) => [task, outputJsonSchema(task)]));
-
   return async function runTask(run: TaskRun): Promise<TaskOutcome> {
-    const { task, policy, envelope, requestId } = run;
+    const { task, envelope, requestId } = run;
+    const { spec } = task;
+    const outputSchemaName = `${task.name}.output`;
     const checkOutcomes: CheckOutcome[] = [];
     let chunks: readonly RetrievedChunk[] = [];
     let usage = NO_USAGE;
@@ -128,7 +119,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
         createdAt: deps.clock().toISOString(),
         requestId,
         keyId: run.principal.keyId,
-        task,
+        task: task.name,
         state: 'open',
         reasons,
         input,
@@ -166,9 +157,9 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
 
     const inputStage = observeStage(await runStage({
       registry: deps.checks,
-      rules: policy.input_rules,
+      rules: spec.input_rules,
       stage: 'input',
-      context: { requestId, task, retrievedChunkIds: new Set(), canary: '', allowedLinkHosts: policy.allowed_link_hosts, systemPrompt: '' },
+      context: { requestId, task: task.name, retrievedChunkIds: new Set(), canary: '', allowedLinkHosts: spec.allowed_link_hosts, systemPrompt: '' },
       value: run.input,
     }));
     if (inputStage.decision === 'deny') {
@@ -178,25 +169,29 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     recordChecks(inputStage);
     const guardedInput = inputStage.value;
 
-    const retrievalStarted = performance.now();
-    chunks = await deps.retriever.search({
-      query: retrievalQuery(task, guardedInput),
-      collections: allowedCollections(run.principal, policy.retrieval.collections),
-      k: policy.retrieval.k,
-      minScore: policy.retrieval.min_score,
-    });
-    deps.observer.retrieval((performance.now() - retrievalStarted) / 1000);
+    const query = spec.retrieval === null ? '' : retrievalQuery(spec.retrieval.query_fields, guardedInput);
+    if (spec.retrieval !== null) {
+      const retrievalStarted = performance.now();
+      chunks = await deps.retriever.search({
+        query,
+        collections: allowedCollections(run.principal, spec.retrieval.collections),
+        k: spec.retrieval.k,
+        minScore: spec.retrieval.min_score,
+      });
+      deps.observer.retrieval((performance.now() - retrievalStarted) / 1000);
 
-    if (chunks.length === 0 && policy.no_context !== 'proceed') {
-      if (policy.no_context === 'review') return sendToReview(['no approved context cleared the relevance floor'], guardedInput, '');
-      // LLM09-2: nothing relevant is approved, so the answer is an abstention and no model is called.
-      return success({ answer: '', citations: [], confidence: 0, abstained: true }, 'abstained', { provider: 'airlock', name: 'abstain' });
+      if (chunks.length === 0 && spec.no_context !== 'proceed') {
+        if (spec.no_context === 'review') return sendToReview(['no approved context cleared the relevance floor'], guardedInput, '');
+        // LLM09-2: nothing relevant is approved, so the answer is the task's abstention and no model is called.
+        return success(spec.abstain_output ?? {}, 'abstained', { provider: 'airlock', name: 'abstain' });
+      }
     }
 
     const prompt = buildPrompt({
-      policyDescription: policy.description,
-      taskName: task,
-      outputSchemaName: policy.output.schema,
+      policyDescription: spec.description,
+      instructions: task.instructions,
+      taskName: task.name,
+      outputSchemaName,
       input: guardedInput,
       chunks: chunks.map((chunk) => ({ chunkId: chunk.chunkId, title: chunk.title, text: chunk.text })),
       random: deps.random,
@@ -204,15 +199,16 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     let completion;
     const upstreamStarted = performance.now();
     try {
-      completion = await deps.model.complete({
-        task,
+      completion = await run.model.complete({
+        task: task.name,
         system: prompt.system,
         user: prompt.user,
-        schemaName: policy.output.schema.replaceAll('.', '_'),
-        jsonSchema: jsonSchemas.get(task) ?? outputJsonSchema(task),
-        maxOutputTokens: policy.max_output_tokens,
+        schemaName: outputSchemaName.replaceAll('.', '_'),
+        jsonSchema: task.outputSchema,
+        maxOutputTokens: spec.max_output_tokens,
         input: guardedInput,
         chunks,
+        query,
         ...(run.signal === undefined ? {} : { signal: run.signal }),
       });
     } catch (error) {
@@ -231,26 +227,25 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     } catch {
       return sendToReview(['model output is not JSON'], guardedInput, completion.text);
     }
-    const contract = TASK_CONTRACTS[task].output;
-    const parsedOutput = contract.safeParse(candidate);
-    if (!parsedOutput.success) {
-      const reasons = zodIssuesToFieldErrors(parsedOutput.error.issues, ['output']).map((issue) => `${issue.path}: ${issue.message}`);
+    const schemaErrors = task.outputErrors(candidate, ['output']);
+    if (schemaErrors.length > 0) {
+      const reasons = schemaErrors.map((issue) => `${issue.path}: ${issue.message}`);
       return sendToReview(['model output failed the output schema', ...reasons], guardedInput, completion.text);
     }
 
     const outputStage = observeStage(await runStage({
       registry: deps.checks,
-      rules: policy.output_rules,
+      rules: spec.output_rules,
       stage: 'output',
       context: {
         requestId,
-        task,
+        task: task.name,
         retrievedChunkIds: new Set(chunks.map((chunk) => chunk.chunkId)),
         canary: prompt.canary,
-        allowedLinkHosts: policy.allowed_link_hosts,
+        allowedLinkHosts: spec.allowed_link_hosts,
         systemPrompt: prompt.system,
       },
-      value: parsedOutput.data as Record<string, unknown>,
+      value: candidate as Record<string, unknown>,
     }));
     if (outputStage.decision === 'deny') {
       return failure('output_rejected', 'rejected', { detail: 'The model output was blocked by policy.', audit: { reasons: reasonsOf(outputStage) } });
@@ -258,13 +253,12 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     if (outputStage.decision === 'review') return sendToReview(reasonsOf(outputStage), guardedInput, completion.text);
     recordChecks(outputStage);
     // A repair (sanitised HTML, redaction) must still satisfy the contract: fail closed if it does not.
-    const finalOutput = contract.safeParse(outputStage.value);
-    if (!finalOutput.success) return sendToReview(['repaired output failed the output schema'], guardedInput, completion.text);
+    if (task.outputErrors(outputStage.value).length > 0) return sendToReview(['repaired output failed the output schema'], guardedInput, completion.text);
 
-    const output = finalOutput.data as Record<string, unknown>;
-    return success(output, output['abstained'] === true ? 'abstained' : 'ok', { provider: deps.model.provider, name: completion.model ?? deps.model.modelName });
+    const output = outputStage.value;
+    return success(output, output['abstained'] === true ? 'abstained' : 'ok', { provider: run.model.provider, name: completion.model ?? run.model.modelName });
 
-    function success(output: Record<string, unknown>, status: 'ok' | 'abstained', model: { provider: string; name: string }): TaskOutcome {
+    function success(output: Readonly<Record<string, unknown>>, status: 'ok' | 'abstained', model: { provider: string; name: string }): TaskOutcome {
       const cited = new Set(Array.isArray(output['citations']) ? (output['citations'] as string[]) : []);
       const citations: Citation[] = chunks
         .filter((chunk) => cited.has(chunk.chunkId))
@@ -278,10 +272,10 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       const body: TaskResponse = {
         trust: 'untrusted',
         content_format: 'json',
-        task,
+        task: task.name,
         status,
         schema_version: envelope.schema_version,
-        output_schema: { name: policy.output.schema, version: policy.output.version },
+        output_schema: { name: outputSchemaName, version: spec.output_version },
         output,
         citations,
         checks: checkOutcomes,

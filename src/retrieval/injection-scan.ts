@@ -62,8 +62,8 @@ export function scanText(text: string): string[] {
 }
 
 export interface ExtractionSignals {
-  /** Invisible/bidi/tag characters removed during normalisation. */
-  readonly invisibleRemoved: number;
+  /** Invisible characters removed during normalisation that hid text (tag characters, BiDi overrides, runs). */
+  readonly hiddenByInvisibles: number;
   /** HTML elements dropped because they were hidden. */
   readonly hiddenElements: number;
 }
@@ -74,7 +74,7 @@ export interface ExtractionSignals {
  */
 export function scanChunks(chunks: readonly { ordinal: number; text: string }[], signals: ExtractionSignals): ScanFinding[] {
   const documentReasons = [
-    ...(signals.invisibleRemoved > 0 ? [`invisible_characters:${signals.invisibleRemoved}`] : []),
+    ...(signals.hiddenByInvisibles > 0 ? [`invisible_characters:${signals.hiddenByInvisibles}`] : []),
     ...(signals.hiddenElements > 0 ? [`hidden_html_elements:${signals.hiddenElements}`] : []),
   ];
   const findings: ScanFinding[] = documentReasons.length > 0 ? [{ ordinal: -1, reasons: documentReasons }] : [];

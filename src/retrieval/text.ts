@@ -1,11 +1,13 @@
 // Corpus text extraction: PI-3 normalisation with a count of what was hidden, and HTML reduced to its visible text (LLM04-2).
 import { Parser } from 'htmlparser2';
-import { collapseConfusables, stripInvisible } from '../guard/normalise.js';
+import { collapseConfusables, hidingInvisibles, stripInvisible } from '../guard/normalise.js';
 
 export interface NormalisedText {
   readonly text: string;
-  /** Invisible, BiDi-control and tag code units removed; any at all is an ingest finding. */
+  /** Invisible, BiDi-control and tag code units removed. */
   readonly invisibleRemoved: number;
+  /** Of those, the code units that hid text (tag characters, BiDi overrides, zero-width runs): an ingest finding. */
+  readonly hiddenByInvisibles: number;
 }
 
 /** NFKC, strip invisible/bidi/tag characters, fold mixed-script confusables, unify line endings. */
@@ -15,6 +17,7 @@ export function normaliseCorpusText(raw: string): NormalisedText {
   return {
     text: collapseConfusables(visible).replace(/\r\n?/g, '\n'),
     invisibleRemoved: nfkc.length - visible.length,
+    hiddenByInvisibles: hidingInvisibles(nfkc),
   };
 }
 

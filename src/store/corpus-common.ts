@@ -59,12 +59,12 @@ function validateMetadata(input: IngestInput, id: string): void {
 }
 
 /** Visible, normalised text plus what extraction had to hide; markdown may carry raw HTML, so it is reduced too. */
-function extract(raw: string, contentType: ContentType): { text: string; invisibleRemoved: number; hiddenElements: number } {
+function extract(raw: string, contentType: ContentType): { text: string; hiddenByInvisibles: number; hiddenElements: number } {
   const normalised = normaliseCorpusText(raw);
   const hasHtml = contentType === 'html' || (contentType === 'markdown' && /<[a-z][^>]*>/i.test(normalised.text));
-  if (!hasHtml) return { text: normalised.text.trim(), invisibleRemoved: normalised.invisibleRemoved, hiddenElements: 0 };
+  if (!hasHtml) return { text: normalised.text.trim(), hiddenByInvisibles: normalised.hiddenByInvisibles, hiddenElements: 0 };
   const html = htmlToText(normalised.text);
-  return { text: html.text, invisibleRemoved: normalised.invisibleRemoved, hiddenElements: html.hiddenElements };
+  return { text: html.text, hiddenByInvisibles: normalised.hiddenByInvisibles, hiddenElements: html.hiddenElements };
 }
 
 /** Everything an ingest does before touching the database: validation, extraction, chunking, the scan and embedding. */

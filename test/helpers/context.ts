@@ -1,7 +1,7 @@
 // Builds a real app for tests: a fresh SQLite file with sqlite-vec, the fixture corpus ingested and approved, the
-// bundled policies and checks, and logs captured in memory. No ports; supertest drives the app directly.
+// bundled task folders and checks, and logs captured in memory. No ports; supertest drives the app directly.
 import type { CorpusStore } from '../../src/store/corpus.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -18,7 +18,9 @@ import { ingestPath } from '../../src/retrieval/corpus-files.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 import type { ModelClient } from '../../src/model/types.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
-import { loadPolicies } from '../../src/policies.js';
+import { loadTaskFolders } from '../../src/tasks/load.js';
+import { createTaskRegistry } from '../../src/tasks/registry.js';
+import { offlineRefusal } from '../../src/model/offline.js';
 import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -34,7 +36,24 @@ export const dataDirSecretBox = (dir: string): SecretBox => openSecretBox(loadCo
 export const freshSecretBox = (): SecretBox => createSecretBox({ key: randomBytes(32), random: randomBytes });
 
 export const FIXTURE_CORPUS = join(import.meta.dirname, '..', 'fixtures', 'support-corpus');
-export const BUNDLED_POLICIES = join(import.meta.dirname, '..', '..', 'policies');
+export const BUNDLED_TASKS = join(import.meta.dirname, '..', '..', 'tasks');
+
+/** A temporary copy of the bundled task folders with each named task.json edited in place; returns the copy's path. */
+export function editedBundledTasks(edits: Readonly<Record<string, (spec: Record<string, unknown>) => void>>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-tasks-'));
+  cpSync(BUNDLED_TASKS, dir, { recursive: true });
+  for (const [task, edit] of Object.entries(edits)) {
+    const file = join(dir, task, 'task.json');
+    const spec = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    edit(spec);
+    writeFileSync(file, JSON.stringify(spec, null, 2));
+  }
+  return dir;
+}
+
+/** The bundled task folders, compiled as the server does (the default allowed model list). */
+export const loadBundledTasks = (dir: string = BUNDLED_TASKS) =>
+  createTaskRegistry(loadTaskFolders(dir, { checks: createCheckRegistry(), allowedModels: ['gpt-4o-mini'], offlineRefusal }));
 
 export interface TestContextOptions {
   readonly model?: ModelClient;
@@ -47,6 +66,7 @@ export interface TestContextOptions {
   readonly idempotencyWaitMs?: number;
   readonly clock?: () => Date;
   readonly dir?: string;
+  readonly tasksDir?: string;
   /** The at-rest key; by default the one a development server on `dir` would generate. */
   readonly secretBox?: SecretBox;
 }
@@ -87,7 +107,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     corpus,
     retriever: corpus.retriever,
     model: options.model ?? createOfflineModel(),
-    policies: loadPolicies(BUNDLED_POLICIES, checks),
+    tasks: loadBundledTasks(options.tasksDir),
     checks,
     limits: createRateLimits({
       requestsPerMinute: options.requestsPerMinute ?? 10_000,

@@ -354,21 +354,45 @@ export function storeContract(factory: BackendFactory): void {
     });
 
     describe('replay cache (SIG-5)', () => {
-      test('remember, when an id is seen again within the TTL, then false; under another key, or after the TTL, then true', async () => {
+      const claim = (scope: string, id: string, ttlSeconds: number) => store.replayCache.claim({ scope, id }, randomUUID(), ttlSeconds, new Date());
+
+      test('claim, when an id is seen again within the TTL, then in_flight or completed; under another key, or after the TTL, then claimed', async () => {
         const id = `msg_${randomUUID()}`;
-        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), true);
-        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), false);
-        assert.equal(await store.replayCache.remember('key_b', id, 1, new Date()), true);
+        const first = await claim('key_a', id, 1);
+        assert.equal(first.kind, 'claimed');
+        assert.deepEqual(await claim('key_a', id, 1), { kind: 'in_flight' });
+        if (first.kind === 'claimed') assert.equal(await store.replayCache.complete({ scope: 'key_a', id }, first.token, null, 1, new Date()), true);
+        assert.deepEqual(await claim('key_a', id, 1), { kind: 'completed', replayScope: null });
+        assert.equal((await claim('key_b', id, 1)).kind, 'claimed');
         // Real time: Redis expires the entry on its own clock.
         await sleep(1_300);
-        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), true);
-        assert.equal(await store.replayCache.remember('key_a', id, 1, new Date()), false);
+        assert.equal((await claim('key_a', id, 1)).kind, 'claimed');
+        assert.deepEqual(await claim('key_a', id, 1), { kind: 'in_flight' });
       });
 
-      test('remember, when scope and id split the same text differently, then they are different entries', async () => {
+      test('release and complete (SIG-5 B2/B8), when settled by the holder\'s token only, then a released id is claimed again and a completed one keeps its replay scope', async () => {
+        const id = `msg_${randomUUID()}`;
+        const entry = { scope: 'key_a', id };
+        const first = await claim('key_a', id, 60);
+        assert.equal(first.kind, 'claimed');
+        if (first.kind !== 'claimed') return;
+        await store.replayCache.release(entry, 'not-the-holder');
+        assert.equal(await store.replayCache.complete(entry, 'not-the-holder', null, 60, new Date()), false);
+        assert.deepEqual(await claim('key_a', id, 60), { kind: 'in_flight' });
+        await store.replayCache.release(entry, first.token);
+        const retry = await claim('key_a', id, 60);
+        assert.equal(retry.kind, 'claimed', 'a transient failure frees the id for the retry');
+        if (retry.kind !== 'claimed') return;
+        assert.equal(await store.replayCache.complete(entry, first.token, null, 60, new Date()), false, 'the released claim cannot complete');
+        assert.equal(await store.replayCache.complete(entry, retry.token, 'scope-1', 60, new Date()), true);
+        await store.replayCache.release(entry, retry.token);
+        assert.deepEqual(await claim('key_a', id, 60), { kind: 'completed', replayScope: 'scope-1' });
+      });
+
+      test('claim, when scope and id split the same text differently, then they are different entries', async () => {
         const id = randomUUID();
-        assert.equal(await store.replayCache.remember(`a:${id}`, 'c', 60, new Date()), true);
-        assert.equal(await store.replayCache.remember('a', `${id}:c`, 60, new Date()), true);
+        assert.equal((await claim(`a:${id}`, 'c', 60)).kind, 'claimed');
+        assert.equal((await claim('a', `${id}:c`, 60)).kind, 'claimed');
       });
     });
 

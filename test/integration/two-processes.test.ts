@@ -122,7 +122,7 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
       AIRLOCK_REDIS_URL: engines.redisUrl,
       AIRLOCK_DATA_DIR: dataDir,
       AIRLOCK_CORPUS_DIR: join(ROOT, 'test', 'fixtures', 'support-corpus'),
-      AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'),
+      AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'),
       AIRLOCK_BOOTSTRAP_CORPUS: 'true',
       OPENAI_API_KEY: 'sk-test-not-real',
       AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL,

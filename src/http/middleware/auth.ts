@@ -1,15 +1,15 @@
 // Authentication: API key → principal (constant-time hash check, environment, expiry, revocation), then the
 // Standard Webhooks signature over the raw body when the key requires or the caller sends one (SIG-1..SIG-8).
 // Failures are counted per client IP (RL-3) and never against any key's quota.
-import type { RequestHandler, Request } from 'express';
-import { AppError } from '../../errors.js';
+import type { RequestHandler, Request, Response } from 'express';
+import { AppError, PROBLEMS, type ProblemCode } from '../../errors.js';
 import { parseApiKey, verifyApiKeyHash } from '../../security/api-key.js';
 import { replayWindowSeconds, verifyWebhookSignature } from '../../security/webhook-signature.js';
 import type { RateLimits } from '../../security/rate-limit.js';
 import type { ApiKeyRecord, Environment, KeyStore } from '../../store/types.js';
 import { isAdmin, type Principal } from '../../scopes.js';
 import { rawBodyOf } from './json-body.js';
-import type { ReplayCache } from '../../security/replay-cache.js';
+import { claimedMessage, type ReplayCache, type SignedMessage } from '../../security/replay-cache.js';
 
 export interface AuthDeps {
   readonly keys: KeyStore;
@@ -17,6 +17,13 @@ export interface AuthDeps {
   readonly limits: RateLimits;
   readonly clock: () => Date;
   readonly replayCache: ReplayCache;
+  /** Fresh tokens that fence each webhook-id claim. */
+  readonly newId: () => string;
+  /**
+   * Set on routes whose handler answers a repeated webhook-id from its stored idempotent response (the task routes);
+   * everywhere else a completed id is refused outright.
+   */
+  readonly answersRepeats?: boolean;
 }
 
 /** Last-use stamps are written at most this often per key, so authentication does not write on every request. */
@@ -51,7 +58,7 @@ export function authenticate(deps: AuthDeps): RequestHandler {
     return record;
   }
 
-  async function verifySignature(req: Request, record: ApiKeyRecord): Promise<void> {
+  async function verifySignature(req: Request, res: Response, record: ApiKeyRecord): Promise<void> {
     const headers = { id: req.get('webhook-id'), timestamp: req.get('webhook-timestamp'), signature: req.get('webhook-signature') };
     const signed = headers.id !== undefined || headers.signature !== undefined;
     if (!record.requireSignature && !signed) return;
@@ -64,11 +71,24 @@ export function authenticate(deps: AuthDeps): RequestHandler {
       await deps.limits.consumeAuthFailure(req.ip ?? 'unknown');
       throw new AppError(result.code, { detail: `Signature check failed: ${result.reason}.` });
     }
-    // Scoped to the key, not the route: the route is not signed, so a captured request must not work elsewhere.
-    const firstTime = await deps.replayCache.remember(record.id, result.webhookId, replayWindowSeconds(), now);
-    // SIG-5: a repeated webhook-id is refused, unless it carries an Idempotency-Key and so takes the replay path.
-    if (!firstTime && req.get('idempotency-key') === undefined) {
-      throw new AppError('request_replayed', { detail: 'This webhook-id was already received.' });
+    // SIG-5: the webhook-id alone decides whether this is a replay; no unsigned header (Idempotency-Key) does (B2).
+    const entry = { scope: record.id, id: result.webhookId };
+    const claim = await deps.replayCache.claim(entry, deps.newId(), replayWindowSeconds(), now);
+    switch (claim.kind) {
+      case 'in_flight':
+        throw new AppError('signed_request_in_progress', { detail: 'A request with this webhook-id is still running.', headers: { 'Retry-After': '1' } });
+      case 'completed':
+        if (claim.replayScope === null || deps.answersRepeats !== true) throw new AppError('request_replayed', { detail: 'This webhook-id was already received.' });
+        res.locals['signedMessage'] = { kind: 'repeat', replayScope: claim.replayScope } satisfies SignedMessage;
+        return;
+      case 'claimed': {
+        const message = claimedMessage(deps.replayCache, entry, claim.token, replayWindowSeconds(), deps.clock);
+        res.locals['signedMessage'] = message;
+        // B8: routes that know the outcome settle the id before they answer; any other response settles it by its
+        // status once sent. A response that never finishes leaves the id in flight until its TTL (refused, not rerun).
+        res.once('finish', () => void settleByStatus(res, message));
+        return;
+      }
     }
   }
 
@@ -82,11 +102,25 @@ export function authenticate(deps: AuthDeps): RequestHandler {
       });
     }
     const record = await keyFor(req);
-    await verifySignature(req, record);
+    await verifySignature(req, res, record);
     const principal: Principal = { keyId: record.id, scopes: record.scopes };
     res.locals['principal'] = principal;
     next();
   };
+}
+
+/** A final outcome consumes the webhook-id; a retryable one (429, 5xx, a 409 to retry) frees it for the retry (B8). */
+function settleByStatus(res: Response, message: SignedMessage): Promise<void> {
+  if (message.kind !== 'first' || message.settled) return Promise.resolve();
+  const code = res.locals['problemCode'] as ProblemCode | undefined;
+  const retryable = code !== undefined && code in PROBLEMS ? PROBLEMS[code].retryable : res.statusCode === 429 || res.statusCode >= 500;
+  return retryable ? message.release() : message.complete(null);
+}
+
+/** The webhook-id claim of a signed request as a TaskCall member, for the code that learns its outcome (none when unsigned). */
+export function withSignedMessage(locals: Record<string, unknown>): { signedMessage?: SignedMessage } {
+  const message = locals['signedMessage'] as SignedMessage | undefined;
+  return message === undefined ? {} : { signedMessage: message };
 }
 
 export const principalOf = (locals: Record<string, unknown>): Principal => {

@@ -19,19 +19,31 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new AppError('not_found', { detail: `No route for ${req.method} ${req.path}.` }));
 };
 
+/**
+ * Our own errors as they are, and the router's refusal of a path it cannot percent-decode as the 400 it is; undefined
+ * for anything else, which is a bug and answers 500.
+ */
+export function knownProblem(error: unknown): AppError | undefined {
+  if (isAppError(error)) return error;
+  // router decodes :params with decodeURIComponent and passes the URIError on, marked 400.
+  if (error instanceof URIError) return new AppError('malformed_path', { detail: 'The request path is not valid percent-encoded UTF-8.' });
+  return undefined;
+}
+
 export const problemHandler = (logger: Logger): ErrorRequestHandler =>
   function problemHandler(error: unknown, req, res, _next) {
     if (res.headersSent) {
       req.socket.destroy();
       return;
     }
-    if (isAppError(error)) {
+    const known = knownProblem(error);
+    if (known !== undefined) {
       // A stack helps only when something underneath failed; a state we report on purpose (not ready, draining) is
       // logged as its code, or a load balancer's probes would write a stack trace every few seconds.
-      if (error.status >= 500 && error.code !== 'not_ready') {
-        logger.warn({ request_id: res.locals['requestId'], code: error.code, ...(error.cause === undefined ? {} : { err: error.cause }) }, 'request failed');
+      if (known.status >= 500 && known.code !== 'not_ready') {
+        logger.warn({ request_id: res.locals['requestId'], code: known.code, ...(known.cause === undefined ? {} : { err: known.cause }) }, 'request failed');
       }
-      sendProblem(res, error);
+      sendProblem(res, known);
       return;
     }
     logger.error({ request_id: res.locals['requestId'], err: error }, 'unexpected error');

@@ -11,15 +11,16 @@ import type { TaskReply, TaskService } from '../../pipeline/handle-task.js';
 import type { TaskResponse } from '../../contracts/task-response.js';
 import { SCHEMA_VERSIONS } from '../../contracts/envelope.js';
 import { ChatMessage, ChatRequest, TextPart } from '../../contracts/chat-completions.js';
-import type { TaskName } from '../../contracts/tasks.js';
+import type { TaskRegistry } from '../../tasks/registry.js';
 import { canCallTask } from '../../scopes.js';
 import { parseJson, rawBody, rawBodyOf } from '../middleware/json-body.js';
-import { principalOf } from '../middleware/auth.js';
+import { principalOf, withSignedMessage } from '../middleware/auth.js';
+import { knownProblem } from '../middleware/problems.js';
 
 export interface OpenAiCompatDeps {
   readonly handleTask: TaskService;
-  /** The tasks this server serves (the loaded policies). */
-  readonly tasks: readonly TaskName[];
+  /** The tasks this server serves, looked up per request so an activated version is seen at once. */
+  readonly tasks: TaskRegistry;
   readonly bodyLimitBytes: number;
   readonly authenticate: RequestHandler;
   /** The task route's rate limiter; it reads the task from `req.params.task`. */
@@ -31,13 +32,6 @@ export interface OpenAiCompatDeps {
 export const MODEL_PREFIX = 'airlock:';
 const ROUTE = '/v1/chat/completions';
 export const COMPAT_SOURCE = 'openai-compat';
-
-/** The input field a plain-text user message fills, per task. */
-export const MAIN_TEXT_FIELD: Readonly<Record<TaskName, string>> = {
-  'support.answer': 'question',
-  'lead.classify': 'message',
-  'content.draft': 'topic',
-};
 
 /** Parameters that must be absent (or falsy), with the reason given to the caller. */
 const REFUSED: ReadonlyArray<readonly [string, string]> = [
@@ -70,23 +64,29 @@ function checkParameters(body: Record<string, unknown>, request: ChatRequest): v
 }
 
 /** The task a model name selects, or a 404 in the words OpenAI uses for an unknown model. */
-function taskOfModel(model: string, tasks: readonly TaskName[]): TaskName {
-  const task = model.startsWith(MODEL_PREFIX) ? model.slice(MODEL_PREFIX.length) : undefined;
-  const found = tasks.find((name) => name === task);
+function taskOfModel(model: string, tasks: TaskRegistry): string {
+  const name = model.startsWith(MODEL_PREFIX) ? model.slice(MODEL_PREFIX.length) : undefined;
+  const found = name === undefined ? undefined : tasks.get(name);
   if (found === undefined) {
     throw new AppError('unknown_task', {
-      detail: `The model "${model.slice(0, 200)}" does not exist. Use "${MODEL_PREFIX}<task>", one of: ${tasks.map((name) => MODEL_PREFIX + name).join(', ')}.`,
+      detail: `The model "${model.slice(0, 200)}" does not exist. Use "${MODEL_PREFIX}<task>", one of: ${tasks.list().map((task) => MODEL_PREFIX + task.name).join(', ')}.`,
       errors: [{ path: 'model', message: 'unknown model' }],
     });
   }
-  return found;
+  return found.name;
 }
 
 const textOf = (content: z.infer<typeof ChatMessage>['content']): string => {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     if (content.some((part) => part.type !== 'text')) throw refuse('messages', 'Only text content parts are supported.');
-    return content.map((part) => TextPart.parse(part).text).join('\n');
+    return content
+      .map((part) => {
+        const text = TextPart.safeParse(part);
+        if (!text.success) throw refuse('messages', 'A text content part needs its text as a string.');
+        return text.data.text;
+      })
+      .join('\n');
   }
   return '';
 };
@@ -95,10 +95,18 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => type
 
 /**
  * The task `data` from the last user message: a JSON object `{"data": {...}}` or the data object itself; anything else
- * is plain text for the task's main field. System and assistant messages are ignored on purpose: the task's policy
- * owns the prompt, and a caller-supplied system prompt would be an injection channel.
+ * is plain text for the task's `chat_text_field`. System and developer messages are refused, not ignored: the task
+ * folder's instructions own the prompt, a caller-supplied system prompt would be an injection channel, and silently
+ * dropping it would let a caller believe it had an effect. Assistant turns are earlier replies and carry no input.
  */
-export function taskDataFromMessages(task: TaskName, messages: ChatRequest['messages']): Record<string, unknown> {
+export function taskDataFromMessages(task: string, textField: string | undefined, messages: ChatRequest['messages']): Record<string, unknown> {
+  const instruction = messages.findIndex((message) => message.role === 'system' || message.role === 'developer');
+  if (instruction !== -1) {
+    throw new AppError('validation_failed', {
+      detail: `System and developer messages are not accepted: the instructions of ${task} come from its task folder. Send the task input in a user message.`,
+      errors: [{ path: `messages.${instruction}.role`, pointer: `/messages/${instruction}/role`, message: 'system and developer messages are refused' }],
+    });
+  }
   const last = messages.findLast((message) => message.role === 'user');
   if (last === undefined) throw refuse('messages', 'Send at least one user message; its content becomes the task input.');
   const text = textOf(last.content);
@@ -113,7 +121,8 @@ export function taskDataFromMessages(task: TaskName, messages: ChatRequest['mess
       // Not JSON after all: a question may well start with a brace. Treat it as text.
     }
   }
-  return { [MAIN_TEXT_FIELD[task]]: text };
+  if (textField === undefined) throw refuse('messages', `${task} takes a JSON object as input; send it as the user message ({"data": {...}} or the object itself).`);
+  return { [textField]: text };
 }
 
 /** Request ids may hold characters an event id may not (`=`); the envelope's event id is derived, not copied. */
@@ -212,7 +221,10 @@ function sendCompletion(res: Response, reply: TaskReply, model: string, now: Dat
 export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
   const router = Router();
   const listed = (principal: ReturnType<typeof principalOf>) =>
-    deps.tasks.filter((task) => canCallTask(principal, task)).map((task) => ({ id: MODEL_PREFIX + task, object: 'model' as const, created: 0, owned_by: 'airlock' }));
+    deps.tasks
+      .list()
+      .filter((task) => canCallTask(principal, task.name))
+      .map((task) => ({ id: MODEL_PREFIX + task.name, object: 'model' as const, created: 0, owned_by: 'airlock' }));
 
   router.get('/v1/models', deps.authenticate, (_req, res) => {
     res.json({ object: 'list', data: listed(principalOf(res.locals)) });
@@ -243,7 +255,7 @@ export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
 
   router.post(ROUTE, rawBody(deps.bodyLimitBytes), deps.authenticate, parseJson, selectTask, deps.rateLimit, async (req, res) => {
     const principal = principalOf(res.locals);
-    const task = res.locals['task'] as TaskName;
+    const task = res.locals['task'] as string;
     const request = res.locals['chatRequest'] as ChatRequest;
     const header = parseIdempotencyKey(req.get('idempotency-key'));
     if (!header.ok && !header.absent) throw new AppError('idempotency_key_invalid', { detail: `Idempotency-Key ${header.reason}.` });
@@ -258,11 +270,12 @@ export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
         source: COMPAT_SOURCE,
         event_id: metadata['event_id'] ?? eventIdFrom(requestId),
         timestamp: now.toISOString(),
-        data: taskDataFromMessages(task, request.messages),
+        data: taskDataFromMessages(task, deps.tasks.get(task)?.spec.chat_text_field, request.messages),
       },
       principal,
       requestId,
       startedAt: Number(res.locals['startedAt']),
+      ...withSignedMessage(res.locals),
       // The fingerprint is over the chat request as sent, so a retry with the same key and body replays (IDEM-4).
       ...(header.ok
         ? { idempotency: { scope: idempotencyScope(principal.keyId, 'POST', ROUTE, header.key), fingerprint: requestFingerprint('POST', ROUTE, rawBodyOf(req.body)) } }
@@ -281,11 +294,8 @@ export function openAiCompatRoutes(deps: OpenAiCompatDeps): Router {
       next(error);
       return;
     }
-    const type = (error as { type?: unknown } | null)?.type;
-    let appError: AppError;
-    if (isAppError(error)) appError = error;
-    else if (type === 'entity.too.large') appError = new AppError('payload_too_large', { detail: 'The request body is larger than this server accepts.' });
-    else {
+    let appError = knownProblem(error);
+    if (appError === undefined) {
       deps.logger.error({ request_id: res.locals['requestId'], err: error }, 'unexpected error');
       appError = new AppError('internal_error', { detail: 'An unexpected error occurred; the request id identifies it in our logs.' });
     }

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import { idempotencyScope, parseIdempotencyKey, requestFingerprint } from '../../security/idempotency-key.js';
 import type { TaskReply, TaskService } from '../../pipeline/handle-task.js';
 import { parseJson, rawBody, rawBodyOf } from '../middleware/json-body.js';
-import { principalOf } from '../middleware/auth.js';
+import { principalOf, withSignedMessage } from '../middleware/auth.js';
 import type { RequestHandler } from 'express';
 
 export interface TaskRouteDeps {
@@ -43,6 +43,7 @@ export function taskRoutes(deps: TaskRouteDeps): Router {
       principal,
       requestId: String(res.locals['requestId']),
       startedAt: Number(res.locals['startedAt']),
+      ...withSignedMessage(res.locals),
       ...(header.ok
         ? { idempotency: { scope: idempotencyScope(principal.keyId, 'POST', route, header.key), fingerprint: requestFingerprint('POST', route, rawBodyOf(req.body)) } }
         : {}),

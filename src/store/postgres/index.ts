@@ -6,6 +6,7 @@ import { createPostgresKeyStore } from './keys.js';
 import { createPostgresAuditStore, insertAudit } from './audit.js';
 import { completeClaim, createPostgresIdempotencyStore } from './idempotency.js';
 import { createPostgresReviewStore, insertReview } from './reviews.js';
+import { createPostgresReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 
@@ -23,9 +24,6 @@ export interface PostgresStore extends Store {
   readonly url: string;
 }
 
-// Expired ids are swept every so often rather than on every signed request.
-const SWEEP_EVERY = 256;
-
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const pool = createPool(options.url, options.poolSize === undefined ? {} : { max: options.poolSize });
   // An idle client that loses its server must not crash the process; the next query reports the failure instead.
@@ -36,7 +34,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw error;
   }
-  let rememberedSinceSweep = 0;
 
   return {
     pool,
@@ -54,21 +51,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         }
       });
     },
-    replayCache: {
-      async remember(scope, id, ttlSeconds, now) {
-        if (++rememberedSinceSweep >= SWEEP_EVERY) {
-          rememberedSinceSweep = 0;
-          await pool.query('DELETE FROM webhook_ids WHERE expires_at <= $1', [now]);
-        }
-        // A row whose window has passed is taken over; a live one makes this a replay (no row changed).
-        const result = await pool.query(
-          `INSERT INTO webhook_ids (scope, id, expires_at) VALUES ($1, $2, $3)
-           ON CONFLICT (scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_ids.expires_at <= $4`,
-          [scope, id, new Date(now.getTime() + ttlSeconds * 1000), now],
-        );
-        return result.rowCount === 1;
-      },
-    },
+    replayCache: createPostgresReplayCache(pool),
     async ping() {
       return (await pool.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]?.ok === 1;
     },

@@ -149,4 +149,13 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX corpus_events_generation ON corpus_events (generation);
     `,
   },
+  {
+    // SIG-5 with B2/B8: see core-002-webhook-id-claims in the SQLite store.
+    id: 'pg-003-webhook-id-claims',
+    sql: `
+      ALTER TABLE webhook_ids ADD COLUMN state text NOT NULL DEFAULT 'completed' CHECK (state IN ('in_flight','completed'));
+      ALTER TABLE webhook_ids ADD COLUMN token text;
+      ALTER TABLE webhook_ids ADD COLUMN replay_scope text;
+    `,
+  },
 ];

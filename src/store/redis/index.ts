@@ -1,5 +1,5 @@
 // Redis, selected by AIRLOCK_REDIS_URL, for the state several Airlock processes must share at request speed: rate-limit
-// counters (rate-limiter-flexible's Redis store), the signed-request replay cache (SET NX EX), and the idempotency
+// counters (rate-limiter-flexible's Redis store), the signed-request replay cache (SET NX EX, settled by token), and the idempotency
 // in-flight locks. The database stays the arbiter of idempotency; Redis answers duplicates without touching it.
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
@@ -25,11 +25,33 @@ export const redisRateLimiters =
 // JSON keeps (scope, id) unambiguous whatever characters either holds.
 const key = (prefix: string, ...parts: string[]): string => `airlock:${prefix}:${JSON.stringify(parts)}`;
 
+// Compare-and-set on the claim token, so a request can settle only the claim it took (SIG-5, B8).
+const COMPLETE_IF_HELD = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0";
+const RELEASE_IF_HELD = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const IN_FLIGHT = 'in_flight:';
+const COMPLETED = 'completed:';
+
+/** Signed-request ids as Redis keys whose value is `in_flight:<token>` or `completed:<replay scope as JSON>`. */
 export function redisReplayCache(client: Redis): ReplayCache {
+  // Redis's clock decides the window: SET NX EX is one atomic step on every process's behalf.
+  const seconds = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds));
   return {
-    async remember(scope, id, ttlSeconds) {
-      // Redis's clock decides the window: SET NX EX is one atomic step on every process's behalf.
-      return (await client.set(key('replay', scope, id), '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+    async claim({ scope, id }, token, ttlSeconds) {
+      // An entry that expires or is released between the SET and the GET is claimed by the next round.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        if ((await client.set(key('replay', scope, id), `${IN_FLIGHT}${token}`, 'EX', seconds(ttlSeconds), 'NX')) === 'OK') return { kind: 'claimed', token };
+        const held = await client.get(key('replay', scope, id));
+        if (held?.startsWith(COMPLETED)) return { kind: 'completed', replayScope: JSON.parse(held.slice(COMPLETED.length)) as string | null };
+        if (held !== null) return { kind: 'in_flight' };
+      }
+      return { kind: 'in_flight' };
+    },
+    async complete({ scope, id }, token, replayScope, ttlSeconds) {
+      const done = await client.eval(COMPLETE_IF_HELD, 1, key('replay', scope, id), `${IN_FLIGHT}${token}`, `${COMPLETED}${JSON.stringify(replayScope)}`, seconds(ttlSeconds));
+      return done === 1;
+    },
+    async release({ scope, id }, token) {
+      await client.eval(RELEASE_IF_HELD, 1, key('replay', scope, id), `${IN_FLIGHT}${token}`);
     },
   };
 }

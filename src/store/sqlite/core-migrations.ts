@@ -71,4 +71,15 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // SIG-5 with B2/B8: an id is in flight while its request runs and completed only by a final outcome; the token
+    // fences settling, and replay_scope names the idempotency record a completed id may replay. Ids remembered
+    // before this migration were consumed, so they stay completed.
+    id: 'core-002-webhook-id-claims',
+    sql: `
+      ALTER TABLE webhook_ids ADD COLUMN state TEXT NOT NULL DEFAULT 'completed' CHECK (state IN ('in_flight','completed'));
+      ALTER TABLE webhook_ids ADD COLUMN token TEXT;
+      ALTER TABLE webhook_ids ADD COLUMN replay_scope TEXT;
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { createSqliteKeyStore } from './keys.js';
 import { createSqliteAuditStore } from './audit.js';
 import { createSqliteIdempotencyStore } from './idempotency.js';
 import { createSqliteReviewStore } from './reviews.js';
+import { createSqliteReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 
@@ -35,13 +36,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const audit = createSqliteAuditStore(db);
   const idempotency = createSqliteIdempotencyStore(db);
   const reviews = createSqliteReviewStore(db);
-  const rememberId = db.prepare(`INSERT INTO webhook_ids (scope, id, expires_at) VALUES (@scope, @id, @expires_at)
-    ON CONFLICT (scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE webhook_ids.expires_at <= @now`);
-  const purgeIds = db.prepare('DELETE FROM webhook_ids WHERE expires_at <= ?');
   const ping = db.prepare('SELECT 1').pluck();
-  // Expired ids are swept every so often rather than on every signed request.
-  const SWEEP_EVERY = 256;
-  let rememberedSinceSweep = 0;
 
   const recordOutcome = db.transaction((outcome: Parameters<Store['recordOutcome']>[0]) => {
     audit.appendSync(outcome.audit);
@@ -60,17 +55,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async recordOutcome(outcome) {
       recordOutcome.immediate(outcome);
     },
-    replayCache: {
-      async remember(scope, id, ttlSeconds, now) {
-        const nowIso = now.toISOString();
-        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
-        if (++rememberedSinceSweep >= SWEEP_EVERY) {
-          rememberedSinceSweep = 0;
-          purgeIds.run(nowIso);
-        }
-        return rememberId.run({ scope, id, expires_at: expiresAt.toISOString(), now: nowIso }).changes === 1;
-      },
-    },
+    replayCache: createSqliteReplayCache(db),
     async ping() {
       return ping.get() === 1;
     },

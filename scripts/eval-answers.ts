@@ -1,0 +1,171 @@
+// Grounded-answer quality of the embedded default (issue 16), measured through POST /v1/tasks/support.answer on a real app
+// (the test harness's createApp, the bundled task policy, the offline provider the server runs):
+// - SQuAD v2 part a: every paragraph an approved document; answerable questions must be answered with the gold text,
+//   unanswerable (near-miss) ones abstained on. Prints accuracy, abstention, precision of the answers given, a
+//   calibration table, the precision/coverage curve over an answer threshold, and a per-question-type breakdown.
+// - banking77 questions (off-topic) on the bundled coffee-shop corpus and on SQuAD: the share answered instead of abstained.
+// Usage: npm run eval:answers [-- SQUAD_FILE] ; OFF_TOPIC_LIMIT=N caps the banking77 questions (default: all 3,080).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import request from 'supertest';
+import { createTestContext, envelope, type TestContext } from '../test/helpers/context.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// ../shared/evaldata beside the checkout (a worktree may sit deeper: the nearest ancestor that has it), or EVALDATA.
+const EVALDATA =
+  process.env['EVALDATA'] ??
+  [resolve(ROOT, '..'), resolve(ROOT, '..', '..'), resolve(ROOT, '..', '..', '..')].map((dir) => join(dir, 'shared', 'evaldata')).find((dir) => existsSync(dir)) ??
+  resolve(ROOT, '..', 'shared', 'evaldata');
+const file = process.argv[2] ?? join(EVALDATA, 'squad-v2', 'dev-v2.0-part-a.json');
+const offTopicLimit = Number(process.env['OFF_TOPIC_LIMIT'] ?? Number.POSITIVE_INFINITY);
+
+interface Squad {
+  data: {
+    title: string;
+    paragraphs: { context: string; qas: { question: string; is_impossible: boolean; answers: { text: string }[] }[] }[];
+  }[];
+}
+
+interface Outcome {
+  readonly type: string;
+  readonly answerable: boolean;
+  readonly answered: boolean;
+  /** Answered with a gold answer's text inside the answer (answerable questions only). */
+  readonly right: boolean;
+  readonly confidence: number;
+}
+
+/** The question's kind by its wh-phrase, as a reader would sort them (independent of the provider's own classifier). */
+function questionKind(question: string): string {
+  const q = question.toLowerCase();
+  if (/\bhow (many|much)\b/.test(q)) return 'how many/much';
+  if (/\b(what|which) (year|decade|century|date|month|day)\b|\bwhen\b/.test(q)) return 'when';
+  if (/\bwho(m|se)?\b/.test(q)) return 'who';
+  if (/\bwhere\b/.test(q)) return 'where';
+  if (/\bwhy\b/.test(q)) return 'why';
+  if (/\bhow\b/.test(q)) return 'how';
+  if (/\bwhich\b/.test(q)) return 'which';
+  if (/\bwhat\b/.test(q)) return 'what';
+  return 'other';
+}
+
+const normalise = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+
+async function ask(ctx: TestContext, key: string, question: string): Promise<{ answered: boolean; answer: string; confidence: number }> {
+  const response = await request(ctx.app)
+    .post('/v1/tasks/support.answer')
+    .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+    .send(JSON.stringify(envelope({ question })));
+  const output = response.body?.output as { answer?: string; confidence?: number; abstained?: boolean } | undefined;
+  // Only a 200 with status ok is an answer; abstentions, reviews and refusals are not.
+  const answered = response.status === 200 && response.body.status === 'ok' && output?.abstained === false;
+  return { answered, answer: output?.answer ?? '', confidence: output?.confidence ?? 0 };
+}
+
+function banking77(): string[] {
+  const lines = readFileSync(join(EVALDATA, 'banking77', 'test.csv'), 'utf8').split('\n').slice(1);
+  return lines
+    .map((line) => line.slice(0, line.lastIndexOf(',')).replace(/^"(.*)"$/s, '$1').replaceAll('""', '"'))
+    .filter((text) => text.trim() !== '')
+    .slice(0, offTopicLimit);
+}
+
+/** The confidence of each off-topic question answered (abstentions are left out), so a threshold's effect can be read off. */
+async function offTopicAnswers(ctx: TestContext, questions: readonly string[]): Promise<number[]> {
+  const { key } = await ctx.createKey(['tasks:*']);
+  const confidences: number[] = [];
+  for (const question of questions) {
+    const reply = await ask(ctx, key, question);
+    if (reply.answered) confidences.push(reply.confidence);
+  }
+  return confidences;
+}
+
+const pct = (part: number, whole: number): string => (whole === 0 ? '   -  ' : `${((100 * part) / whole).toFixed(1).padStart(5)}%`);
+
+const squad = JSON.parse(readFileSync(file, 'utf8')) as Squad;
+const squadCtx = await createTestContext({ corpusDir: null, tokensPerDay: 1e12 });
+for (const [a, article] of squad.data.entries()) {
+  for (const [p, paragraph] of article.paragraphs.entries()) {
+    const id = `p${a}-${p}`;
+    const ingested = await squadCtx.corpus.ingestDocument({
+      id,
+      collection: 'help',
+      source: `squad:${article.title}`,
+      owner: 'eval',
+      title: article.title.replaceAll('_', ' '),
+      content: paragraph.context,
+      contentType: 'text',
+      actor: 'eval',
+      approve: true,
+    });
+    // A quarantined paragraph is a scanner false positive; approve it so the figures measure answering alone.
+    if (ingested.version.state === 'quarantined') await squadCtx.corpus.approve(id, ingested.version.version, 'eval');
+  }
+}
+
+const { key } = await squadCtx.createKey(['tasks:*']);
+const outcomes: Outcome[] = [];
+for (const article of squad.data) {
+  for (const paragraph of article.paragraphs) {
+    for (const qa of paragraph.qas) {
+      const reply = await ask(squadCtx, key, qa.question);
+      const answer = normalise(reply.answer);
+      const right = reply.answered && !qa.is_impossible && qa.answers.some((gold) => answer.includes(normalise(gold.text)));
+      outcomes.push({ type: questionKind(qa.question), answerable: !qa.is_impossible, answered: reply.answered, right, confidence: reply.confidence });
+    }
+  }
+}
+const offTopic = banking77();
+const offSquad = await offTopicAnswers(squadCtx, offTopic);
+await squadCtx.close();
+
+const shopCtx = await createTestContext({ corpusDir: join(ROOT, 'corpus'), tokensPerDay: 1e12 });
+const offShop = await offTopicAnswers(shopCtx, offTopic);
+await shopCtx.close();
+
+function summary(set: readonly Outcome[]): { answerable: number; right: number; unanswerable: number; abstained: number; given: number; givenRight: number } {
+  const answerable = set.filter((o) => o.answerable);
+  const unanswerable = set.filter((o) => !o.answerable);
+  const given = set.filter((o) => o.answered);
+  return {
+    answerable: answerable.length,
+    right: answerable.filter((o) => o.right).length,
+    unanswerable: unanswerable.length,
+    abstained: unanswerable.filter((o) => !o.answered).length,
+    given: given.length,
+    givenRight: given.filter((o) => o.right).length,
+  };
+}
+
+const all = summary(outcomes);
+console.log(`SQuAD v2 ${file.split('/').pop()}: ${outcomes.length} questions (${all.answerable} answerable, ${all.unanswerable} unanswerable)\n`);
+console.log(`answerable answered with the gold text   ${pct(all.right, all.answerable)}`);
+console.log(`unanswerable abstained on                ${pct(all.abstained, all.unanswerable)}`);
+console.log(`precision of the answers given           ${pct(all.givenRight, all.given)}  (${all.givenRight} of ${all.given})`);
+console.log(`banking77 answered, bundled corpus       ${pct(offShop.length, offTopic.length)}`);
+console.log(`banking77 answered, SQuAD corpus         ${pct(offSquad.length, offTopic.length)}`);
+
+// Calibration: among the answers with confidence in a bin, the share that is right; and the curve an answer threshold
+// draws (answers below it would be abstentions).
+const answered = outcomes.filter((o) => o.answered);
+console.log('\ncalibration (answers given)\nconfidence   n      right');
+for (let low = 0; low < 1; low = Math.round((low + 0.1) * 10) / 10) {
+  const bin = answered.filter((o) => o.confidence >= low && (o.confidence < low + 0.1 || (low >= 0.9 && o.confidence <= 1)));
+  console.log(`${low.toFixed(1)}-${(low + 0.1).toFixed(1)}      ${String(bin.length).padEnd(6)} ${pct(bin.filter((o) => o.right).length, bin.length)}`);
+}
+console.log('\nthreshold  answerable right  precision  unanswerable abstained  banking77 answered: bundled  SQuAD');
+for (let threshold = 0; threshold <= 0.9; threshold = Math.round((threshold + 0.1) * 10) / 10) {
+  const kept = outcomes.map((o) => ({ ...o, answered: o.answered && o.confidence >= threshold, right: o.right && o.confidence >= threshold }));
+  const s = summary(kept);
+  const offAbove = (confidences: readonly number[]): string => pct(confidences.filter((c) => c >= threshold).length, offTopic.length);
+  console.log(`>= ${threshold.toFixed(1)}     ${pct(s.right, s.answerable)}            ${pct(s.givenRight, s.given)}     ${pct(s.abstained, s.unanswerable)}                  ${offAbove(offShop)}                      ${offAbove(offSquad)}`);
+}
+
+console.log('\nquestion type   n      answerable right  unanswerable abstained  precision');
+const kinds = [...new Set(outcomes.map((o) => o.type))].sort();
+for (const kind of kinds) {
+  const s = summary(outcomes.filter((o) => o.type === kind));
+  console.log(`${kind.padEnd(15)} ${String(s.answerable + s.unanswerable).padEnd(6)} ${pct(s.right, s.answerable)}             ${pct(s.abstained, s.unanswerable)}                 ${pct(s.givenRight, s.given)}`);
+}

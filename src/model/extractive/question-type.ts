@@ -1,0 +1,66 @@
+// What kind of span a question asks for (issue 16 item 1): who → a name, when / what year → a date or time, how many /
+// how much → a number or amount, where → a place. A sentence that holds no such span, new to the question, cannot answer it.
+import { termOf, wordsOf } from './terms.js';
+
+export type AnswerKind = 'person' | 'date' | 'number' | 'place' | 'any';
+
+export interface QuestionType {
+  readonly kind: AnswerKind;
+  /** Terms that name the kind asked for ("year", "many", "country"): the answer replaces them, the sentence need not hold them. */
+  readonly focusTerms: ReadonlySet<string>;
+}
+
+const DATE_NOUNS = 'year|years|decade|century|centuries|date|month|day|days|time|period|era|age|season|hour|week';
+const NUMBER_NOUNS = 'percentage|percent|proportion|number|amount|size|population|total|sum|price|cost|fee|rate|share|length|distance|height|weight|temperature|speed';
+const PLACE_NOUNS = 'country|countries|city|cities|town|region|state|continent|place|river|island|area|location|province|county|nation|port|capital|village|site';
+
+const RULES: ReadonlyArray<{ readonly kind: AnswerKind; readonly pattern: RegExp }> = [
+  { kind: 'number', pattern: /\bhow (?:many|much|long|old|far|large|big|high|tall|deep|wide|often|fast|heavy)\b/i },
+  { kind: 'number', pattern: new RegExp(`\\b(?:what|which)(?: \\w+)? (?:${NUMBER_NOUNS})\\b`, 'i') },
+  { kind: 'date', pattern: new RegExp(`\\b(?:what|which)(?: \\w+)? (?:${DATE_NOUNS})\\b|^\\s*when\\b|\\bwhen (?:is|was|were|did|does|do|will|can|are|had|has)\\b`, 'i') },
+  { kind: 'person', pattern: /\bwho(?:m|se)?\b/i },
+  { kind: 'place', pattern: new RegExp(`\\bwhere\\b|\\b(?:what|which)(?: \\w+)? (?:${PLACE_NOUNS})\\b`, 'i') },
+];
+
+const FOCUS_WORDS = new Set(
+  `${DATE_NOUNS}|${NUMBER_NOUNS}|${PLACE_NOUNS}|many|much|long|old|far|often|person|people|man|woman|group|individual`.split('|').map(termOf),
+);
+
+export function questionTypeOf(question: string): QuestionType {
+  const kind = RULES.find((rule) => rule.pattern.test(question))?.kind ?? 'any';
+  const focusTerms = kind === 'any' ? new Set<string>() : new Set(wordsOf(question).map(termOf).filter((term) => FOCUS_WORDS.has(term)));
+  return { kind, focusTerms };
+}
+
+const MONTHS = 'january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec';
+const WEEKDAYS = 'monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?';
+const NUMBER_WORDS =
+  'one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|half|twice|once|several|single|double|triple';
+
+const DATE_SPAN = new RegExp(
+  `\\b(?:\\d{3,4}s?|\\d{1,2}(?:st|nd|rd|th)|\\d{1,2}[:.]\\d{2}|(?:${MONTHS}|${WEEKDAYS})|(?:\\d+|${NUMBER_WORDS})[ -](?:business |working |calendar )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))|(?:${NUMBER_WORDS}|\\d+\\w*)[ -]century|centur(?:y|ies)|bc|ad|bce|ce|today|yesterday|tomorrow|daily|weekly|monthly|annually|immediately|ago|before|after|until|during|since)\\b`,
+  'giu',
+);
+const NUMBER_SPAN = new RegExp(`[€$£¥%]|\\b(?:\\d[\\d,.]*|${NUMBER_WORDS}|percent|per cent|free)\\b`, 'giu');
+
+/** Capitalised words that are not where a sentence starts: names of people, places, organisations. */
+function properNouns(sentence: string): string[] {
+  const words = sentence.match(/[\p{L}\p{N}][\p{L}\p{N}'’.-]*/gu) ?? [];
+  return words.filter((word, i) => /^\p{Lu}/u.test(word) && (i > 0 || !/^\p{Lu}\p{Ll}+$/u.test(word)));
+}
+
+/** True when `sentence` holds a span of the asked kind that the question does not already state. */
+export function hasAnswerSpan(kind: AnswerKind, sentence: string, question: string): boolean {
+  if (kind === 'any') return true;
+  const asked = new Set(wordsOf(question));
+  const isNew = (span: string): boolean => wordsOf(span).some((word) => !asked.has(word));
+  switch (kind) {
+    case 'date':
+      return [...sentence.matchAll(DATE_SPAN)].some((match) => isNew(match[0]));
+    case 'number':
+      return [...sentence.matchAll(NUMBER_SPAN)].some((match) => /[€$£¥%]/u.test(match[0]) || isNew(match[0]));
+    case 'person':
+    case 'place':
+      return properNouns(sentence).some(isNew);
+  }
+}

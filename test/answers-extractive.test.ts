@@ -1,0 +1,120 @@
+// Issue 16, the offline provider's grounded answers, unit by unit: the sentence splitter (item 4), the question's answer
+// kind and span (item 1), morphology (item 1) and the calibrated answer threshold (item 2).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { passagesOf, splitProse } from '../src/model/extractive/sentences.js';
+import { hasAnswerSpan, questionTypeOf } from '../src/model/extractive/question-type.js';
+import { contentTermsOf } from '../src/model/extractive/terms.js';
+import { answerFromChunks } from '../src/model/extractive/answer.js';
+import type { RetrievedChunk } from '../src/retrieval/types.js';
+
+const texts = (text: string): string[] => passagesOf(text).map((passage) => passage.text);
+
+describe('sentence splitting (issue 16 item 4)', () => {
+  test('an abbreviation such as "c." or "e.g." does not end a sentence', () => {
+    assert.deepEqual(splitProse('Its share fell to c. 6 % of exports. Prices rose, e.g. Oil doubled. Then it ended.'), [
+      'Its share fell to c. 6 % of exports.',
+      'Prices rose, e.g. Oil doubled.',
+      'Then it ended.',
+    ]);
+  });
+
+  test('initials and dotted acronyms do not end a sentence, decimals are never cut', () => {
+    assert.deepEqual(splitProse('J. R. R. Tolkien served in the U.S. Army for 3.5 years. He wrote books.'), [
+      'J. R. R. Tolkien served in the U.S. Army for 3.5 years.',
+      'He wrote books.',
+    ]);
+  });
+
+  test('list items that lost their line breaks are separate units, and a list of fragments is read whole under its heading', () => {
+    const chunk = '# Payment methods All prices are in euros. ## Accepted methods - iDEAL (Netherlands) - PayPal - Apple Pay and Google Pay We do not accept cash or cheques. ## Failed payments If a payment fails, we try again after 24 hours.';
+    const passages = passagesOf(chunk);
+    assert.deepEqual(
+      passages.map((passage) => passage.text),
+      [
+        'All prices are in euros.',
+        'Apple Pay and Google Pay',
+        'We do not accept cash or cheques.',
+        'Accepted methods: iDEAL (Netherlands); PayPal; Apple Pay and Google Pay',
+        'If a payment fails, we try again after 24 hours.',
+      ],
+    );
+    assert.equal(passages.at(-1)?.heading, 'Failed payments');
+  });
+
+  test('numbered steps, links and emphasis: each step a unit, link text kept, markup dropped', () => {
+    assert.deepEqual(texts('## How to return 1. Log in to **your account** first. 2. Choose the [order page](https://x.example/o) and the items.'), [
+      'Log in to your account first.',
+      'Choose the order page and the items.',
+    ]);
+  });
+
+  test('a markdown table row is read with its column headers', () => {
+    assert.deepEqual(texts('| Country | Carrier | Cost |\n|---|---|---|\n| Germany | DHL | €6.90 |'), ['Germany — Carrier: DHL; Cost: €6.90']);
+  });
+});
+
+describe('question kinds and answer spans (issue 16 item 1)', () => {
+  test('who, when / what year, how many / how much and where ask for a name, a date, a number and a place', () => {
+    assert.equal(questionTypeOf('Who wrote the treaty?').kind, 'person');
+    assert.equal(questionTypeOf('In what year were the rule changes introduced?').kind, 'date');
+    assert.equal(questionTypeOf('When is support open?').kind, 'date');
+    assert.equal(questionTypeOf('How many business days until my refund is paid?').kind, 'number');
+    assert.equal(questionTypeOf('How much does express delivery cost?').kind, 'number');
+    assert.equal(questionTypeOf('Where did the Normans settle?').kind, 'place');
+    assert.equal(questionTypeOf('Which payment methods do you accept?').kind, 'any');
+    assert.ok(questionTypeOf('In what year were the rule changes introduced?').focusTerms.has('year'));
+  });
+
+  test('a sentence without a span of the asked kind, new to the question, cannot answer it', () => {
+    const question = 'In what year were the rule changes introduced?';
+    assert.equal(hasAnswerSpan('date', 'The rule changes were introduced to reduce costs.', question), false);
+    assert.equal(hasAnswerSpan('date', 'The rule changes were introduced in 1973.', question), true);
+    assert.equal(hasAnswerSpan('number', 'We refund within 5 business days.', 'How many business days until my refund?'), true);
+    assert.equal(hasAnswerSpan('number', 'We refund within a few business days.', 'How many business days until my refund?'), false);
+    assert.equal(hasAnswerSpan('person', 'The treaty was written by Thomas Jefferson.', 'Who wrote the treaty?'), true);
+    assert.equal(hasAnswerSpan('person', 'The treaty was written in haste.', 'Who wrote the treaty?'), false);
+  });
+});
+
+describe('morphology (issue 16 item 1)', () => {
+  test('irregular forms meet their regular form, and Porter joins inflections', () => {
+    assert.deepEqual(contentTermsOf('wrote'), contentTermsOf('written'));
+    assert.deepEqual(contentTermsOf('wrote'), contentTermsOf('writes'));
+    assert.deepEqual(contentTermsOf('began'), contentTermsOf('beginning'));
+    assert.deepEqual(contentTermsOf('fought'), contentTermsOf('fighting'));
+    assert.deepEqual(contentTermsOf('children'), contentTermsOf('child'));
+    assert.deepEqual(contentTermsOf("Normandy's"), contentTermsOf('Normandy'));
+    assert.deepEqual(contentTermsOf('refunded'), contentTermsOf('refunds'));
+  });
+});
+
+describe('the answer threshold (issue 16 item 2)', () => {
+  const chunk: RetrievedChunk = {
+    chunkId: 'treaty#0',
+    documentId: 'treaty',
+    documentVersion: 1,
+    collection: 'help',
+    title: 'The treaty',
+    text: 'The treaty was written by Thomas Jefferson in 1776. It was signed in Paris by both parties.',
+    score: 0.7,
+  };
+
+  test('a supported question is answered with the supporting sentence, cited, with a confidence in (0, 1)', () => {
+    const answer = answerFromChunks('Who wrote the treaty?', [chunk], { minCoverage: 0.3, answerThreshold: 0 });
+    assert.equal(answer.abstained, false);
+    assert.equal(answer.answer, 'The treaty was written by Thomas Jefferson in 1776.');
+    assert.deepEqual(answer.citations, ['treaty#0']);
+    assert.ok(answer.confidence > 0 && answer.confidence < 1);
+  });
+
+  test('below the task threshold the provider abstains instead of answering', () => {
+    const confident = answerFromChunks('Who wrote the treaty?', [chunk], { minCoverage: 0.3, answerThreshold: 0 });
+    const strict = answerFromChunks('Who wrote the treaty?', [chunk], { minCoverage: 0.3, answerThreshold: confident.confidence + 0.01 });
+    assert.deepEqual(strict, { answer: '', citations: [], confidence: 0, abstained: true });
+  });
+
+  test('a near-miss whose name the chunk lacks is abstained on, even at threshold 0', () => {
+    assert.equal(answerFromChunks('Who wrote the treaty of Versailles?', [chunk], { minCoverage: 0.3, answerThreshold: 0 }).abstained, true);
+  });
+});

@@ -1,0 +1,51 @@
+// Issue 16 through the HTTP stack: POST /v1/tasks/support.answer on the embedded default (offline provider, bundled
+// corpus/) answers what a sentence supports, abstains on a near-miss and on an off-topic question (LLM09-2).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import { createTestContext, envelope, type TestContext } from './helpers/context.js';
+
+const BUNDLED_CORPUS = join(import.meta.dirname, '..', 'corpus');
+
+describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
+  let ctx: TestContext;
+  let key: string;
+  before(async () => {
+    ctx = await createTestContext({ corpusDir: BUNDLED_CORPUS });
+    ({ key } = await ctx.createKey(['tasks:*']));
+  });
+  after(async () => ctx.close());
+
+  const ask = async (question: string): Promise<{ status: string; output: { answer: string; citations: string[]; confidence: number; abstained: boolean } }> => {
+    const response = await request(ctx.app)
+      .post('/v1/tasks/support.answer')
+      .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+      .send(JSON.stringify(envelope({ question })));
+    assert.equal(response.status, 200);
+    return response.body;
+  };
+
+  test('an answerable question is answered with the one supporting unit, here the list under its heading, cited', async () => {
+    const body = await ask('Which payment methods do you accept?');
+    assert.equal(body.status, 'ok');
+    assert.match(body.output.answer, /^Accepted methods: iDEAL \(Netherlands\); Bancontact \(Belgium\); Visa, Mastercard and American Express; PayPal;/);
+    assert.equal(body.output.citations.length, 1);
+    assert.match(body.output.citations[0] ?? '', /^payment-methods#/);
+  });
+
+  test('a near-miss question whose key term the corpus lacks is abstained on', async () => {
+    for (const question of ['How long is the password reset link valid in Japan?', 'When did the roastery open its Berlin shop?']) {
+      const body = await ask(question);
+      assert.equal(body.status, 'abstained', question);
+      assert.deepEqual(body.output, { answer: '', citations: [], confidence: 0, abstained: true });
+    }
+  });
+
+  test('an off-topic banking question that shares words with the corpus is abstained on', async () => {
+    for (const question of ['I lost my phone!', 'how to change name', 'My card payment is still on hold, why is it so?']) {
+      const body = await ask(question);
+      assert.equal(body.status, 'abstained', question);
+    }
+  });
+});

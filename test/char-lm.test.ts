@@ -1,0 +1,40 @@
+// The character n-gram model behind the adversarial-suffix signal (issue 15 item 2, LLM01-5).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { countNgrams, loadCharLanguageModel, ORDER, serialiseCounts, toSymbols, worstWindow } from '../src/guard/char-lm.js';
+import { CHAR_LM_COUNTS } from '../src/guard/char-lm-model.generated.js';
+
+describe('character language model (issue 15 item 2)', () => {
+  test('toSymbols, when text has digits, accents, shouted words, other scripts and runs of spaces, then each maps to the model alphabet', () => {
+    assert.equal(toSymbols('Café  ORDER 42 similarlyNow Жук'), 'Cafe order 00 similarlyNow λλλ');
+  });
+
+  test('the smoothed distribution, for any context, sums to 1 over the alphabet plus the unseen-symbol mass (Witten-Bell)', () => {
+    const model = loadCharLanguageModel(serialiseCounts(countNgrams(['the cat sat on the mat', 'a dog sat on a log']), 1));
+    const alphabet = [...new Set('the cat sat on the mat a dog sat on a log')];
+    for (const context of ['the', 'at ', 'zzz', ' o']) {
+      // surprisals() scores the last symbol of `context + symbol` given the ORDER − 1 symbols before it.
+      const mass = alphabet.reduce((sum, symbol) => {
+        const bits = model.surprisals(`${context}${symbol}`);
+        return sum + 2 ** -(bits[bits.length - 1] ?? 0);
+      }, 0);
+      const unseen = 1 / (alphabet.length + 1);
+      assert.ok(mass < 1 && mass + unseen > 0.99, `${context}: ${mass}`);
+    }
+  });
+
+  test('worstWindow, when English text ends in token soup, then the worst window sits on the soup and scores far above the English', () => {
+    const model = loadCharLanguageModel(CHAR_LM_COUNTS);
+    const english = 'Please tell me how long a refund takes to reach my card after the parcel is returned.';
+    const soup = `${english} heap Pauloame-( IX ISBNancouver [ [ [ comune`;
+    const clean = worstWindow(model, english, 24);
+    const attacked = worstWindow(model, soup, 24);
+    assert.ok(attacked.bitsPerSymbol > clean.bitsPerSymbol + 2, `${attacked.bitsPerSymbol} vs ${clean.bitsPerSymbol}`);
+    assert.ok(attacked.at >= toSymbols(english).length - 24, 'the window is at the end');
+  });
+
+  test('the shipped model, when rebuilt from its own serialisation, then it keeps only n-grams up to ORDER', () => {
+    const longest = Math.max(...CHAR_LM_COUNTS.split('\n').map((line) => line.slice(0, line.lastIndexOf('\t')).length));
+    assert.equal(longest, ORDER);
+  });
+});
