@@ -134,7 +134,7 @@ export async function corpusCommand(action: string, target: string | undefined, 
         if (target !== undefined || options.version !== undefined) throw new UsageError('--all-drafts approves every draft: pass no document id or --version');
         const request = { ...(options.collection === undefined ? {} : { collection: options.collection }), dry_run: options['dry-run'] };
         const result = await audited(runtime, 'corpus approve --all-drafts', () => approveDrafts(corpus, request, CLI_ACTOR), (approved) => draftApprovalAudit(request, approved));
-        const verb = result.dry_run ? 'would approve' : 'approved';
+        const verb = result.dry_run ? 'would be approved' : 'approved';
         print(io, result, () =>
           [
             ...(result.documents.length === 0 ? [] : [table(result.documents, ['outcome', 'document_id', 'version', 'collection', 'title', 'detail']), '']),
