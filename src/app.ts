@@ -26,6 +26,10 @@ import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
 import { createReviewAdmin } from './admin/reviews.js';
 import type { CorpusStore } from './store/corpus.js';
+import { resultRoutes } from './http/routes/results.js';
+import { createWebhookEvents } from './webhooks/events.js';
+import { createWebhookAdmin } from './webhooks/admin.js';
+import { WEBHOOK_OPERATIONS, webhookRoutes } from './http/routes/webhooks.js';
 
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
@@ -47,6 +51,9 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly metrics: Metrics;
   readonly corpus: CorpusStore;
   readonly uploadLimitBytes: number;
+  /** API7: hosts webhooks may reach over http or at private addresses; none by default. */
+  readonly webhookAllowHosts?: ReadonlySet<string>;
+  readonly webhookTimeoutMs?: number;
   /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
   readonly notReadyReason?: () => Promise<string | undefined>;
 }
@@ -57,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
 
   const pipeline = createTaskPipeline({ ...deps, observer: deps.metrics });
+  const planDeliveries = createWebhookEvents({ store: deps.store.webhooks, clock: deps.clock, newId: deps.newId });
   const handleTask = createTaskService({
     store: deps.store,
     tasks: deps.tasks,
@@ -67,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
     idempotencyTtlMs: deps.idempotencyTtlMs,
     idempotencyWaitMs: deps.idempotencyWaitMs,
     staleClaimMs: 2 * deps.requestDeadlineMs,
+    planDeliveries,
     onOutcome: (event) => {
       if (event.replayed) deps.metrics.replay(event.task);
       if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
@@ -103,9 +112,10 @@ export function createApp(deps: AppDeps): Express {
     openReviews: () => deps.store.reviews.countOpen(),
     versionsByState: async () => (await deps.corpus.stats()).versionsByState,
     indexGeneration: async () => (await deps.corpus.stats()).generation,
+    webhookDeliveries: () => deps.store.webhooks.countByState(),
   });
 
-  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version, ADMIN_OPERATIONS);
+  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version, [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS]);
   app.use(
     healthRoutes({
       openApi,
@@ -115,6 +125,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  app.use(resultRoutes({ authenticate: authenticateKey, results: deps.store.results }));
   app.use(taskRoutes({ handleTask, bodyLimitBytes: deps.bodyLimitBytes, authenticate: authenticateTaskCall, rateLimit: rateLimitTask(deps.limits) }));
   app.use(
     openAiCompatRoutes({
@@ -132,10 +143,25 @@ export function createApp(deps: AppDeps): Express {
     adminRoutes({
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
-      reviews: createReviewAdmin({ reviews: deps.store.reviews, audit: deps.store.audit, tasks: deps.tasks, clock: deps.clock, newId: deps.newId }),
+      reviews: createReviewAdmin({ store: deps.store, tasks: deps.tasks, clock: deps.clock, newId: deps.newId, resultTtlMs: deps.idempotencyTtlMs, planDeliveries }),
       corpus: deps.corpus,
       audit: deps.store.audit,
       uploadLimitBytes: deps.uploadLimitBytes,
+    }),
+  );
+  app.use(
+    webhookRoutes({
+      authenticate: authenticateKey,
+      bodyLimitBytes: deps.bodyLimitBytes,
+      webhooks: createWebhookAdmin({
+        store: deps.store,
+        isTask: (name) => deps.tasks.get(name) !== undefined,
+        allowHosts: deps.webhookAllowHosts ?? new Set<string>(),
+        timeoutMs: deps.webhookTimeoutMs ?? 15_000,
+        clock: deps.clock,
+        newId: deps.newId,
+        random: deps.random,
+      }),
     }),
   );
   app.get('/metrics', authenticateKey, requireAdmin, async (_req, res) => {

@@ -59,6 +59,15 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   AIRLOCK_SECRET_KEY: SecretKey.optional().describe('SIG-7: encrypts signing secrets at rest; required in production, generated into the data dir otherwise'),
   AIRLOCK_SECRET_KEY_PREVIOUS: SecretKey.optional().describe('The key being rotated out: still opens secrets until `airlock keys reseal` has run'),
+  AIRLOCK_WEBHOOK_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((value): readonly string[] => Object.freeze(value.split(',').map((host) => host.trim()).filter((host) => host !== '')))
+    .describe('API7: hosts webhooks may reach over plain http or at private addresses (e.g. 127.0.0.1 for tests)'),
+  AIRLOCK_WEBHOOK_TIMEOUT_MS: PositiveInt.max(60_000).default(15_000),
+  AIRLOCK_WEBHOOK_MAX_ATTEMPTS: PositiveInt.max(30).default(10).describe('Attempts per delivery before it is dead-lettered'),
+  AIRLOCK_WEBHOOK_RETRY_BASE_MS: PositiveInt.max(3_600_000).default(30_000).describe('First retry delay; doubles per attempt, with jitter, up to an hour'),
+  AIRLOCK_WEBHOOK_POLL_MS: PositiveInt.max(60_000).default(1_000),
 }).superRefine((config, ctx) => {
   // A generated key file beside the database would protect nothing a production attacker with the disk could not read.
   if (config.AIRLOCK_ENV === 'production' && config.AIRLOCK_SECRET_KEY === undefined) {

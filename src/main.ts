@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
-import { appDepsFromRuntime, describeServing, openRuntime } from './runtime.js';
+import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
 import { createMetrics } from './metrics.js';
@@ -78,6 +78,12 @@ async function main(): Promise<void> {
     logger.info({ port, host: config.HOST, environment: config.AIRLOCK_ENV, model: `${runtime.model.provider}:${runtime.model.modelName}` }, 'airlock listening');
   });
   server.keepAliveTimeout = 65_000;
+  // Webhooks left in the outbox by a previous run (even one killed with -9) are sent once their lease runs out.
+  const webhookWorker = createWebhookWorker(runtime, {
+    metrics,
+    onError: (error) => logger.warn({ err: error }, 'webhook delivery worker: attempt failed; the delivery stays in the outbox'),
+  });
+  webhookWorker.start();
 
   const shutdown = (signal: string): void => {
     if (draining) return;
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
     }, config.AIRLOCK_SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(() => {
-      void runtime.close().then(() => {
+      void webhookWorker.stop().then(() => runtime.close()).then(() => {
         logger.info('stopped');
         process.exit(0);
       });

@@ -14,12 +14,15 @@ export interface StateProbes {
   readonly openReviews: () => Promise<number>;
   readonly versionsByState: () => Promise<Readonly<Record<string, number>>>;
   readonly indexGeneration: () => Promise<number>;
+  readonly webhookDeliveries?: () => Promise<Readonly<Record<string, number>>>;
 }
 
 export interface Metrics extends PipelineObserver {
   readonly registry: Registry;
   request(route: string, task: string, status: number, seconds: number): void;
   upstreamAttempt(): void;
+  /** One webhook attempt: delivered, scheduled for retry, or dead-lettered. */
+  webhookAttempt(outcome: 'delivered' | 'retry' | 'dead'): void;
   attachState(probes: StateProbes): void;
 }
 
@@ -36,7 +39,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const upstreamAttempts = new Counter({ name: 'airlock_upstream_attempts_total', help: 'HTTP attempts to the upstream model, retries included', registers: [registry] });
   const upstreamTimeouts = new Counter({ name: 'airlock_upstream_timeouts_total', help: 'Model calls that ended in a timeout', registers: [registry] });
   const replays = new Counter({ name: 'airlock_idempotent_replays_total', help: 'Responses replayed from the idempotency store', labelNames: ['task'], registers: [registry] });
+  const webhookAttempts = new Counter({ name: 'airlock_webhook_attempts_total', help: 'Outbound webhook attempts by outcome (delivered, retry, dead)', labelNames: ['outcome'], registers: [registry] });
   let probes: StateProbes | undefined;
+  new Gauge({
+    name: 'airlock_webhook_deliveries',
+    help: 'Webhook deliveries in the outbox by state (pending, delivered, dead: the dead-letter count)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      if (probes?.webhookDeliveries === undefined) return;
+      for (const [state, count] of Object.entries(await probes.webhookDeliveries())) this.set({ state }, count);
+    },
+  });
   new Gauge({
     name: 'airlock_review_queue_depth',
     help: 'Open review items',
@@ -75,6 +89,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     retrieval(seconds) {
       retrievalSeconds.observe(seconds);
+    },
+    webhookAttempt(outcome) {
+      webhookAttempts.inc({ outcome });
     },
     upstream(seconds, outcome) {
       upstreamSeconds.observe({ outcome }, seconds);

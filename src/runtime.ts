@@ -29,6 +29,9 @@ import type { TaskDefinition } from './tasks/types.js';
 import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
+import { parseAllowHosts } from './webhooks/url-safety.js';
+import { sendWebhook } from './webhooks/send.js';
+import { DEFAULT_RETRY_SCHEDULE, createDeliveryWorker, type DeliveryWorker } from './webhooks/worker.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from 'pino';
 
@@ -86,8 +89,30 @@ export function appDepsFromRuntime(
     clock: runtime.clock,
     newId: runtime.newId,
     random: runtime.random,
+    webhookAllowHosts: parseAllowHosts(config.AIRLOCK_WEBHOOK_ALLOW_HOSTS),
+    webhookTimeoutMs: config.AIRLOCK_WEBHOOK_TIMEOUT_MS,
     ...(extras.notReadyReason === undefined ? {} : { notReadyReason: extras.notReadyReason }),
   };
+}
+
+/** The outbox worker of this process, configured from the environment; main.ts starts it and stops it on shutdown. */
+export function createWebhookWorker(runtime: Runtime, hooks: { readonly metrics: Metrics; readonly onError: (error: unknown) => void }): DeliveryWorker {
+  const { config } = runtime;
+  const allowHosts = parseAllowHosts(config.AIRLOCK_WEBHOOK_ALLOW_HOSTS);
+  return createDeliveryWorker({
+    store: runtime.store.webhooks,
+    send: (message) => sendWebhook(message, { allowHosts, timeoutMs: config.AIRLOCK_WEBHOOK_TIMEOUT_MS, clock: runtime.clock }),
+    clock: runtime.clock,
+    random: Math.random,
+    newLeaseToken: runtime.newId,
+    timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+    schedule: { ...DEFAULT_RETRY_SCHEDULE, maxAttempts: config.AIRLOCK_WEBHOOK_MAX_ATTEMPTS, baseDelayMs: config.AIRLOCK_WEBHOOK_RETRY_BASE_MS },
+    // Past the send timeout with a margin, so a live worker keeps its lease for the whole attempt.
+    leaseMs: 2 * config.AIRLOCK_WEBHOOK_TIMEOUT_MS + 5_000,
+    pollMs: config.AIRLOCK_WEBHOOK_POLL_MS,
+    onAttempt: (outcome) => hooks.metrics.webhookAttempt(outcome),
+    onError: hooks.onError,
+  });
 }
 
 export const databasePath = (config: Config): string => join(resolve(config.AIRLOCK_DATA_DIR), 'airlock.db');

@@ -131,11 +131,11 @@ describe('review queue lifecycle', () => {
 
   test('createReviewAdmin().depth(), when items are added and resolved, then it counts exactly the open ones', async () => {
     const reviews = createReviewAdmin({
-      reviews: ctx.store.reviews,
-      audit: ctx.store.audit,
+      store: ctx.store,
       tasks: loadBundledTasks(),
       clock: () => new Date(),
       newId: randomUUID,
+      resultTtlMs: 3_600_000,
     });
     const openAtStart = (await ctx.store.reviews.list({ state: 'open', limit: 500 })).length;
     assert.equal(await reviews.depth(), openAtStart);

@@ -1,9 +1,12 @@
 // Working the review queue, shared by the CLI and /admin/reviews: list, inspect, approve with an output that must
-// pass the task's own output contract, or reject. Every resolution is an audit row.
+// pass the task's own output contract, or reject. A resolution commits in one transaction with its audit row, the
+// request's decided result (what GET /v1/results and an idempotent replay answer from then on) and its webhooks.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { TaskRegistry } from '../tasks/registry.js';
-import type { AuditStore, ReviewRecord, ReviewState, ReviewStore } from '../store/types.js';
+import type { ReviewRecord, ReviewState, Store } from '../store/types.js';
+import { decidedResponse, resultUrl } from '../pipeline/results.js';
+import type { PlanDeliveries } from '../webhooks/events.js';
 
 export const ResolveReviewRequest = z.strictObject({
   decision: z.enum(['approve', 'reject']),
@@ -13,11 +16,14 @@ export const ResolveReviewRequest = z.strictObject({
 export type ResolveReviewRequest = z.infer<typeof ResolveReviewRequest>;
 
 export interface ReviewAdminDeps {
-  readonly reviews: ReviewStore;
-  readonly audit: AuditStore;
+  readonly store: Pick<Store, 'reviews' | 'results' | 'recordReviewDecision'>;
   readonly tasks: TaskRegistry;
   readonly clock: () => Date;
   readonly newId: () => string;
+  /** How long a decided result stays addressable (the idempotency retention). */
+  readonly resultTtlMs: number;
+  /** Outbox rows for `review.resolved`; absent, no webhook is raised. */
+  readonly planDeliveries?: PlanDeliveries;
 }
 
 export const describeReview = (review: ReviewRecord) => ({
@@ -45,7 +51,7 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
       const state = filter.state === undefined ? undefined : z.enum(REVIEW_STATES).parse(filter.state);
       const limit = Math.min(filter.limit ?? 100, 500);
       // One extra row says whether another page follows.
-      const rows = await deps.reviews.list({
+      const rows = await deps.store.reviews.list({
         ...(state === undefined ? {} : { state: state as ReviewState }),
         limit: limit + 1,
         ...(filter.after === undefined ? {} : { after: filter.after }),
@@ -53,15 +59,15 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
       return { reviews: rows.slice(0, limit).map(describeReview), more: rows.length > limit };
     },
     async get(id: string) {
-      const review = await deps.reviews.get(id);
+      const review = await deps.store.reviews.get(id);
       if (review === undefined) throw new AppError('not_found', { detail: `No review item ${id}.` });
       return describeReview(review);
     },
     async depth() {
-      return deps.reviews.countOpen();
+      return deps.store.reviews.countOpen();
     },
     async resolve(id: string, request: ResolveReviewRequest & { by: string; requestId?: string }) {
-      const review = await deps.reviews.get(id);
+      const review = await deps.store.reviews.get(id);
       if (review === undefined) throw new AppError('not_found', { detail: `No review item ${id}.` });
       if (review.state !== 'open') throw new AppError('state_conflict', { detail: `Review ${id} is already ${review.state}.` });
       let detail: Record<string, unknown> = { decision: request.decision, ...(request.note === undefined ? {} : { note: request.note }) };
@@ -73,25 +79,49 @@ export function createReviewAdmin(deps: ReviewAdminDeps) {
         if (errors.length > 0) throw new AppError('validation_failed', { errors });
         detail = { ...detail, output: request.output };
       }
-      const resolved = await deps.reviews.resolve(id, { state: request.decision === 'approve' ? 'approved' : 'rejected', at: deps.clock().toISOString(), by: request.by, detail });
-      if (resolved === undefined) throw new AppError('state_conflict', { detail: `Review ${id} was resolved concurrently.` });
-      await deps.audit.append({
-        id: deps.newId(),
-        requestId: request.requestId ?? deps.newId(),
-        at: deps.clock().toISOString(),
-        keyId: request.by,
-        action: `review.${request.decision}`,
-        task: review.task,
-        eventId: null,
-        source: null,
-        decision: 'admin',
-        status: 200,
-        code: null,
-        chunkIds: review.chunkIds,
-        model: null,
-        latencyMs: 0,
-        detail: { review_id: id, ...(request.note === undefined ? {} : { note: request.note }) },
+      const now = deps.clock();
+      const resolution = { state: request.decision === 'approve' ? 'approved' : 'rejected', at: now.toISOString(), by: request.by, detail } as const;
+      const decidedReview: ReviewRecord = { ...review, state: resolution.state, resolvedAt: resolution.at, resolvedBy: resolution.by, resolution: detail };
+      // Reviews raised before results were stored have no result to replace; the decision still stands.
+      const result = await deps.store.results.findByReview(id);
+      const decided = result === undefined ? undefined : decidedResponse(result, decidedReview);
+      const deliveries =
+        deps.planDeliveries === undefined || review.keyId === null
+          ? []
+          : await deps.planDeliveries('review.resolved', { keyId: review.keyId, task: review.task }, {
+              request_id: review.requestId,
+              review_id: review.id,
+              task: review.task,
+              decision: resolution.state,
+              reviewed_by: resolution.by,
+              reviewed_at: resolution.at,
+              result_url: resultUrl(review.requestId),
+              result: decided?.body ?? null,
+            });
+      const resolved = await deps.store.recordReviewDecision({
+        reviewId: id,
+        resolution,
+        ...(decided === undefined ? {} : { decided: { response: decided, expiresAt: new Date(now.getTime() + deps.resultTtlMs).toISOString() } }),
+        deliveries,
+        audit: {
+          id: deps.newId(),
+          requestId: request.requestId ?? deps.newId(),
+          at: resolution.at,
+          keyId: request.by,
+          action: `review.${request.decision}`,
+          task: review.task,
+          eventId: null,
+          source: null,
+          decision: 'admin',
+          status: 200,
+          code: null,
+          chunkIds: review.chunkIds,
+          model: null,
+          latencyMs: 0,
+          detail: { review_id: id, ...(request.note === undefined ? {} : { note: request.note }) },
+        },
       });
+      if (resolved === undefined) throw new AppError('state_conflict', { detail: `Review ${id} was resolved concurrently.` });
       return describeReview(resolved);
     },
   };

@@ -7,6 +7,8 @@ import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
 import { databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
 import { createReviewAdmin } from '../admin/reviews.js';
+import { createWebhookEvents } from '../webhooks/events.js';
+import { webhooksCommand } from './webhooks.js';
 import { createCheckRegistry } from '../guard/registry.js';
 import { loadTaskFolders } from '../tasks/load.js';
 import { isAppError } from '../errors.js';
@@ -45,6 +47,11 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   reviews list [--state open]        the review queue
   reviews show ID                    one review item
   reviews resolve ID --approve|--reject [--output JSON] [--note TEXT]
+  webhooks create --url URL --events review.resolved[,request.completed] [--key ID | --task NAME]
+                                     register a signed webhook endpoint; its whsec_ secret is printed once
+  webhooks list | delete ID | test ID
+  webhooks deliveries [--state dead] [--endpoint ID]
+  webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
@@ -135,6 +142,11 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         state: { type: 'string' },
         output: { type: 'string' },
         note: { type: 'string' },
+        url: { type: 'string' },
+        events: { type: 'string' },
+        key: { type: 'string' },
+        task: { type: 'string' },
+        endpoint: { type: 'string' },
       },
     });
     io = { out, err, json: values.json };
@@ -162,6 +174,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     }
     if (area === 'keys') return await withRuntime(config, (runtime) => keysCommand(action ?? '', target, values, runtime, io));
     if (area === 'corpus') return await withRuntime(config, (runtime) => corpusCommand(action ?? '', target, values, runtime, io));
+
+    if (area === 'webhooks') return await withRuntime(config, (runtime) => webhooksCommand(action ?? '', target, values, runtime, io, need));
 
     switch (`${area} ${action ?? ''}`.trim()) {
       case 'reviews list':
@@ -208,6 +222,7 @@ const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus sync', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'doctor', 'help',
+  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {
@@ -219,7 +234,15 @@ const parseJsonOption = (value: string, option: string): unknown => {
 };
 
 const reviewAdmin = (runtime: Runtime) =>
-  createReviewAdmin({ reviews: runtime.store.reviews, audit: runtime.store.audit, tasks: runtime.tasks, clock: runtime.clock, newId: runtime.newId });
+  createReviewAdmin({
+    store: runtime.store,
+    tasks: runtime.tasks,
+    clock: runtime.clock,
+    newId: runtime.newId,
+    resultTtlMs: runtime.config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
+    // A decision made here raises its webhooks too; the server's delivery worker sends them.
+    planDeliveries: createWebhookEvents({ store: runtime.store.webhooks, clock: runtime.clock, newId: runtime.newId }),
+  });
 
 async function doctor(env: Readonly<Record<string, string | undefined>>, io: CliIO): Promise<number> {
   const checks: Array<{ check: string; ok: boolean; detail: string }> = [];

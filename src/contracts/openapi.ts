@@ -134,6 +134,20 @@ export function buildOpenApiDocument(documented: readonly DocumentedTask[], serv
           },
         },
       },
+      '/v1/results/{requestId}': {
+        get: {
+          operationId: 'getResult',
+          summary: 'The result of an earlier task request (the key that made it, or an admin): the envelope, pending review, the approved output or the rejection',
+          parameters: [{ name: 'requestId', in: 'path', required: true, schema: { type: 'string', maxLength: 128 } }],
+          responses: {
+            200: { description: 'The untrusted envelope; after an approval it carries `review` (by whom, when)', content: { 'application/json': { schema: { $ref: '#/components/schemas/TaskResponse' } } } },
+            202: { description: 'Waiting for a person: `status: pending_review` with `review_id`; poll again after Retry-After' },
+            401: problemResponse('Missing or invalid key'),
+            404: problemResponse('No result for this request id is visible to this key'),
+            422: problemResponse('The request ended in a problem: review_rejected, input_denied, output_rejected'),
+          },
+        },
+      },
       '/v1/chat/completions': {
         post: {
           operationId: 'chatCompletion',

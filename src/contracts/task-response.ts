@@ -39,5 +39,9 @@ export const TaskResponse = z.strictObject({
   event_id: z.string(),
   model: z.strictObject({ provider: z.string(), name: z.string() }),
   usage: Usage,
+  review: z
+    .strictObject({ id: z.string(), decision: z.literal('approved'), reviewed_by: z.string(), reviewed_at: z.string() })
+    .optional()
+    .describe('Present when a person approved this output after it was sent to review; the output is still untrusted'),
 });
 export type TaskResponse = z.infer<typeof TaskResponse>;

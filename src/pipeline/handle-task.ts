@@ -9,6 +9,8 @@ import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { ModelCatalogue } from '../model/catalogue.js';
 import { canCallTask } from '../scopes.js';
+import { resultRecord, resultUrl } from './results.js';
+import type { PlanDeliveries } from '../webhooks/events.js';
 import type { SignedMessage } from '../security/replay-cache.js';
 
 export interface TaskServiceDeps {
@@ -23,6 +25,8 @@ export interface TaskServiceDeps {
   readonly idempotencyWaitMs: number;
   /** A claim older than this belongs to a request that died with its process (IDEM-8). */
   readonly staleClaimMs: number;
+  /** Outbox rows for `request.completed`; absent, no webhook is raised. */
+  readonly planDeliveries?: PlanDeliveries;
   readonly onOutcome?: (event: { task: string; status: number; decision: string; replayed: boolean; usage: number; keyId: string }) => void;
 }
 
@@ -160,10 +164,36 @@ export function createTaskService(deps: TaskServiceDeps) {
       const response: StoredResponse = { status: outcome.status, headers: { ...outcome.headers, 'Airlock-Task-Version': String(definition.version) }, body: outcome.body };
       const storeResponse = idempotency !== undefined && !outcome.transient;
       try {
+        // A transient failure has no result to address: a retry runs the request again.
+        const result = outcome.transient
+          ? undefined
+          : resultRecord({
+              requestId: call.requestId,
+              keyId: call.principal.keyId,
+              task,
+              at: now,
+              response,
+              reviewId: outcome.review?.id ?? null,
+              idempotencyScope: storeResponse ? idempotency.scope : null,
+              context: { schema_version: envelope.schema_version, event_id: envelope.event_id, output_schema: { name: `${task}.output`, version: definition.spec.output_version } },
+              ttlMs: deps.idempotencyTtlMs,
+            });
+        const deliveries =
+          result === undefined || result.state !== 'done' || deps.planDeliveries === undefined
+            ? []
+            : await deps.planDeliveries('request.completed', { keyId: call.principal.keyId, task }, {
+                request_id: call.requestId,
+                task,
+                status: response.status,
+                result_url: resultUrl(call.requestId),
+                result: response.body,
+              });
         await deps.store.recordOutcome({
           audit,
           ...(storeResponse ? { idempotency: { scope: idempotency.scope, response, expiresAt: new Date(now.getTime() + deps.idempotencyTtlMs).toISOString() } } : {}),
           ...(outcome.review === undefined ? {} : { review: outcome.review }),
+          ...(result === undefined ? {} : { result }),
+          ...(deliveries.length === 0 ? {} : { deliveries }),
         });
       } catch (error) {
         // Fail closed: an answer whose audit row could not be written is never delivered as a success.

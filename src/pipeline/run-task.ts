@@ -14,6 +14,7 @@ import type { CheckRegistry } from '../guard/types.js';
 import { allowedCollections, type Principal } from '../scopes.js';
 import type { AuditDecision, ReviewRecord } from '../store/types.js';
 import type { PipelineObserver } from '../metrics.js';
+import { resultUrl } from './results.js';
 
 export interface TaskPipelineDeps {
   readonly retriever: Retriever;
@@ -131,6 +132,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       };
       return failure('sent_to_review', 'review', {
         detail: 'The result needs a person to look at it before it can be used.',
+        extensions: { result_url: resultUrl(requestId) },
         review,
         audit: { reasons },
       });

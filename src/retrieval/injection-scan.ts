@@ -15,13 +15,45 @@ const ADDRESSEE = new RegExp(`\\b(?:your|the assistant's|the model's|the AI's)\\
 const INSTRUCTION_VERB =
   /\b(?:add|append|include|insert|integrate|incorporate|introduce|embed|merge|blend|fuse|meld|weave|infuse|inject|modify|augment|enhance|enrich|replace|substitute|convert|render|rewrite|remove|combine|group|scramble|jumble|rearrange|misspell|anagram|use|utili[sz]e|employ|leverage|adopt|deploy|enlist|engage|absorb|execute|ensure|make|keep|provide|give|write|respond|reply|answer|start|end|begin|finish|format|translate|mention|suggest|promote|encourage|invite|express|highlight|emphasi[sz]e|stress|tease|hint|direct|link|recommend|consider)\b/i;
 
-// A task handed to whoever reads the text, opening a sentence: "Write a poem...", "Translate the following...".
-const TASK_OPENER =
-  /(?:^|[.!?:\n]\s*|\bplease\s+)(?:now\s+|also\s+|then\s+)?(?:write|compose|draft|translate|explain|describe|summari[sz]e|paraphrase|outline|generate|elaborate on|discuss|brainstorm|list|define|critique|analy[sz]e|develop|create|produce|provide|give|tell|show|teach|break down|compare|recite|pretend|act as|roleplay|imagine)\s+(?:me\s+|us\s+)?(?:a|an|the|some|how|what|why|who|in|me|your|about|this|that|these|\d+|[a-z]+ing)\b/i;
+// A task handed to whoever reads the text, opening a sentence: "Write a poem...", "Determine the sentiment of...".
+// The verbs are the ones that give a reader intellectual work (analyse, classify, encode, summarise), not the ones
+// help articles and e-mails give people (click, open, choose, enter, contact, check, find, add, make, create).
+const TASK_VERB =
+  '(?:write|compose|draft|translate|explain|describe|summari[sz]e|paraphrase|rephrase|rewrite|outline|generate|elaborate on|discuss|brainstorm|list|enumerate|define|critique|analy[sz]e|develop|produce|provide|give|tell|show|teach|break down|compare|contrast|recite|pretend|act as|roleplay|role-play|imagine|determine|evaluate|assess|identify|classify|categori[sz]e|calculate|compute|estimate|predict|forecast|rate|rank|interpret|investigate|examine|research|explore|encode|decode|encrypt|decrypt|reverse|convert|transform|simulate|design|propose|suggest|recommend|compile|extract|infer|perform|conduct|craft|formulate|devise|construct|implement|automate|converse|detect|solve|prove|derive|draw up|come up with|put together|sum up)';
+const TASK_OPENER = new RegExp(
+  `(?:^|[.!?:\\n]\\s*|\\bplease\\s+)(?:now\\s+|also\\s+|then\\s+|kindly\\s+)?${TASK_VERB}\\s+(?:me\\s+|us\\s+)?(?:a|an|the|some|all|any|each|every|its|their|key|main|how|what|why|who|whether|which|in|me|your|about|this|that|these|those|\\d+|[a-z]+ing|[a-z]+s)\\b`,
+  'i',
+);
+
+// The same task or question pasted into the middle of a sentence keeps its capital ("… total due $42 Explain the
+// theory of …"); a capitalised word after another capitalised word is a name ("Bell Northern Research which"), not that.
+const TASK_INLINE = new RegExp(`(?<![A-Z][\\w'-]*)\\s(${TASK_VERB})\\s+(?:me\\s+|us\\s+)?(?:a|an|the|some|how|what|why|who|your|this|that|these|those)\\b`, 'gi');
+const QUESTION_INLINE = /(?<![A-Z][\w'-]*)\s(?:What(?:'s| is| are| was| were)|Who (?:wrote|is|was|invented|discovered|painted)|How (?:do|does|did|can|is|are|many|much) \w+|Why (?:do|does|did|is|are|was|were)|When (?:did|was|is|were)|Where (?:is|are|was|did))\b[^.!?\n]{3,160}\?/;
+const opensTaskInline = (text: string): boolean => [...text.matchAll(TASK_INLINE)].some((match) => /^[A-Z]/.test(match[1] ?? ''));
+
+// Text handed over for the reader to work on: "Determine the sentiment of this review: …", "Summarise the following text:".
+const MATERIAL_FOR_READER =
+  /\b(?:this|the following|the given|the below|the above|following)\s+(?:customer\s+|product\s+)?(?:reviews?|text|tweets?|statements?|sentences?|paragraphs?|passages?|comments?|posts?|feedback|quotes?|phrases?|words?|headlines?|excerpts?|data ?set|numbers|list)\s*:/i;
+
+// A persona or mode given to the reader: "act as a conversational agent", "you are now a travel assistant".
+const PERSONA_FOR_READER =
+  /(?:^|[.!?:\n]\s*|\bplease\s+|\byou (?:will|should|must|shall|are to)\s+)(?:now\s+)?(?:act|behave|pose) as (?:a|an|my|the|your)\b|\byou are (?:now |to be |going to be )?(?:a|an|my|the) (?:[\w-]+ ){0,3}(?:assistant|agent|bot|chatbot|advisor|adviser|expert|consultant|tutor|translator|analyst|guide|companion|coach|planner|storyteller|poet|writer|critic)\b|\bas an? (?:ai|language model|virtual assistant|chatbot)\b|\bconversational agent\b|\bengage (?:the user |users |me )?in (?:a )?(?:conversation|dialogue|chat)\b/i;
+
+// Work on the characters of the text itself (substitution, scrambling, ciphers, reversal): nobody asks that of a
+// person reading an invoice or a help article.
+const TEXT_TRANSFORMATION =
+  /\b(?:replace|substitute|swap|scramble|shuffle|jumble|reverse|remove|delete|insert|capitali[sz]e|uppercase|lowercase|encode|encrypt|rotate|shift|spell|convert|group|interleave|mirror|flip)\b[^.!?\n]{0,30}\b(?:letters?|vowels?|consonants?|characters?|words?|spaces?|punctuation|digits|alphabet|syllables?)\b/i;
+
+// Sentences that open with a subject or a courtesy ("We look forward to your reply", "Your reply helps", "Thank you
+// for your response") report or thank; they do not instruct. The two rules about the reader's output skip them.
+const SUBJECT_OPENER = /^\s*(?:we|i|they|he|she|it|our|my|your|their|thank|thanks|if|when|as|once|after|before|sent|from|to|re|subject|dear|hi|hello)\b/i;
+// A sentence about the reader's own output ("your response", "respond only in").
+const ABOUT_READERS_OUTPUT =
+  /\b(?:your|the assistant's|the model's|the ai's)\s+(?:\w+\s+)?(?:answers?|responses?|repl(?:y|ies)|outputs?|completion|reply's|response's|answer's)\b|\b(?:respond|reply|answer)\s+(?:only\s+|exclusively\s+|solely\s+|entirely\s+)?(?:in|with|using)\b/i;
 
 // A general-knowledge question put to the reader ("What is the capital of Brazil?"), or a request to the assistant.
 const QUESTION_TO_READER =
-  /(?:^|[.!?:\n]\s*)(?:can|could|would|will) you\s+(?:please\s+)?(?:show|tell|explain|give|provide|write|help|describe|list|translate|recommend|suggest|summari[sz]e|create|generate|compose|draft)\b|(?:^|[.!?\n]\s*)(?:what(?:'s| is| are| was| were)|who (?:wrote|is|was|invented|discovered|painted)|how (?:do|does|did|can) (?:i|you|we|one)|why (?:do|does|is|are)|when (?:did|was|is)|where (?:is|are|was|did))\b[^.!?\n]{3,160}\?/i;
+  /(?:^|[.!?:\n]\s*)(?:can|could|would|will) you\s+(?:please\s+)?(?:show|tell|explain|give|provide|write|help|describe|list|translate|recommend|suggest|summari[sz]e|create|generate|compose|draft)\b|(?:^|[.!?\n]\s*)(?:what(?:'s| is| are| was| were)|who (?:wrote|is|was|invented|discovered|painted)|how (?:do|does|did|can|is|are|many|much) \w+|why (?:do|does|did|is|are|was|were)|when (?:did|was|is|were)|where (?:is|are|was|did))\b[^.!?\n]{3,160}\?/i;
 
 const RULES: readonly Rule[] = [
   {
@@ -36,15 +68,25 @@ const RULES: readonly Rule[] = [
       /(?:^|\n)\s*(?:system|assistant|developer|user)\s*:|#{2,}\s*(?:instruction|system|response|assistant)s?\b|<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|instructions?)>/i,
     ),
   },
-  { reason: 'instruction_to_assistant', test: (text) => sentences(text).some((s) => ADDRESSEE.test(s) && INSTRUCTION_VERB.test(s)) },
+  {
+    reason: 'instruction_to_assistant',
+    test: (text) => sentences(text).some((s) => ADDRESSEE.test(s) && INSTRUCTION_VERB.test(s) && !SUBJECT_OPENER.test(s)),
+  },
   {
     reason: 'embedded_content_instruction',
     test: matches(
-      /\b(?:the )?(?:following|subsequent|below|above|next)\s+(?:code|snippet|sentence|text|paragraph|phrase|link|url|block|excerpt|section)\b[^.\n]{0,60}\b(?:into|in|to|within|as part of|as a part of)\s+(?:your|the)\b|\b(?:following|subsequent|below)\s+(?:code\s+)?(?:code|snippet|block|excerpt|section)\s*:\s*(?:\n|```)/i,
+      /\b(?:the )?(?:following|subsequent|below|above|next)\s+(?:code|snippet|sentence|text|paragraph|phrase|link|url|block|excerpt|section)\b[^.\n]{0,60}\b(?:into|in|to|with|within|as part of|as a part of)\s+(?:your|the)\b|\b(?:following|subsequent|below)\s+(?:code\s+)?(?:code|snippet|block|excerpt|section)\s*:\s*(?:\n|```)/i,
     ),
   },
-  { reason: 'task_for_reader', test: matches(TASK_OPENER) },
-  { reason: 'question_to_reader', test: matches(QUESTION_TO_READER) },
+  { reason: 'task_for_reader', test: (text) => TASK_OPENER.test(text) || opensTaskInline(text) },
+  { reason: 'material_for_reader', test: matches(MATERIAL_FOR_READER) },
+  { reason: 'persona_for_reader', test: matches(PERSONA_FOR_READER) },
+  { reason: 'text_transformation', test: matches(TEXT_TRANSFORMATION) },
+  {
+    reason: 'directive_about_output',
+    test: (text) => sentences(text).some((sentence) => ABOUT_READERS_OUTPUT.test(sentence) && !SUBJECT_OPENER.test(sentence)),
+  },
+  { reason: 'question_to_reader', test: (text) => QUESTION_TO_READER.test(text) || QUESTION_INLINE.test(text) },
   {
     reason: 'exfiltration_link',
     test: matches(

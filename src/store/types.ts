@@ -143,6 +143,115 @@ export interface RequestOutcome {
   /** When set, the claim for this scope becomes a completed, replayable record. */
   readonly idempotency?: { readonly scope: string; readonly response: StoredResponse; readonly expiresAt: string };
   readonly review?: ReviewRecord;
+  /** The request's addressable result (GET /v1/results/{request_id}). */
+  readonly result?: TaskResultRecord;
+  /** Webhook deliveries of the events this outcome raised, in the outbox before the commit returns. */
+  readonly deliveries?: readonly NewWebhookDelivery[];
+}
+
+export type TaskResultState = 'done' | 'pending_review';
+
+export interface TaskResultRecord {
+  readonly requestId: string;
+  readonly keyId: string;
+  readonly task: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly state: TaskResultState;
+  readonly reviewId: string | null;
+  /** The idempotency record that replays this result, so a review decision replaces both. */
+  readonly idempotencyScope: string | null;
+  /** What a decided review needs to build its envelope (schema_version, event_id, output_schema). */
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly response: StoredResponse;
+  readonly expiresAt: string | null;
+}
+
+export interface ResultStore {
+  /** The newest result stored under this request id; only among `keyId`'s own when given. */
+  find(requestId: string, keyId?: string): Promise<TaskResultRecord | undefined>;
+  findByReview(reviewId: string): Promise<TaskResultRecord | undefined>;
+}
+
+/** A review's resolution and everything it changes, committed in one transaction. */
+export interface ReviewDecision {
+  readonly reviewId: string;
+  readonly resolution: { readonly state: 'approved' | 'rejected'; readonly at: string; readonly by: string; readonly detail: Record<string, unknown> };
+  readonly audit: AuditRecord;
+  /** Replaces the pending result, and the idempotent response stored for the same request, with the decided one. */
+  readonly decided?: { readonly response: StoredResponse; readonly expiresAt: string };
+  readonly deliveries: readonly NewWebhookDelivery[];
+}
+
+export interface WebhookEndpointRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly events: readonly string[];
+  /** Only this key's requests (null: any key). */
+  readonly keyId: string | null;
+  /** Only this task's requests (null: any task). */
+  readonly task: string | null;
+  /** The `whsec_` signing secret; the store seals it at rest (SIG-7) and opens it when read. */
+  readonly secret: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface NewWebhookDelivery {
+  readonly id: string;
+  /** The Standard Webhooks `webhook-id`: one per event, the same on every attempt and redelivery. */
+  readonly messageId: string;
+  readonly endpointId: string;
+  readonly eventType: string;
+  /** The exact bytes that are signed and sent. */
+  readonly payload: string;
+  readonly createdAt: string;
+}
+
+export interface WebhookDeliveryRecord extends NewWebhookDelivery {
+  readonly state: WebhookDeliveryState;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly deliveredAt: string | null;
+}
+
+/** A delivery leased to one worker, with what it needs to send it. */
+export interface ClaimedWebhookDelivery extends WebhookDeliveryRecord {
+  readonly leaseToken: string;
+  readonly url: string;
+  readonly secret: string;
+}
+
+export interface WebhookAttempt {
+  readonly id: string;
+  readonly leaseToken: string;
+  readonly status: number | null;
+  readonly error: string | null;
+  readonly next: { readonly state: 'delivered'; readonly at: string } | { readonly state: 'pending'; readonly at: string } | { readonly state: 'dead' };
+}
+
+export interface WebhookStore {
+  createEndpoint(record: WebhookEndpointRecord): Promise<void>;
+  getEndpoint(id: string): Promise<WebhookEndpointRecord | undefined>;
+  listEndpoints(): Promise<WebhookEndpointRecord[]>;
+  /** Deletes the endpoint and its deliveries. */
+  deleteEndpoint(id: string): Promise<boolean>;
+  /** Endpoints subscribed to `eventType` whose key and task filters match the request. */
+  endpointsFor(eventType: string, keyId: string, task: string): Promise<WebhookEndpointRecord[]>;
+  enqueue(deliveries: readonly NewWebhookDelivery[]): Promise<void>;
+  getDelivery(id: string): Promise<WebhookDeliveryRecord | undefined>;
+  listDeliveries(filter: { readonly endpointId?: string; readonly state?: WebhookDeliveryState; readonly limit: number }): Promise<WebhookDeliveryRecord[]>;
+  /** Leases up to `limit` due, pending deliveries to one worker until `leaseUntil`; an expired lease is taken over. */
+  claimDue(claim: { readonly now: string; readonly leaseUntil: string; readonly leaseToken: string; readonly limit: number }): Promise<ClaimedWebhookDelivery[]>;
+  /** Records an attempt under the lease; false when the lease was lost to another worker (nothing is written). */
+  recordAttempt(attempt: WebhookAttempt): Promise<boolean>;
+  /** A dead-lettered delivery goes back to pending, due now, with a fresh attempt budget. */
+  redeliver(id: string, now: string): Promise<WebhookDeliveryRecord | undefined>;
+  countByState(): Promise<Readonly<Record<WebhookDeliveryState, number>>>;
 }
 
 export interface Store {
@@ -150,8 +259,12 @@ export interface Store {
   readonly audit: AuditStore;
   readonly idempotency: IdempotencyStore;
   readonly reviews: ReviewStore;
+  readonly results: ResultStore;
+  readonly webhooks: WebhookStore;
   /** Writes the audit row, the stored idempotent response and any review item atomically. */
   recordOutcome(outcome: RequestOutcome): Promise<void>;
+  /** Resolves an open review with its decided result and webhook deliveries; undefined when it was not open. */
+  recordReviewDecision(decision: ReviewDecision): Promise<ReviewRecord | undefined>;
   /** Signed-request ids seen within the replay window (SIG-5). */
   readonly replayCache: ReplayCache;
   ping(): Promise<boolean>;

@@ -1,11 +1,15 @@
 // A child process serving the real app over HTTP on a SQLite file it shares with the test (crash-recovery tests).
 // Configured by environment: AIRLOCK_CHILD_DIR (the data dir), AIRLOCK_CHILD_UPSTREAM (mock upstream base URL).
 // Prints "listening <port>" once ready. POST /__test/clock {"advance_ms": n} moves this process's clock forward,
-// so the test can age an in-flight claim past the stale limit (IDEM-8) without waiting.
+// so the test can age an in-flight claim past the stale limit (IDEM-8) without waiting. With AIRLOCK_CHILD_WEBHOOKS=1
+// it also runs the webhook delivery worker (http to 127.0.0.1 allowed, retries 1.5 s apart, polled every 100 ms).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestContext } from './context.js';
 import { createOpenAIModel } from '../../src/model/openai.js';
+import { randomUUID } from 'node:crypto';
+import { createDeliveryWorker } from '../../src/webhooks/worker.js';
+import { sendWebhook } from '../../src/webhooks/send.js';
 
 const dir = process.env['AIRLOCK_CHILD_DIR'];
 const upstream = process.env['AIRLOCK_CHILD_UPSTREAM'];
@@ -17,7 +21,26 @@ const ctx = await createTestContext({
   clock: () => new Date(Date.now() + offsetMs),
   idempotencyWaitMs: 0,
   model: createOpenAIModel({ apiKey: 'sk-test', baseURL: upstream, model: 'mock-model', timeoutMs: 60_000, maxRetries: 0 }),
+  webhookAllowHosts: ['127.0.0.1'],
 });
+
+const clock = (): Date => new Date(Date.now() + offsetMs);
+const allowHosts = new Set(['127.0.0.1']);
+const worker =
+  process.env['AIRLOCK_CHILD_WEBHOOKS'] === '1'
+    ? createDeliveryWorker({
+        store: ctx.store.webhooks,
+        send: (message) => sendWebhook(message, { allowHosts, timeoutMs: 1_000, clock }),
+        clock,
+        random: Math.random,
+        newLeaseToken: randomUUID,
+        timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+        schedule: { maxAttempts: 5, baseDelayMs: 1_500, maxDelayMs: 5_000 },
+        leaseMs: 5_000,
+        pollMs: 100,
+      })
+    : undefined;
+worker?.start();
 
 const server = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/__test/clock') {
@@ -36,5 +59,5 @@ server.listen(0, '127.0.0.1', () => {
 });
 process.on('SIGTERM', () => {
   server.closeAllConnections();
-  server.close(() => void ctx.close().then(() => process.exit(0)));
+  server.close(() => void (worker?.stop() ?? Promise.resolve()).then(() => ctx.close()).then(() => process.exit(0)));
 });

@@ -69,6 +69,8 @@ export interface TestContextOptions {
   readonly tasksDir?: string;
   /** The at-rest key; by default the one a development server on `dir` would generate. */
   readonly secretBox?: SecretBox;
+  /** AIRLOCK_WEBHOOK_ALLOW_HOSTS for this app. */
+  readonly webhookAllowHosts?: readonly string[];
 }
 
 export interface TestContext {
@@ -120,6 +122,8 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     clock,
     newId: randomUUID,
     random: randomBytes,
+    webhookAllowHosts: new Set(options.webhookAllowHosts ?? []),
+    webhookTimeoutMs: 2_000,
   });
   return {
     app,

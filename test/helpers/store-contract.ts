@@ -8,6 +8,7 @@ import type { CorpusStore, IngestInput } from '../../src/store/corpus.js';
 import type { ApiKeyRecord, AuditRecord, RequestOutcome, ReviewRecord, Store, StoredResponse } from '../../src/store/types.js';
 import { createSecretBox, SecretBoxError, type SecretBox } from '../../src/security/secret-box.js';
 import { randomBytes } from 'node:crypto';
+import { resultsAndOutboxContract } from './store-contract-results.js';
 
 export interface BackendUnderTest {
   readonly store: Store;
@@ -352,6 +353,8 @@ export function storeContract(factory: BackendFactory): void {
         assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
       });
     });
+
+    resultsAndOutboxContract(() => store);
 
     describe('replay cache (SIG-5)', () => {
       const claim = (scope: string, id: string, ttlSeconds: number) => store.replayCache.claim({ scope, id }, randomUUID(), ttlSeconds, new Date());

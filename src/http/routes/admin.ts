@@ -25,13 +25,13 @@ export interface AdminRouteDeps {
   readonly uploadLimitBytes: number;
 }
 
-const parse = <T extends z.ZodType>(schema: T, value: unknown): z.infer<T> => {
+export const parse = <T extends z.ZodType>(schema: T, value: unknown): z.infer<T> => {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new AppError('validation_failed', { errors: zodIssuesToFieldErrors(parsed.error.issues) });
   return parsed.data;
 };
 
-const audited = (res: Response, detail: Record<string, unknown>): void => {
+export const audited = (res: Response, detail: Record<string, unknown>): void => {
   res.locals['auditDetail'] = detail;
 };
 

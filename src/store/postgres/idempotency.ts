@@ -19,6 +19,11 @@ export async function completeClaim(db: Queryable, scope: string, response: Stor
   );
 }
 
+/** A request that went to review replays its decided result from now on, never the stale 422; the fingerprint stays. */
+export async function replaceStoredResponse(db: Queryable, scope: string, response: StoredResponse): Promise<void> {
+  await db.query(`UPDATE idempotency_records SET response = $2 WHERE scope = $1 AND state = 'completed'`, [scope, JSON.stringify(response)]);
+}
+
 export function createPostgresIdempotencyStore(pool: PgPool): IdempotencyStore {
   async function claim(scope: string, fingerprint: string, now: Date, staleAfterMs: number): Promise<IdempotencyClaim | undefined> {
     const inserted = await pool.query(

@@ -4,8 +4,10 @@ import { applyMigrations, createPool, inTransaction, type PgPool } from './db.js
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { createPostgresKeyStore } from './keys.js';
 import { createPostgresAuditStore, insertAudit } from './audit.js';
-import { completeClaim, createPostgresIdempotencyStore } from './idempotency.js';
-import { createPostgresReviewStore, insertReview } from './reviews.js';
+import { completeClaim, createPostgresIdempotencyStore, replaceStoredResponse } from './idempotency.js';
+import { createPostgresReviewStore, insertReview, resolveReview } from './reviews.js';
+import { createPostgresResultStore, decideResult, insertResult } from './results.js';
+import { createPostgresWebhookStore, insertDeliveries } from './webhooks.js';
 import { createPostgresReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
@@ -42,6 +44,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     audit: createPostgresAuditStore(pool),
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),
+    results: createPostgresResultStore(pool),
+    webhooks: createPostgresWebhookStore(pool, options.secretBox),
     async recordOutcome(outcome) {
       await inTransaction(pool, async (client) => {
         await insertAudit(client, outcome.audit);
@@ -49,6 +53,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         if (outcome.idempotency !== undefined) {
           await completeClaim(client, outcome.idempotency.scope, outcome.idempotency.response, outcome.idempotency.expiresAt);
         }
+        if (outcome.result !== undefined) await insertResult(client, outcome.result);
+        if (outcome.deliveries !== undefined) await insertDeliveries(client, outcome.deliveries);
+      });
+    },
+    async recordReviewDecision(decision) {
+      return inTransaction(pool, async (client) => {
+        const resolved = await resolveReview(client, decision.reviewId, decision.resolution);
+        if (resolved === undefined) return undefined;
+        if (decision.decided !== undefined) {
+          const scope = await decideResult(client, decision.reviewId, decision.decided.response, decision.resolution.at, decision.decided.expiresAt);
+          if (scope) await replaceStoredResponse(client, scope, decision.decided.response);
+        }
+        await insertDeliveries(client, decision.deliveries);
+        await insertAudit(client, decision.audit);
+        return resolved;
       });
     },
     replayCache: createPostgresReplayCache(pool),

@@ -158,4 +158,56 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       ALTER TABLE webhook_ids ADD COLUMN replay_scope text;
     `,
   },
+  {
+    // Issue 14: the addressable result of every task request, and the webhook outbox written beside it.
+    id: 'pg-004-results-webhooks',
+    sql: `
+      -- json, not jsonb: a result and an idempotent replay return the same bytes, key order included.
+      CREATE TABLE task_results (
+        key_id text NOT NULL,
+        request_id text NOT NULL,
+        task text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        state text NOT NULL CHECK (state IN ('done','pending_review')),
+        review_id text UNIQUE,
+        idempotency_scope text,
+        context jsonb NOT NULL,
+        response json NOT NULL,
+        expires_at timestamptz,
+        PRIMARY KEY (key_id, request_id)
+      );
+      CREATE INDEX task_results_request ON task_results (request_id, updated_at);
+      CREATE TABLE webhook_endpoints (
+        id text PRIMARY KEY,
+        url text NOT NULL,
+        events text[] NOT NULL,
+        key_id text,
+        task text,
+        secret text NOT NULL,
+        created_at timestamptz NOT NULL,
+        created_by text NOT NULL,
+        CHECK (key_id IS NULL OR task IS NULL)
+      );
+      CREATE TABLE webhook_deliveries (
+        id text PRIMARY KEY,
+        message_id text NOT NULL,
+        endpoint_id text NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        event_type text NOT NULL,
+        payload text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending','delivered','dead')),
+        attempts integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL,
+        next_attempt_at timestamptz NOT NULL,
+        lease_token text,
+        lease_until timestamptz,
+        last_status integer,
+        last_error text,
+        delivered_at timestamptz,
+        UNIQUE (message_id, endpoint_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+    `,
+  },
 ];

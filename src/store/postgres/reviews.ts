@@ -43,6 +43,15 @@ export async function insertReview(db: Queryable, record: ReviewRecord): Promise
   );
 }
 
+/** Only an open item resolves, and only once: the WHERE makes a second reviewer's click a no-op. */
+export async function resolveReview(db: Queryable, id: string, resolution: Parameters<ReviewStore['resolve']>[1]): Promise<ReviewRecord | undefined> {
+  const { rows } = await db.query<ReviewRow>(
+    `UPDATE reviews SET state = $2, resolved_at = $3, resolved_by = $4, resolution = $5 WHERE id = $1 AND state = 'open' RETURNING *`,
+    [id, resolution.state, resolution.at, resolution.by, JSON.stringify(resolution.detail)],
+  );
+  return rows[0] === undefined ? undefined : toRecord(rows[0]);
+}
+
 export function createPostgresReviewStore(db: Queryable): ReviewStore {
   return {
     async get(id) {
@@ -59,12 +68,7 @@ export function createPostgresReviewStore(db: Queryable): ReviewStore {
       return rows.map(toRecord);
     },
     async resolve(id, resolution) {
-      // Only an open item resolves, and only once: the WHERE makes a second reviewer's click a no-op.
-      const { rows } = await db.query<ReviewRow>(
-        `UPDATE reviews SET state = $2, resolved_at = $3, resolved_by = $4, resolution = $5 WHERE id = $1 AND state = 'open' RETURNING *`,
-        [id, resolution.state, resolution.at, resolution.by, JSON.stringify(resolution.detail)],
-      );
-      return rows[0] === undefined ? undefined : toRecord(rows[0]);
+      return resolveReview(db, id, resolution);
     },
     async countOpen() {
       const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM reviews WHERE state = 'open'");

@@ -100,6 +100,9 @@ export function withRedis(store: Store, client: Redis): Store {
     keys: store.keys,
     audit: store.audit,
     reviews: store.reviews,
+    results: store.results,
+    webhooks: store.webhooks,
+    recordReviewDecision: (decision) => store.recordReviewDecision(decision),
     idempotency,
     replayCache: redisReplayCache(client),
     async recordOutcome(outcome) {

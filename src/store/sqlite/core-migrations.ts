@@ -82,4 +82,55 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE webhook_ids ADD COLUMN replay_scope TEXT;
     `,
   },
+  {
+    // Issue 14: the addressable result of every task request, and the webhook outbox written beside it.
+    id: 'core-003-results-webhooks',
+    sql: `
+      CREATE TABLE task_results (
+        key_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        task TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('done','pending_review')),
+        review_id TEXT UNIQUE,
+        idempotency_scope TEXT,
+        context TEXT NOT NULL,
+        response TEXT NOT NULL,
+        expires_at TEXT,
+        PRIMARY KEY (key_id, request_id)
+      );
+      CREATE INDEX task_results_request ON task_results (request_id, updated_at);
+      CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        key_id TEXT,
+        task TEXT,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        CHECK (key_id IS NULL OR task IS NULL)
+      );
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        lease_token TEXT,
+        lease_until TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at TEXT,
+        UNIQUE (message_id, endpoint_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+    `,
+  },
 ];

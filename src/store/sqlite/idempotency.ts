@@ -13,6 +13,7 @@ interface RecordRow {
 
 export function createSqliteIdempotencyStore(db: SqliteDatabase): IdempotencyStore & {
   completeSync(scope: string, response: StoredResponse, expiresAt: string): void;
+  replaceResponseSync(scope: string, response: StoredResponse): void;
 } {
   const find = db.prepare<[string], RecordRow>('SELECT fingerprint, state, claimed_at, expires_at, response FROM idempotency_records WHERE scope = ?');
   const insert = db.prepare(`INSERT INTO idempotency_records (scope, fingerprint, state, claimed_at) VALUES (@scope, @fingerprint, 'in_flight', @now)
@@ -21,6 +22,8 @@ export function createSqliteIdempotencyStore(db: SqliteDatabase): IdempotencySto
     WHERE scope = @scope`);
   const complete = db.prepare(`UPDATE idempotency_records SET state = 'completed', response = @response, expires_at = @expires_at
     WHERE scope = @scope AND state = 'in_flight'`);
+  // Only the response changes: the fingerprint still decides what counts as the same request.
+  const replaceResponse = db.prepare("UPDATE idempotency_records SET response = @response WHERE scope = @scope AND state = 'completed'");
   const release = db.prepare("DELETE FROM idempotency_records WHERE scope = ? AND state = 'in_flight'");
   const purge = db.prepare("DELETE FROM idempotency_records WHERE state = 'completed' AND expires_at < ?");
 
@@ -53,6 +56,10 @@ export function createSqliteIdempotencyStore(db: SqliteDatabase): IdempotencySto
     },
     completeSync(scope, response, expiresAt) {
       complete.run({ scope, response: JSON.stringify(response), expires_at: expiresAt });
+    },
+    /** A request that went to review replays its decided result from now on, never the stale 422. */
+    replaceResponseSync(scope, response) {
+      replaceResponse.run({ scope, response: JSON.stringify(response) });
     },
   };
 }

@@ -5,6 +5,8 @@ import { createSqliteKeyStore } from './keys.js';
 import { createSqliteAuditStore } from './audit.js';
 import { createSqliteIdempotencyStore } from './idempotency.js';
 import { createSqliteReviewStore } from './reviews.js';
+import { createSqliteResultStore } from './results.js';
+import { createSqliteWebhookStore } from './webhooks.js';
 import { createSqliteReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
@@ -36,6 +38,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const audit = createSqliteAuditStore(db);
   const idempotency = createSqliteIdempotencyStore(db);
   const reviews = createSqliteReviewStore(db);
+  const results = createSqliteResultStore(db);
+  const webhooks = createSqliteWebhookStore(db, options.secretBox);
   const ping = db.prepare('SELECT 1').pluck();
 
   const recordOutcome = db.transaction((outcome: Parameters<Store['recordOutcome']>[0]) => {
@@ -44,6 +48,19 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (outcome.idempotency !== undefined) {
       idempotency.completeSync(outcome.idempotency.scope, outcome.idempotency.response, outcome.idempotency.expiresAt);
     }
+    if (outcome.result !== undefined) results.insertSync(outcome.result);
+    if (outcome.deliveries !== undefined) webhooks.enqueueSync(outcome.deliveries);
+  });
+  const recordReviewDecision = db.transaction((decision: Parameters<Store['recordReviewDecision']>[0]) => {
+    const resolved = reviews.resolveSync(decision.reviewId, decision.resolution);
+    if (resolved === undefined) return undefined;
+    if (decision.decided !== undefined) {
+      const scope = results.decideSync(decision.reviewId, decision.decided.response, decision.resolution.at, decision.decided.expiresAt);
+      if (scope) idempotency.replaceResponseSync(scope, decision.decided.response);
+    }
+    webhooks.enqueueSync(decision.deliveries);
+    audit.appendSync(decision.audit);
+    return resolved;
   });
 
   return {
@@ -52,8 +69,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     audit,
     idempotency,
     reviews,
+    results,
+    webhooks,
     async recordOutcome(outcome) {
       recordOutcome.immediate(outcome);
+    },
+    async recordReviewDecision(decision) {
+      return recordReviewDecision.immediate(decision);
     },
     replayCache: createSqliteReplayCache(db),
     async ping() {

@@ -34,7 +34,13 @@ const toRecord = (row: ReviewRow): ReviewRecord => ({
   resolution: row.resolution === null ? null : (JSON.parse(row.resolution) as Record<string, unknown>),
 });
 
-export function createSqliteReviewStore(db: SqliteDatabase): ReviewStore & { insertSync(record: ReviewRecord): void } {
+type Resolution = Parameters<ReviewStore['resolve']>[1];
+
+export function createSqliteReviewStore(db: SqliteDatabase): ReviewStore & {
+  insertSync(record: ReviewRecord): void;
+  /** Resolves an open item inside the caller's transaction; undefined when it was not open. */
+  resolveSync(id: string, resolution: Resolution): ReviewRecord | undefined;
+} {
   const insert = db.prepare(`INSERT INTO reviews (id, created_at, request_id, key_id, task, state, reasons, input, raw_output, chunk_ids)
     VALUES (@id, @created_at, @request_id, @key_id, @task, 'open', @reasons, @input, @raw_output, @chunk_ids)`);
   const byId = db.prepare<[string], ReviewRow>('SELECT * FROM reviews WHERE id = ?');
@@ -46,6 +52,18 @@ export function createSqliteReviewStore(db: SqliteDatabase): ReviewStore & { ins
   const resolve = db.prepare(`UPDATE reviews SET state = @state, resolved_at = @at, resolved_by = @by, resolution = @resolution
     WHERE id = @id AND state = 'open'`);
   const countOpen = db.prepare("SELECT count(*) FROM reviews WHERE state = 'open'").pluck();
+  const resolveSync = (id: string, resolution: Resolution): ReviewRecord | undefined => {
+    const changed = resolve.run({
+      id,
+      state: resolution.state,
+      at: resolution.at,
+      by: resolution.by,
+      resolution: JSON.stringify(resolution.detail),
+    }).changes;
+    if (changed === 0) return undefined;
+    const row = byId.get(id);
+    return row === undefined ? undefined : toRecord(row);
+  };
 
   return {
     insertSync(record) {
@@ -68,17 +86,9 @@ export function createSqliteReviewStore(db: SqliteDatabase): ReviewStore & { ins
     async list(filter) {
       return list.all({ state: filter.state ?? null, limit: filter.limit, afterAt: filter.after?.createdAt ?? null, afterId: filter.after?.id ?? null }).map(toRecord);
     },
+    resolveSync,
     async resolve(id, resolution) {
-      const changed = resolve.run({
-        id,
-        state: resolution.state,
-        at: resolution.at,
-        by: resolution.by,
-        resolution: JSON.stringify(resolution.detail),
-      }).changes;
-      if (changed === 0) return undefined;
-      const row = byId.get(id);
-      return row === undefined ? undefined : toRecord(row);
+      return resolveSync(id, resolution);
     },
     async countOpen() {
       return countOpen.get() as number;
