@@ -133,7 +133,6 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         approve: { type: 'boolean', default: false },
         'all-drafts': { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
-        url: { type: 'string' },
         type: { type: 'string' },
         user: { type: 'string' },
         'app-password': { type: 'string' },
