@@ -43,7 +43,10 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly bodyLimitBytes: number;
   readonly idempotencyTtlMs: number;
   readonly idempotencyWaitMs: number;
-  /** The longest a task may run; an in-flight idempotency claim older than twice this is abandoned (IDEM-8). */
+  /**
+   * The longest a task may run: the upstream call's deadline plus a margin. An in-flight idempotency claim older than
+   * twice this is abandoned (IDEM-8); claim tokens keep a late completion from counting twice (B3).
+   */
   readonly requestDeadlineMs: number;
   readonly store: Store;
   readonly limits: RateLimits;

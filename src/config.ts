@@ -47,6 +47,7 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_ALLOWED_MODELS: ModelList.default(() => Object.freeze([DEFAULT_MODEL])).describe('LLM03-3: the upstream model ids this deployment may use'),
   AIRLOCK_UPSTREAM_TIMEOUT_MS: PositiveInt.max(300_000).default(20_000),
   AIRLOCK_UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  AIRLOCK_UPSTREAM_DEADLINE_MS: PositiveInt.max(600_000).optional().describe('B3: bounds a whole upstream call, retries and their waits included; default: every attempt at its timeout plus the backoff'),
   AIRLOCK_EMBEDDINGS_MODEL: z.string().min(1).optional().describe('Use an OpenAI-compatible embeddings model instead of the local embedder'),
   AIRLOCK_EMBEDDINGS_DIMENSION: PositiveInt.max(8192).default(1536),
   AIRLOCK_IDEMPOTENCY_TTL_HOURS: PositiveInt.max(24 * 30).default(24),

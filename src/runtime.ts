@@ -18,7 +18,7 @@ import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
 import { createOpenAiEmbedder } from './retrieval/embedders/openai.js';
 import type { Embedder } from './retrieval/types.js';
 import { createOfflineModel, offlineRefusal } from './model/offline.js';
-import { createOpenAIModel } from './model/openai.js';
+import { createOpenAIModel, upstreamDeadlineMs } from './model/openai.js';
 import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
@@ -68,8 +68,8 @@ export function appDepsFromRuntime(
     uploadLimitBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
     idempotencyTtlMs: config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
     idempotencyWaitMs: config.AIRLOCK_IDEMPOTENCY_WAIT_MS,
-    // Every attempt may take the full timeout; the margin covers retrieval, checks and the retry backoff.
-    requestDeadlineMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS * (config.AIRLOCK_UPSTREAM_MAX_RETRIES + 1) + 5_000,
+    // The upstream call cannot outlive its deadline (B3); the margin covers retrieval, checks and the store.
+    requestDeadlineMs: callDeadlineMs(config) + 5_000,
     store: runtime.store,
     corpus: runtime.corpus,
     retriever: runtime.corpus.retriever,
@@ -94,6 +94,10 @@ export function appDepsFromRuntime(
     ...(extras.notReadyReason === undefined ? {} : { notReadyReason: extras.notReadyReason }),
   };
 }
+
+/** The one deadline of an upstream model call, retries and Retry-After waits included (B3). */
+const callDeadlineMs = (config: Config): number =>
+  config.AIRLOCK_UPSTREAM_DEADLINE_MS ?? upstreamDeadlineMs(config.AIRLOCK_UPSTREAM_TIMEOUT_MS, config.AIRLOCK_UPSTREAM_MAX_RETRIES);
 
 /** The outbox worker of this process, configured from the environment; main.ts starts it and stops it on shutdown. */
 export function createWebhookWorker(runtime: Runtime, hooks: { readonly metrics: Metrics; readonly onError: (error: unknown) => void }): DeliveryWorker {
@@ -153,6 +157,7 @@ export function createModel(config: Config, onAttempt?: () => void, model: strin
     model,
     timeoutMs: config.AIRLOCK_UPSTREAM_TIMEOUT_MS,
     maxRetries: config.AIRLOCK_UPSTREAM_MAX_RETRIES,
+    deadlineMs: callDeadlineMs(config),
     ...(onAttempt === undefined ? {} : { onAttempt }),
   });
 }

@@ -286,6 +286,7 @@ describe('a duplicate of a request that is still running', () => {
     const claim = await ctx.store.idempotency.claim({
       scope: idempotencyScope(keyId, 'POST', route, 'abandoned'),
       fingerprint: requestFingerprint('POST', route, Buffer.from(body)),
+      token: 'the-dead-process',
       now: clock.now(),
       staleAfterMs: 60_000,
     });
@@ -317,7 +318,7 @@ describe('a duplicate of a request running in another process', () => {
     const body = JSON.stringify(envelope({ question: REFUND_QUESTION }));
     const route = '/v1/tasks/support.answer';
     const scope = idempotencyScope(keyId, 'POST', route, 'other-process');
-    await ctx.store.idempotency.claim({ scope, fingerprint: requestFingerprint('POST', route, Buffer.from(body)), now: new Date(), staleAfterMs: 60_000 });
+    await ctx.store.idempotency.claim({ scope, fingerprint: requestFingerprint('POST', route, Buffer.from(body)), token: 'another-process', now: new Date(), staleAfterMs: 60_000 });
     const store = ctx.store.idempotency;
     const claim = store.claim.bind(store);
     let claims = 0;

@@ -1,5 +1,6 @@
-// The OpenAI-compatible provider (OpenAI, Ollama, vLLM, llama.cpp) through the official SDK. The SDK owns
-// timeouts and retries (408/409/429/5xx and connection errors only); we map what is left to stable problems.
+// The OpenAI-compatible provider (OpenAI, Ollama, vLLM, llama.cpp) through the official SDK. The SDK owns per-attempt
+// timeouts and retries (408/409/429/5xx and connection errors only); one deadline of ours bounds the whole call,
+// waits included, and we map what is left to stable problems.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { AppError } from '../errors.js';
 import { createHttpFetch } from './http-fetch.js';
@@ -12,11 +13,34 @@ export interface OpenAIModelOptions {
   readonly model: string;
   readonly timeoutMs: number;
   readonly maxRetries: number;
+  /**
+   * The whole call, every attempt and every wait between them included, ends by this many milliseconds (B3, LLM10-6):
+   * the SDK honours any Retry-After, however long, so without it a call could outlive its idempotency claim.
+   * Defaults to upstreamDeadlineMs(timeoutMs, maxRetries).
+   */
+  readonly deadlineMs?: number;
   /** Called for every HTTP attempt, so retries are visible in metrics. */
   readonly onAttempt?: () => void;
 }
 
 const REPORTED_MODEL = /^[\w.:/@-]{1,128}$/;
+/** The SDK's longest default backoff between attempts (openai-node calculateDefaultRetryTimeoutMillis). */
+const MAX_DEFAULT_BACKOFF_MS = 8_000;
+
+/** Every attempt at its full timeout plus the SDK's default backoff before each retry. */
+export const upstreamDeadlineMs = (timeoutMs: number, maxRetries: number): number => timeoutMs * (maxRetries + 1) + MAX_DEFAULT_BACKOFF_MS * maxRetries;
+
+/** Rejects with the signal's reason once it aborts, whatever `work` is doing (an SDK sleep ignores the signal). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  // The abandoned call still settles later (the SDK notices the abort when it wakes); that outcome is nobody's.
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
   const transport = createHttpFetch();
@@ -31,12 +55,16 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
     },
   });
 
+  const deadlineMs = options.deadlineMs ?? upstreamDeadlineMs(options.timeoutMs, options.maxRetries);
+
   return {
     provider: 'openai',
     modelName: options.model,
     async complete(request) {
+      const deadline = AbortSignal.timeout(deadlineMs);
+      const signal = request.signal === undefined ? deadline : AbortSignal.any([request.signal, deadline]);
       try {
-        const completion = await client.chat.completions.create(
+        const completion = await untilAborted(client.chat.completions.create(
           {
             model: options.model,
             messages: [
@@ -50,8 +78,8 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
               json_schema: { name: request.schemaName, strict: true, schema: { ...request.jsonSchema } },
             },
           },
-          request.signal === undefined ? {} : { signal: request.signal },
-        );
+          { signal },
+        ), signal);
         const usage = completion.usage;
         return {
           text: completion.choices[0]?.message.content ?? '',
@@ -74,6 +102,9 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
 /** RETRY-2: the final upstream failure, after the SDK's own retries, as one of our problems. Upstream text is never echoed. */
 function toUpstreamProblem(error: unknown): AppError {
   const retryLater = { cause: error, detail: explainUpstreamFailure(error), headers: { 'Retry-After': '5' } };
+  // Our deadline (TimeoutError) or the caller's abort ends the call from outside the SDK: a timeout to the caller.
+  const endedFromOutside = error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
+  if (endedFromOutside) return new AppError('upstream_timeout', { ...retryLater, detail: 'The upstream model did not answer within the call deadline (retries and their waits included).' });
   if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) return new AppError('upstream_timeout', retryLater);
   if (error instanceof APIConnectionError) return new AppError('upstream_unavailable', retryLater);
   if (error instanceof APIError) {

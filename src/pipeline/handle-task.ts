@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { TaskRequestEnvelope } from '../contracts/envelope.js';
 import { zodIssuesToFieldErrors } from './field-errors.js';
 import type { Principal } from '../scopes.js';
-import type { AuditRecord, StoredResponse, Store } from '../store/types.js';
+import { IdempotencyClaimLostError, type AuditRecord, type StoredResponse, type Store } from '../store/types.js';
 import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from './run-task.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { ModelCatalogue } from '../model/catalogue.js';
@@ -57,10 +57,10 @@ export function createTaskService(deps: TaskServiceDeps) {
 
   const toReply = (response: StoredResponse, replayed: boolean): TaskReply => ({ ...response, replayed });
 
-  async function claim(scope: string, fingerprint: string): Promise<TaskReply | undefined> {
+  async function claim(scope: string, fingerprint: string, token: string): Promise<TaskReply | undefined> {
     const deadline = Date.now() + deps.idempotencyWaitMs;
     for (;;) {
-      const result = await deps.store.idempotency.claim({ scope, fingerprint, now: deps.clock(), staleAfterMs: deps.staleClaimMs });
+      const result = await deps.store.idempotency.claim({ scope, fingerprint, token, now: deps.clock(), staleAfterMs: deps.staleClaimMs });
       switch (result.kind) {
         case 'claimed':
           return undefined;
@@ -88,10 +88,25 @@ export function createTaskService(deps: TaskServiceDeps) {
   async function replayOfSignedMessage(replayScope: string, idempotency: TaskCall['idempotency']): Promise<TaskReply> {
     const refused = new AppError('request_replayed', { detail: 'This webhook-id was already received.' });
     if (idempotency?.scope !== replayScope) throw refused;
-    const replay = await claim(idempotency.scope, idempotency.fingerprint);
+    const token = deps.newId();
+    const replay = await claim(idempotency.scope, idempotency.fingerprint, token);
     if (replay !== undefined) return replay;
-    await deps.store.idempotency.release(idempotency.scope);
+    await deps.store.idempotency.release(idempotency.scope, token);
     throw refused;
+  }
+
+  /**
+   * This request executed, but its claim was reclaimed as abandoned and it lost the key to the request that took it
+   * over (B3). Its audit row says so; its answer is dropped, and the caller gets the one stored for the key, or a
+   * retryable 409 while that is not there yet, never a second, different answer.
+   */
+  async function afterLostClaim(audit: AuditRecord, idempotency: NonNullable<TaskCall['idempotency']>): Promise<TaskReply> {
+    await deps.store.recordOutcome({ audit: { ...audit, detail: { ...audit.detail, idempotency_claim: 'lost' } } });
+    const token = deps.newId();
+    const stored = await claim(idempotency.scope, idempotency.fingerprint, token);
+    if (stored !== undefined) return stored;
+    await deps.store.idempotency.release(idempotency.scope, token);
+    throw new AppError('idempotency_request_in_progress', { headers: { 'Retry-After': '1' } });
   }
 
   return async function handleTask(call: TaskCall): Promise<TaskReply> {
@@ -116,8 +131,9 @@ export function createTaskService(deps: TaskServiceDeps) {
     const idempotency = call.idempotency;
     const signed = call.signedMessage;
     if (signed?.kind === 'repeat') return replayOfSignedMessage(signed.replayScope, idempotency);
+    const claimToken = deps.newId();
     if (idempotency !== undefined) {
-      const replay = await claim(idempotency.scope, idempotency.fingerprint);
+      const replay = await claim(idempotency.scope, idempotency.fingerprint, claimToken);
       if (replay !== undefined) {
         await signed?.complete(idempotency.scope);
         deps.onOutcome?.({ task, status: replay.status, decision: 'replayed', replayed: true, usage: 0, keyId: call.principal.keyId });
@@ -126,7 +142,7 @@ export function createTaskService(deps: TaskServiceDeps) {
     }
     /** Nothing final happened: the idempotency claim and the webhook-id are freed for the retry (IDEM-7, B8). */
     const releaseClaims = async (): Promise<void> => {
-      if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope).catch(() => undefined);
+      if (idempotency !== undefined) await deps.store.idempotency.release(idempotency.scope, claimToken).catch(() => undefined);
       await signed?.release();
     };
 
@@ -138,7 +154,8 @@ export function createTaskService(deps: TaskServiceDeps) {
         throw error;
       }
     })();
-    if (idempotency !== undefined) running.set(idempotency.scope, execution.catch(() => undefined));
+    const settled = execution.catch(() => undefined);
+    if (idempotency !== undefined) running.set(idempotency.scope, settled);
 
     try {
       const outcome = await execution;
@@ -190,12 +207,20 @@ export function createTaskService(deps: TaskServiceDeps) {
               });
         await deps.store.recordOutcome({
           audit,
-          ...(storeResponse ? { idempotency: { scope: idempotency.scope, response, expiresAt: new Date(now.getTime() + deps.idempotencyTtlMs).toISOString() } } : {}),
+          ...(storeResponse ? { idempotency: { scope: idempotency.scope, token: claimToken, response, expiresAt: new Date(now.getTime() + deps.idempotencyTtlMs).toISOString() } } : {}),
           ...(outcome.review === undefined ? {} : { review: outcome.review }),
           ...(result === undefined ? {} : { result }),
           ...(deliveries.length === 0 ? {} : { deliveries }),
         });
       } catch (error) {
+        if (error instanceof IdempotencyClaimLostError && idempotency !== undefined) {
+          const stored = await afterLostClaim(audit, idempotency).catch(async (lost: unknown) => {
+            await signed?.release();
+            throw lost;
+          });
+          await signed?.complete(idempotency.scope);
+          return stored;
+        }
         // Fail closed: an answer whose audit row could not be written is never delivered as a success.
         await releaseClaims();
         throw new AppError('store_unavailable', { cause: error, headers: { 'Retry-After': '2' } });
@@ -205,7 +230,8 @@ export function createTaskService(deps: TaskServiceDeps) {
       deps.onOutcome?.({ task, status: outcome.status, decision: outcome.decision, replayed: false, usage: outcome.usage.total_tokens, keyId: call.principal.keyId });
       return toReply(response, false);
     } finally {
-      if (idempotency !== undefined) running.delete(idempotency.scope);
+      // A request that took the key over meanwhile registered its own execution; that one stays.
+      if (idempotency !== undefined && running.get(idempotency.scope) === settled) running.delete(idempotency.scope);
     }
   };
 }

@@ -96,15 +96,25 @@ export interface IdempotencyClaimRequest {
   /** Composite key: API key id, method, route template and the caller's Idempotency-Key (IDEM-3). */
   readonly scope: string;
   readonly fingerprint: string;
+  /** Fresh per request: it fences the claim, so only its holder can complete or release it (B3). */
+  readonly token: string;
   readonly now: Date;
   /** An in-flight claim older than this is treated as abandoned by a crashed process (IDEM-8). */
   readonly staleAfterMs: number;
 }
 
+/** The claim a completion presented is no longer in flight under its token: another request took the key over. */
+export class IdempotencyClaimLostError extends Error {
+  override readonly name = 'IdempotencyClaimLostError';
+  constructor(readonly scope: string) {
+    super('the idempotency claim was taken over before this request completed');
+  }
+}
+
 export interface IdempotencyStore {
   claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim>;
-  /** Drops an in-flight claim so a retry re-executes (IDEM-7: transient failures are not stored). */
-  release(scope: string): Promise<void>;
+  /** Drops the in-flight claim `token` holds so a retry re-executes (IDEM-7); a claim taken over since stays. */
+  release(scope: string, token: string): Promise<void>;
   /** Removes completed records older than the retention window. */
   purgeExpired(olderThan: Date): Promise<number>;
 }
@@ -140,8 +150,11 @@ export interface ReviewStore {
 /** Everything a finished request writes, committed in one transaction. */
 export interface RequestOutcome {
   readonly audit: AuditRecord;
-  /** When set, the claim for this scope becomes a completed, replayable record. */
-  readonly idempotency?: { readonly scope: string; readonly response: StoredResponse; readonly expiresAt: string };
+  /**
+   * When set, the claim `token` holds becomes a completed, replayable record. If the claim was taken over (reclaimed
+   * as abandoned) the whole outcome is rolled back with IdempotencyClaimLostError: a key never completes twice (B3).
+   */
+  readonly idempotency?: { readonly scope: string; readonly token: string; readonly response: StoredResponse; readonly expiresAt: string };
   readonly review?: ReviewRecord;
   /** The request's addressable result (GET /v1/results/{request_id}). */
   readonly result?: TaskResultRecord;

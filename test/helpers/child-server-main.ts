@@ -1,5 +1,6 @@
 // A child process serving the real app over HTTP on a SQLite file it shares with the test (crash-recovery tests).
-// Configured by environment: AIRLOCK_CHILD_DIR (the data dir), AIRLOCK_CHILD_UPSTREAM (mock upstream base URL).
+// Configured by environment: AIRLOCK_CHILD_DIR (the data dir), AIRLOCK_CHILD_UPSTREAM (mock upstream base URL), and
+// optionally AIRLOCK_CHILD_MAX_RETRIES and AIRLOCK_CHILD_DEADLINE_MS for the upstream provider.
 // Prints "listening <port>" once ready. POST /__test/clock {"advance_ms": n} moves this process's clock forward,
 // so the test can age an in-flight claim past the stale limit (IDEM-8) without waiting. With AIRLOCK_CHILD_WEBHOOKS=1
 // it also runs the webhook delivery worker (http to 127.0.0.1 allowed, retries 1.5 s apart, polled every 100 ms).
@@ -20,7 +21,14 @@ const ctx = await createTestContext({
   dir,
   clock: () => new Date(Date.now() + offsetMs),
   idempotencyWaitMs: 0,
-  model: createOpenAIModel({ apiKey: 'sk-test', baseURL: upstream, model: 'mock-model', timeoutMs: 60_000, maxRetries: 0 }),
+  model: createOpenAIModel({
+    apiKey: 'sk-test',
+    baseURL: upstream,
+    model: 'mock-model',
+    timeoutMs: 60_000,
+    maxRetries: Number(process.env['AIRLOCK_CHILD_MAX_RETRIES'] ?? 0),
+    ...(process.env['AIRLOCK_CHILD_DEADLINE_MS'] === undefined ? {} : { deadlineMs: Number(process.env['AIRLOCK_CHILD_DEADLINE_MS']) }),
+  }),
   webhookAllowHosts: ['127.0.0.1'],
 });
 

@@ -13,9 +13,9 @@ export interface ChildServer {
 
 const MAIN = join(import.meta.dirname, 'child-server-main.ts');
 
-export async function spawnChildServer(env: { dir: string; upstreamBaseURL: string; webhooks?: boolean }): Promise<ChildServer> {
+export async function spawnChildServer(env: { dir: string; upstreamBaseURL: string; webhooks?: boolean; extra?: Record<string, string> }): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, AIRLOCK_CHILD_DIR: env.dir, AIRLOCK_CHILD_UPSTREAM: env.upstreamBaseURL, AIRLOCK_CHILD_WEBHOOKS: env.webhooks === true ? '1' : '0' },
+    env: { ...process.env, ...env.extra, AIRLOCK_CHILD_DIR: env.dir, AIRLOCK_CHILD_UPSTREAM: env.upstreamBaseURL, AIRLOCK_CHILD_WEBHOOKS: env.webhooks === true ? '1' : '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -28,12 +28,12 @@ export function resultsAndOutboxContract(getStore: () => Store): void {
       const requestId = `req-${randomUUID()}`;
       const scope = `scope-${randomUUID()}`;
       const item = review(requestId);
-      await store.idempotency.claim({ scope, fingerprint: 'fp', now: new Date(T0), staleAfterMs: 60_000 });
+      await store.idempotency.claim({ scope, fingerprint: 'fp', token: 'holder', now: new Date(T0), staleAfterMs: 60_000 });
       const result: TaskResultRecord = {
         requestId, keyId: 'key_results', task: 'support.answer', createdAt: at(0), updatedAt: at(0), state: 'pending_review', reviewId: item.id,
         idempotencyScope: scope, context: { schema_version: '1.0' }, response: PENDING, expiresAt: null,
       };
-      await store.recordOutcome({ audit: audit(requestId), review: item, result, idempotency: { scope, response: PENDING, expiresAt: at(86_400) } });
+      await store.recordOutcome({ audit: audit(requestId), review: item, result, idempotency: { scope, token: 'holder', response: PENDING, expiresAt: at(86_400) } });
       assert.deepEqual(await store.results.find(requestId, 'key_results'), result);
       assert.equal(await store.results.find(requestId, 'key_other'), undefined);
 
@@ -50,7 +50,7 @@ export function resultsAndOutboxContract(getStore: () => Store): void {
       assert.equal((await store.recordReviewDecision(decision))?.state, 'approved');
       const decided = await store.results.findByReview(item.id);
       assert.deepEqual([decided?.state, decided?.response, decided?.expiresAt], ['done', DECIDED, at(90_000)]);
-      assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp', now: new Date(T0 + 1000), staleAfterMs: 60_000 }), { kind: 'replay', response: DECIDED });
+      assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp', token: 'another', now: new Date(T0 + 1000), staleAfterMs: 60_000 }), { kind: 'replay', response: DECIDED });
       assert.equal((await store.webhooks.getDelivery(delivery.id))?.payload, delivery.payload);
       assert.equal((await store.audit.list({ requestId: decision.audit.requestId, limit: 5 })).length, 1);
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../src/errors.js';
 import type { CorpusStore, IngestInput } from '../../src/store/corpus.js';
-import type { ApiKeyRecord, AuditRecord, RequestOutcome, ReviewRecord, Store, StoredResponse } from '../../src/store/types.js';
+import { IdempotencyClaimLostError, type ApiKeyRecord, type AuditRecord, type RequestOutcome, type ReviewRecord, type Store, type StoredResponse } from '../../src/store/types.js';
 import { createSecretBox, SecretBoxError, type SecretBox } from '../../src/security/secret-box.js';
 import { randomBytes } from 'node:crypto';
 import { resultsAndOutboxContract } from './store-contract-results.js';
@@ -236,11 +236,13 @@ export function storeContract(factory: BackendFactory): void {
     });
 
     describe('idempotency', () => {
+      // One holder per scope; the fencing test below has several of its own.
+      const holder = (scope: string): string => `holder-of-${scope}`;
       const claim = (scope: string, fingerprint: string, seconds = 0) =>
-        store.idempotency.claim({ scope, fingerprint, now: at(seconds), staleAfterMs: STALE_MS });
+        store.idempotency.claim({ scope, fingerprint, token: holder(scope), now: at(seconds), staleAfterMs: STALE_MS });
       const complete = (scope: string, expiresSeconds = 86_400): RequestOutcome => ({
         audit: auditRecord(),
-        idempotency: { scope, response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
+        idempotency: { scope, token: holder(scope), response: RESPONSE, expiresAt: at(expiresSeconds).toISOString() },
       });
 
       test('claim, when a scope is new, then claimed; while in flight, then in_flight for the same body and mismatch for another', async () => {
@@ -270,10 +272,10 @@ export function storeContract(factory: BackendFactory): void {
       test('release, when an in-flight claim is released, then the next claim is claimed again (IDEM-7); a completed record is not released', async () => {
         const scope = `scope-${randomUUID()}`;
         await claim(scope, 'fp-a');
-        await store.idempotency.release(scope);
+        await store.idempotency.release(scope, holder(scope));
         assert.deepEqual(await claim(scope, 'fp-b', 1), { kind: 'claimed' });
         await store.recordOutcome(complete(scope));
-        await store.idempotency.release(scope);
+        await store.idempotency.release(scope, holder(scope));
         assert.equal((await claim(scope, 'fp-b', 2)).kind, 'replay');
       });
 
@@ -281,12 +283,34 @@ export function storeContract(factory: BackendFactory): void {
       test('claim, when an in-flight claim is older than staleAfterMs, then it is reclaimed (IDEM-8); a younger one is not', async () => {
         const scope = `scope-${randomUUID()}`;
         const stale = 400;
-        const claimNow = (fingerprint: string) => store.idempotency.claim({ scope, fingerprint, now: new Date(), staleAfterMs: stale });
+        const claimNow = (fingerprint: string) => store.idempotency.claim({ scope, fingerprint, token: randomUUID(), now: new Date(), staleAfterMs: stale });
         assert.deepEqual(await claimNow('fp-a'), { kind: 'claimed' });
         assert.deepEqual(await claimNow('fp-a'), { kind: 'in_flight' });
         await sleep(stale + 300);
         assert.deepEqual(await claimNow('fp-b'), { kind: 'claimed' });
         assert.deepEqual(await claimNow('fp-b'), { kind: 'in_flight' });
+      });
+
+      // Real time with a short window, as above: with Redis in front, staleness runs on Redis's clock.
+      test('IDEM-5 IDEM-8 B3: a claim reclaimed as abandoned, when its old holder completes or releases, then is refused with IdempotencyClaimLostError and nothing of the old outcome is kept', async () => {
+        const scope = `scope-${randomUUID()}`;
+        const stale = 400;
+        const claimAs = (token: string) => store.idempotency.claim({ scope, fingerprint: 'fp-a', token, now: new Date(), staleAfterMs: stale });
+        const completeAs = (token: string): RequestOutcome => ({
+          audit: auditRecord(),
+          idempotency: { scope, token, response: RESPONSE, expiresAt: new Date(Date.now() + 86_400_000).toISOString() },
+        });
+        assert.deepEqual(await claimAs('old-holder'), { kind: 'claimed' });
+        await sleep(stale + 300);
+        assert.deepEqual(await claimAs('new-holder'), { kind: 'claimed' }, 'abandoned after the stale window');
+        const lost = completeAs('old-holder');
+        await assert.rejects(store.recordOutcome(lost), (error: unknown) => error instanceof IdempotencyClaimLostError);
+        assert.deepEqual(await store.audit.list({ requestId: lost.audit.requestId, limit: 10 }), [], 'the losing outcome is rolled back whole');
+        await store.idempotency.release(scope, 'old-holder');
+        assert.deepEqual(await claimAs('third'), { kind: 'in_flight' }, 'the old holder cannot release the new claim');
+        await store.recordOutcome(completeAs('new-holder'));
+        await assert.rejects(store.recordOutcome(completeAs('new-holder')), (error: unknown) => error instanceof IdempotencyClaimLostError, 'a key never completes twice');
+        assert.equal((await claimAs('fourth')).kind, 'replay');
       });
 
       test('claim, when a completed record has expired, then it is claimed afresh; purgeExpired removes expired records only', async () => {
@@ -343,14 +367,14 @@ export function storeContract(factory: BackendFactory): void {
 
       test('recordOutcome, when a later write in the outcome fails, then nothing of it is kept: no audit row, and the claim stays in flight', async () => {
         const scope = `scope-${randomUUID()}`;
-        await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(0), staleAfterMs: STALE_MS });
+        await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'holder', now: at(0), staleAfterMs: STALE_MS });
         const review = reviewRecord();
         await store.recordOutcome({ audit: auditRecord(), review });
         const failing = auditRecord();
         // The review id is taken, so the review insert fails after the audit row was written in the same transaction.
-        await assert.rejects(store.recordOutcome({ audit: failing, review, idempotency: { scope, response: RESPONSE, expiresAt: at(999).toISOString() } }));
+        await assert.rejects(store.recordOutcome({ audit: failing, review, idempotency: { scope, token: 'holder', response: RESPONSE, expiresAt: at(999).toISOString() } }));
         assert.deepEqual(await store.audit.list({ requestId: failing.requestId, limit: 10 }), []);
-        assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
+        assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'other', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
       });
     });
 

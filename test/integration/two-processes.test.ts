@@ -15,6 +15,8 @@ import { createKeyAdmin } from '../../src/admin/keys.js';
 import { startMockUpstream, type ChatRequestBody, type MockUpstream } from '../helpers/mock-upstream.js';
 import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
 import { dataDirSecretBox } from '../helpers/context.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { Webhook } from 'standardwebhooks';
 
 const engines = requireEngines();
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -130,6 +132,8 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
       AIRLOCK_RATE_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
       AIRLOCK_IDEMPOTENCY_WAIT_MS: '20000',
       AIRLOCK_LOG_LEVEL: 'info',
+      AIRLOCK_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      AIRLOCK_WEBHOOK_POLL_MS: '50',
     };
     // Started together on purpose: both migrate and bootstrap the corpus at once, as two replicas of a deployment do.
     [a, b] = await Promise.all([startAirlock(env), startAirlock(env)]);
@@ -195,5 +199,38 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
     for (let i = 0; i < REQUESTS_PER_MINUTE * 2; i += 1) statuses.push((await post(i % 2 === 0 ? a : b, 'lead.classify', { not: 'an envelope' })).status);
     assert.equal(statuses.filter((s) => s === 400).length, REQUESTS_PER_MINUTE, statuses.join(','));
     assert.equal(statuses.filter((s) => s === 429).length, REQUESTS_PER_MINUTE, statuses.join(','));
+  });
+
+  test('webhook outbox (issue 14), when both processes run their delivery worker on one database, then each delivery is sent exactly once', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const secret = `whsec_${randomBytes(32).toString('base64')}`;
+      const endpointId = `we_${randomUUID().replaceAll('-', '')}`;
+      await store.webhooks.createEndpoint({ id: endpointId, url: receiver.url, events: ['request.completed'], keyId: null, task: null, secret, createdAt: new Date().toISOString(), createdBy: 'test' });
+      const count = 40;
+      await store.webhooks.enqueue(
+        Array.from({ length: count }, (_, i) => ({
+          id: `dlv_${randomUUID()}`,
+          messageId: `msg_${randomUUID().replaceAll('-', '')}`,
+          endpointId,
+          eventType: 'request.completed',
+          payload: JSON.stringify({ type: 'request.completed', timestamp: new Date().toISOString(), data: { n: i } }),
+          createdAt: new Date().toISOString(),
+        })),
+      );
+      const deadline = Date.now() + 30_000;
+      const delivered = async () => (await store.webhooks.listDeliveries({ endpointId, state: 'delivered', limit: 500 })).length;
+      while ((await delivered()) < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      // A few more poll intervals, so a second send of any delivery would have arrived.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+
+      assert.equal(await delivered(), count);
+      const ids = receiver.received.map((entry) => entry.headers['webhook-id']);
+      assert.equal(ids.length, count, 'no delivery was sent twice');
+      assert.equal(new Set(ids).size, count);
+      assert.ok(receiver.received.every((entry) => new Webhook(secret).verify(entry.body, entry.headers) !== undefined));
+    } finally {
+      await receiver.close();
+    }
   });
 });

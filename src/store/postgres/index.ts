@@ -51,7 +51,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         await insertAudit(client, outcome.audit);
         if (outcome.review !== undefined) await insertReview(client, outcome.review);
         if (outcome.idempotency !== undefined) {
-          await completeClaim(client, outcome.idempotency.scope, outcome.idempotency.response, outcome.idempotency.expiresAt);
+          await completeClaim(client, outcome.idempotency.scope, outcome.idempotency.token, outcome.idempotency.response, outcome.idempotency.expiresAt);
         }
         if (outcome.result !== undefined) await insertResult(client, outcome.result);
         if (outcome.deliveries !== undefined) await insertDeliveries(client, outcome.deliveries);

@@ -210,4 +210,9 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
     `,
   },
+  {
+    // B3: see core-004-idempotency-claim-token in the SQLite store.
+    id: 'pg-005-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token text;`,
+  },
 ];

@@ -84,8 +84,8 @@ export function withRedisIdempotency(inner: IdempotencyStore, client: Redis): Id
       if (result.kind !== 'claimed') await unlock(request.scope);
       return result;
     },
-    async release(scope) {
-      await inner.release(scope);
+    async release(scope, token) {
+      await inner.release(scope, token);
       await unlock(scope);
     },
     purgeExpired: (olderThan) => inner.purgeExpired(olderThan),

@@ -133,4 +133,10 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
     `,
   },
+  {
+    // B3: the token of the request holding a claim; completion and release must present it, so a claim reclaimed as
+    // abandoned can never be completed by its old holder too.
+    id: 'core-004-idempotency-claim-token',
+    sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token TEXT;`,
+  },
 ];

@@ -46,7 +46,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     audit.appendSync(outcome.audit);
     if (outcome.review !== undefined) reviews.insertSync(outcome.review);
     if (outcome.idempotency !== undefined) {
-      idempotency.completeSync(outcome.idempotency.scope, outcome.idempotency.response, outcome.idempotency.expiresAt);
+      idempotency.completeSync(outcome.idempotency.scope, outcome.idempotency.token, outcome.idempotency.response, outcome.idempotency.expiresAt);
     }
     if (outcome.result !== undefined) results.insertSync(outcome.result);
     if (outcome.deliveries !== undefined) webhooks.enqueueSync(outcome.deliveries);
