@@ -29,7 +29,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
                                      new key with the same scopes and expiry; the old one expires after the overlap
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
-  keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
+  keys reseal                        re-encrypt stored signing and webhook secrets under AIRLOCK_SECRET_KEY (after a key rotation)
   corpus ingest PATH [--collection C] [--approve]
                                      ingest a file or folder (markdown, text, HTML with front matter)
   corpus list                        documents with their current state
@@ -166,7 +166,10 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       case 'keys reseal':
         return await withRuntime(config, async (runtime) => {
           const resealed = await runtime.store.keys.resealSigningSecrets();
-          print(io, { resealed }, () => `re-encrypted the signing secrets of ${resealed} keys under AIRLOCK_SECRET_KEY`);
+          // Outbound webhook endpoints hold secrets under the same at-rest key.
+          const webhookEndpoints = await runtime.store.webhooks.resealSecrets();
+          print(io, { resealed, webhook_endpoints: webhookEndpoints }, () =>
+            `re-encrypted the signing secrets of ${resealed} keys and ${webhookEndpoints} webhook endpoints under AIRLOCK_SECRET_KEY`);
           return 0;
         });
       case 'corpus ingest':
