@@ -2,7 +2,7 @@
 // main.ts (or a test) opens the store, loads the task folders and passes everything in.
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { AppError } from './errors.js';
+import { AppError, isAppError } from './errors.js';
 import type { RateLimits } from './security/rate-limit.js';
 import type { Environment, Store } from './store/types.js';
 import { createTaskPipeline, type TaskPipelineDeps } from './pipeline/run-task.js';
@@ -123,7 +123,12 @@ export function createApp(deps: AppDeps): Express {
     healthRoutes({
       openApi,
       notReadyReason: async () => {
-        if (!(await deps.store.ping().catch(() => false))) return 'database unavailable';
+        const storeDown = await deps.store.ping().then(
+          (ok) => (ok ? undefined : 'database unavailable'),
+          // B7: the store names the engine that is down (PostgreSQL, Redis, SQLite).
+          (error: unknown) => (isAppError(error) && error.code === 'store_unavailable' ? error.detail : 'database unavailable'),
+        );
+        if (storeDown !== undefined) return storeDown;
         return deps.notReadyReason?.();
       },
     }),

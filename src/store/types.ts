@@ -282,6 +282,7 @@ export interface Store {
   recordReviewDecision(decision: ReviewDecision): Promise<ReviewRecord | undefined>;
   /** Signed-request ids seen within the replay window (SIG-5). */
   readonly replayCache: ReplayCache;
+  /** True when every engine answers; rejects with store_unavailable naming the engine that does not. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

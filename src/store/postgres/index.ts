@@ -11,6 +11,7 @@ import { createPostgresWebhookStore, insertDeliveries } from './webhooks.js';
 import { createPostgresReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -37,7 +38,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
 
-  return {
+  // B7: a server that is down, restarting or out of connections is 503 store_unavailable, not a 500.
+  return failClosed('PostgreSQL', {
     pool,
     url: options.url,
     keys: createPostgresKeyStore(pool, options.secretBox),
@@ -77,5 +79,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async close() {
       await pool.end();
     },
-  };
+  });
 }

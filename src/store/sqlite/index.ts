@@ -10,6 +10,7 @@ import { createSqliteWebhookStore } from './webhooks.js';
 import { createSqliteReplayCache } from './replay-cache.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -63,7 +64,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return resolved;
   });
 
-  return {
+  // B7: a busy, locked, full or unreadable file is 503 store_unavailable, not a 500.
+  return failClosed('SQLite', {
     db,
     keys,
     audit,
@@ -84,5 +86,5 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       db.close();
     },
-  };
+  });
 }
