@@ -9,6 +9,7 @@ import { createPostgresReviewStore, insertReview, resolveReview } from './review
 import { createPostgresResultStore, decideResult, insertResult } from './results.js';
 import { createPostgresWebhookStore, insertDeliveries } from './webhooks.js';
 import { createPostgresReplayCache } from './replay-cache.js';
+import { createPostgresTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import { failClosed } from '../engine-failure.js';
@@ -46,6 +47,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     audit: createPostgresAuditStore(pool),
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),
+    tasks: createPostgresTaskVersionStore(pool),
     results: createPostgresResultStore(pool),
     webhooks: createPostgresWebhookStore(pool, options.secretBox),
     async recordOutcome(outcome) {

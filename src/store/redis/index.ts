@@ -112,6 +112,7 @@ export function withRedis(store: Store, client: Redis): Store {
     keys: store.keys,
     audit: store.audit,
     reviews: store.reviews,
+    tasks: store.tasks,
     results: store.results,
     webhooks: store.webhooks,
     recordReviewDecision: (decision) => store.recordReviewDecision(decision),

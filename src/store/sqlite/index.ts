@@ -1,4 +1,4 @@
-// The embedded store: one SQLite file holding keys, audit, idempotency, reviews and the corpus.
+// The embedded store: one SQLite file holding keys, audit, idempotency, reviews, task versions and the corpus.
 import { openDatabase, type Migration, type SqliteDatabase } from './db.js';
 import { CORE_MIGRATIONS } from './core-migrations.js';
 import { createSqliteKeyStore } from './keys.js';
@@ -8,6 +8,7 @@ import { createSqliteReviewStore } from './reviews.js';
 import { createSqliteResultStore } from './results.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createSqliteReplayCache } from './replay-cache.js';
+import { createSqliteTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import { failClosed } from '../engine-failure.js';
@@ -71,6 +72,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     audit,
     idempotency,
     reviews,
+    tasks: createSqliteTaskVersionStore(db),
     results,
     webhooks,
     async recordOutcome(outcome) {
