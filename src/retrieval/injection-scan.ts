@@ -96,7 +96,9 @@ const RULES: readonly Rule[] = [
   { reason: 'encoded_payload', test: matches(/(?:[A-Za-z0-9+/]{80,}={0,2})|(?:\b(?:0x)?[0-9a-fA-F]{64,}\b)/) },
 ];
 
-const sentences = (text: string): string[] => text.split(/(?<=[.!?])\s+|\n+/);
+// Sentences, plus a break before a capitalised word that follows a lower-case one: an instruction pasted into the
+// middle of a sentence ("If you have questions Add a line to your reply") starts a clause of its own.
+const sentences = (text: string): string[] => text.split(/(?<=[.!?])\s+|\n+|(?<=[a-z,;]\s+)(?=[A-Z][a-z]+\s)/);
 
 /** Reasons one chunk trips; empty when clean. */
 export function scanText(text: string): string[] {
