@@ -2,11 +2,13 @@
 // main.ts (or a test) opens the store, loads the task folders and passes everything in.
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { AppError } from './errors.js';
+import { AppError, isAppError } from './errors.js';
 import type { RateLimits } from './security/rate-limit.js';
 import type { Environment, Store } from './store/types.js';
 import { createTaskPipeline, type TaskPipelineDeps } from './pipeline/run-task.js';
 import type { TaskRegistry } from './tasks/registry.js';
+import type { TaskCompileDeps } from './tasks/compile.js';
+import { createTaskAdmin } from './admin/tasks.js';
 import type { ModelClient } from './model/types.js';
 import { createModelCatalogue } from './model/catalogue.js';
 import { createOfflineModel } from './model/offline.js';
@@ -34,6 +36,8 @@ import { WEBHOOK_OPERATIONS, webhookRoutes } from './http/routes/webhooks.js';
 /** Everything the pipeline needs, plus the HTTP-side services; the metrics object is the pipeline's observer. */
 export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly tasks: TaskRegistry;
+  /** What /admin/tasks compiles a version against before storing or activating it. */
+  readonly taskCompileDeps: TaskCompileDeps;
   /** The configured model: it serves every task whose task.json names none. */
   readonly model: ModelClient;
   /** Models a task may name by id; "offline" is always available. */
@@ -119,12 +123,32 @@ export function createApp(deps: AppDeps): Express {
     webhookDeliveries: () => deps.store.webhooks.countByState(),
   });
 
-  const openApi = buildOpenApiDocument(deps.tasks.list(), deps.version, [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS]);
+  // Rebuilt only when the active task versions change (list() returns a new array then).
+  const operations = [...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS];
+  let documented = deps.tasks.list();
+  let openApiDocument = buildOpenApiDocument(documented, deps.version, operations);
+  const openApi = (): Readonly<Record<string, unknown>> => {
+    if (deps.tasks.list() !== documented) {
+      documented = deps.tasks.list();
+      openApiDocument = buildOpenApiDocument(documented, deps.version, operations);
+    }
+    return openApiDocument;
+  };
+  // Every request that reads tasks sees the versions active when it arrived (one generation read per request).
+  app.use(['/v1', '/admin', '/openapi.json'], async (_req, _res, next) => {
+    await deps.tasks.refresh?.();
+    next();
+  });
   app.use(
     healthRoutes({
       openApi,
       notReadyReason: async () => {
-        if (!(await deps.store.ping().catch(() => false))) return 'database unavailable';
+        const storeDown = await deps.store.ping().then(
+          (ok) => (ok ? undefined : 'database unavailable'),
+          // B7: the store names the engine that is down (PostgreSQL, Redis, SQLite).
+          (error: unknown) => (isAppError(error) && error.code === 'store_unavailable' ? error.detail : 'database unavailable'),
+        );
+        if (storeDown !== undefined) return storeDown;
         return deps.notReadyReason?.();
       },
     }),
@@ -147,6 +171,7 @@ export function createApp(deps: AppDeps): Express {
     adminRoutes({
       authenticate: authenticateKey,
       keys: createKeyAdmin({ keys: deps.store.keys, environment: deps.environment, clock: deps.clock, random: deps.random }),
+      tasks: createTaskAdmin({ versions: deps.store.tasks, audit: deps.store.audit, compileDeps: deps.taskCompileDeps, clock: deps.clock, newId: deps.newId }),
       reviews: createReviewAdmin({ store: deps.store, tasks: deps.tasks, clock: deps.clock, newId: deps.newId, resultTtlMs: deps.idempotencyTtlMs, planDeliveries }),
       corpus: deps.corpus,
       audit: deps.store.audit,

@@ -23,8 +23,8 @@ import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
 import type { CheckRegistry } from './guard/types.js';
 import { loadTaskFolders } from './tasks/load.js';
-import { createTaskRegistry, type TaskRegistry } from './tasks/registry.js';
-import type { TaskCompileDeps } from './tasks/compile.js';
+import { compileTask, type TaskCompileDeps } from './tasks/compile.js';
+import { importTaskFolders, openManagedTaskRegistry, type ManagedTaskRegistry } from './tasks/managed.js';
 import type { TaskDefinition } from './tasks/types.js';
 import { createRateLimits, type ConcurrencyStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
@@ -50,7 +50,9 @@ export interface Runtime {
   /** Upstream models a task may name by id (every allowed id, when an upstream is configured). */
   readonly namedModels: ReadonlyMap<string, ModelClient>;
   readonly checks: CheckRegistry;
-  readonly tasks: TaskRegistry;
+  /** The active version of every task, from the store; folders are imported at start (see importTaskFolders). */
+  readonly tasks: ManagedTaskRegistry;
+  readonly taskCompileDeps: TaskCompileDeps;
   readonly clock: () => Date;
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
@@ -78,6 +80,7 @@ export function appDepsFromRuntime(
     model: runtime.model,
     namedModels: runtime.namedModels,
     tasks: runtime.tasks,
+    taskCompileDeps: runtime.taskCompileDeps,
     checks: runtime.checks,
     limits: createRateLimits({
       requestsPerMinute: config.AIRLOCK_RATE_REQUESTS_PER_MINUTE,
@@ -236,7 +239,9 @@ function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMa
 
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const checks = createCheckRegistry();
-  const tasks = createTaskRegistry(loadTaskFolders(config.AIRLOCK_TASKS_DIR, taskCompileDeps(config, checks)));
+  const compileDeps = taskCompileDeps(config, checks);
+  // Fail closed before touching the database: an invalid folder stops the process, naming file and pointer.
+  const folders = loadTaskFolders(config.AIRLOCK_TASKS_DIR, compileDeps);
   const clock = (): Date => new Date();
   const newId = (): string => randomUUID();
   const embedder = createEmbedder(config);
@@ -248,6 +253,15 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
   const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
   const store = redis === undefined ? opened.store : withRedis(opened.store, redis);
   const { corpus } = opened;
+  let tasks: ManagedTaskRegistry;
+  try {
+    await importTaskFolders(store.tasks, folders, clock().toISOString());
+    tasks = await openManagedTaskRegistry(store.tasks, (record) => compileTask(record.name, record.files, compileDeps, record.version));
+  } catch (error) {
+    await corpus.close();
+    await store.close();
+    throw error;
+  }
   return {
     config,
     store,
@@ -260,6 +274,7 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     namedModels: namedUpstreamModels(config, options.onUpstreamAttempt),
     checks,
     tasks,
+    taskCompileDeps: compileDeps,
     clock,
     newId,
     random: randomBytes,

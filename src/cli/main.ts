@@ -1,7 +1,8 @@
 // The `airlock` command line: keys, corpus, reviews, tasks and doctor. It opens the same database as the
 // server (AIRLOCK_DATA_DIR) and never prints a secret except the one it just created.
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
 import { openRuntime, databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
@@ -10,7 +11,9 @@ import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
 import { webhooksCommand } from './webhooks.js';
 import { createCheckRegistry } from '../guard/registry.js';
-import { loadTaskFolders } from '../tasks/load.js';
+import { loadTaskFolders, readTaskFolder } from '../tasks/load.js';
+import { TASK_FILE } from '../tasks/compile.js';
+import { createTaskAdmin, type TaskAdmin } from '../admin/tasks.js';
 import { isAppError } from '../errors.js';
 import { print, progressBar, step, table, type CliIO } from './output.js';
 import { ingestPath } from '../retrieval/corpus-files.js';
@@ -45,6 +48,11 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   webhooks deliveries [--state dead] [--endpoint ID]
   webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
+  tasks list                         tasks and their versions (draft, active, retired)
+  tasks show NAME [--version N]      one version with its files (the active one by default)
+  tasks import DIR                   store a task folder (or every folder under DIR) as a new draft version
+  tasks activate NAME [--version N]  activate a version (the newest by default); running servers pick it up
+  tasks diff NAME --from N --to M    unified diff of the files of two versions
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
 
@@ -90,6 +98,8 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         approve: { type: 'boolean', default: false },
         reject: { type: 'boolean', default: false },
         version: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
         state: { type: 'string' },
         output: { type: 'string' },
         note: { type: 'string' },
@@ -194,6 +204,39 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           print(io, documents, () => table(documents.map((document) => ({ ...document })), ['id', 'collection', 'title', 'approvedVersion', 'latestVersion']));
           return 0;
         });
+      case 'tasks list':
+        return await withRuntime(config, async (runtime) => {
+          const tasks = await taskAdmin(runtime).list();
+          print(io, tasks, () => table(tasks.map((task) => ({ task: task.name, active: task.active_version, versions: task.versions.map((entry) => `v${entry.version} ${entry.state}`) })), ['task', 'active', 'versions']));
+          return 0;
+        });
+      case 'tasks show':
+        return await withRuntime(config, async (runtime) => {
+          const shown = await taskAdmin(runtime).show(need(target, 'task name'), versionOption(values.version));
+          print(io, shown, () => [`${shown.name} v${shown.version} (${shown.state}), digest ${shown.digest}`, ...Object.keys(shown.files).map((file) => `  ${file}`)].join('\n'));
+          return 0;
+        });
+      case 'tasks import':
+        return await withRuntime(config, async (runtime) => {
+          const dir = resolve(need(target, 'folder'));
+          const folders = existsSync(join(dir, TASK_FILE)) ? [dir] : readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+          const imported: Array<Awaited<ReturnType<TaskAdmin['importFolder']>>> = [];
+          for (const folder of folders) imported.push(await taskAdmin(runtime).importFolder(basename(folder), readTaskFolder(folder), { by: 'cli' }));
+          print(io, imported, () => imported.map((entry) => `${entry.name} v${entry.version} ${entry.created ? 'imported as a draft' : `unchanged (already v${entry.version}, ${entry.state})`}`).join('\n'));
+          return 0;
+        });
+      case 'tasks activate':
+        return await withRuntime(config, async (runtime) => {
+          const activated = await taskAdmin(runtime).activate(need(target, 'task name'), versionOption(values.version), { by: 'cli' });
+          print(io, activated, () => `activated ${activated.name} v${activated.version}${activated.retired_version === null ? '' : ` (v${activated.retired_version} retired)`}`);
+          return 0;
+        });
+      case 'tasks diff':
+        return await withRuntime(config, async (runtime) => {
+          const diff = await taskAdmin(runtime).diff(need(target, 'task name'), versionOption(need(values.from, '--from')) as number, versionOption(need(values.to, '--to')) as number);
+          print(io, diff, () => (diff.files.length === 0 ? 'no differences' : diff.files.map((file) => file.diff).join('\n')));
+          return 0;
+        });
       case 'corpus approve':
         return await withRuntime(config, async (runtime) => {
           const version = values.version === undefined ? undefined : Number(values.version);
@@ -259,7 +302,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
   'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
-  'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'doctor', 'help',
+  'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'tasks list', 'tasks show', 'tasks import', 'tasks activate', 'tasks diff', 'doctor', 'help',
   'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
 ];
 
@@ -270,6 +313,17 @@ const parseJsonOption = (value: string, option: string): unknown => {
     throw new UsageError(`${option} must be valid JSON`);
   }
 };
+
+/** A --version style option: undefined when absent, a usage error unless a positive whole number. */
+function versionOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const version = Number(value);
+  if (!Number.isSafeInteger(version) || version < 1) throw new UsageError('a version must be a positive whole number');
+  return version;
+}
+
+const taskAdmin = (runtime: Runtime) =>
+  createTaskAdmin({ versions: runtime.store.tasks, audit: runtime.store.audit, compileDeps: runtime.taskCompileDeps, clock: runtime.clock, newId: runtime.newId });
 
 const keyAdmin = (runtime: Runtime) =>
   createKeyAdmin({ keys: runtime.store.keys, environment: runtime.config.AIRLOCK_ENV, clock: runtime.clock, random: runtime.random });

@@ -267,11 +267,42 @@ export interface WebhookStore {
   countByState(): Promise<Readonly<Record<WebhookDeliveryState, number>>>;
 }
 
+export type TaskVersionState = 'draft' | 'active' | 'retired';
+
+/** One version of a task folder: its files as imported, and who made it active when. */
+export interface TaskVersionRecord {
+  readonly name: string;
+  readonly version: number;
+  readonly state: TaskVersionState;
+  readonly digest: string;
+  readonly files: Readonly<Record<string, string>>;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly activatedAt: string | null;
+  readonly activatedBy: string | null;
+}
+
+/** Task versions, managed like corpus versions: draft → active → retired, at most one active per task. */
+export interface TaskVersionStore {
+  /** Bumped by every activation; a process reloads its tasks when it reads a newer one. */
+  generation(): Promise<number>;
+  /** The active version of every task. */
+  active(): Promise<TaskVersionRecord[]>;
+  /** Every version, newest first per task; one task's when `name` is given. */
+  list(name?: string): Promise<TaskVersionRecord[]>;
+  get(name: string, version: number): Promise<TaskVersionRecord | undefined>;
+  /** Stores the files as a new draft, or returns the version that already holds exactly them (same digest). */
+  importVersion(input: { name: string; digest: string; files: Readonly<Record<string, string>>; at: string; by: string }): Promise<{ record: TaskVersionRecord; created: boolean }>;
+  /** Activates `version` and retires the previously active one in one transaction, bumping the generation. */
+  activate(name: string, version: number, at: string, by: string): Promise<TaskVersionRecord | undefined>;
+}
+
 export interface Store {
   readonly keys: KeyStore;
   readonly audit: AuditStore;
   readonly idempotency: IdempotencyStore;
   readonly reviews: ReviewStore;
+  readonly tasks: TaskVersionStore;
   readonly results: ResultStore;
   readonly webhooks: WebhookStore;
   /** Writes the audit row, the stored idempotent response and any review item atomically. */
@@ -280,6 +311,7 @@ export interface Store {
   recordReviewDecision(decision: ReviewDecision): Promise<ReviewRecord | undefined>;
   /** Signed-request ids seen within the replay window (SIG-5). */
   readonly replayCache: ReplayCache;
+  /** True when every engine answers; rejects with store_unavailable naming the engine that does not. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

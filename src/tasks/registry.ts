@@ -4,7 +4,10 @@ import type { TaskDefinition } from './types.js';
 
 export interface TaskRegistry {
   get(name: string): TaskDefinition | undefined;
+  /** Sorted by name; the same array until the set of active versions changes. */
   list(): readonly TaskDefinition[];
+  /** Picks up versions activated since the last call (store-backed registries; see managed.ts). */
+  refresh?(): Promise<void>;
 }
 
 export function createTaskRegistry(tasks: readonly TaskDefinition[]): TaskRegistry {

@@ -20,6 +20,8 @@ import type { ModelClient } from '../../src/model/types.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
 import { loadTaskFolders } from '../../src/tasks/load.js';
 import { createTaskRegistry } from '../../src/tasks/registry.js';
+import { importTaskFolders, openManagedTaskRegistry } from '../../src/tasks/managed.js';
+import { compileTask } from '../../src/tasks/compile.js';
 import { offlineRefusal } from '../../src/model/offline.js';
 import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
@@ -98,6 +100,9 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const checks = createCheckRegistry();
   const environment = options.environment ?? 'development';
   const keyAdmin = createKeyAdmin({ keys: store.keys, environment, clock, random: randomBytes });
+  // As at boot: the task folders are imported into the store and the active versions served from it.
+  const compileDeps = { checks, allowedModels: ['gpt-4o-mini'], offlineRefusal };
+  await importTaskFolders(store.tasks, loadTaskFolders(options.tasksDir ?? BUNDLED_TASKS, compileDeps), clock().toISOString());
   const app = createApp({
     environment,
     version: 'test',
@@ -110,7 +115,8 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     corpus,
     retriever: corpus.retriever,
     model: options.model ?? createOfflineModel(),
-    tasks: loadBundledTasks(options.tasksDir),
+    tasks: await openManagedTaskRegistry(store.tasks, (record) => compileTask(record.name, record.files, compileDeps, record.version)),
+    taskCompileDeps: compileDeps,
     checks,
     limits: createRateLimits({
       requestsPerMinute: options.requestsPerMinute ?? 10_000,

@@ -423,6 +423,27 @@ export function storeContract(factory: BackendFactory): void {
       });
     });
 
+    describe('task versions (issue 18 item 3)', () => {
+      test('task versions, when imported twice and activated in turn, then one draft per digest, one active version, the previous retired, the generation bumped each time', async () => {
+        const name = `t${randomUUID().slice(0, 8)}.extract`;
+        const at = '2026-05-12T10:15:00.000Z';
+        const first = await store.tasks.importVersion({ name, digest: 'd1', files: { 'task.json': '{}' }, at, by: 'test' });
+        assert.deepEqual([first.record.version, first.record.state, first.created], [1, 'draft', true]);
+        assert.equal((await store.tasks.importVersion({ name, digest: 'd1', files: { 'task.json': '{}' }, at, by: 'test' })).created, false);
+        const second = await store.tasks.importVersion({ name, digest: 'd2', files: { 'task.json': '{"x":1}' }, at, by: 'test' });
+        assert.equal(second.record.version, 2);
+
+        const generation = await store.tasks.generation();
+        assert.equal((await store.tasks.activate(name, 1, at, 'alice'))?.state, 'active');
+        assert.equal((await store.tasks.activate(name, 2, at, 'bob'))?.activatedBy, 'bob');
+        assert.equal(await store.tasks.generation(), generation + 2);
+        assert.deepEqual((await store.tasks.list(name)).map((entry) => [entry.version, entry.state]), [[2, 'active'], [1, 'retired']]);
+        assert.deepEqual((await store.tasks.active()).filter((entry) => entry.name === name).map((entry) => entry.files), [{ 'task.json': '{"x":1}' }]);
+        assert.equal(await store.tasks.activate(name, 9, at, 'bob'), undefined);
+        assert.equal(await store.tasks.generation(), generation + 2, 'a refused activation changes nothing');
+      });
+    });
+
     describe('corpus', () => {
       let corpus: CorpusStore;
       let other: CorpusStore;

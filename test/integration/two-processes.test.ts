@@ -15,6 +15,7 @@ import { createKeyAdmin } from '../../src/admin/keys.js';
 import { startMockUpstream, type ChatRequestBody, type MockUpstream } from '../helpers/mock-upstream.js';
 import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
 import { dataDirSecretBox } from '../helpers/context.js';
+import { readTaskFolder } from '../../src/tasks/load.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { Webhook } from 'standardwebhooks';
 
@@ -191,6 +192,47 @@ describe('two Airlock processes on one PostgreSQL and one Redis', () => {
     await approveThenAsk('The delivery van of the roastery is painted teal with a white bean on the side.', 1, /painted teal/);
     const v2Prompt = await approveThenAsk('The delivery van of the roastery was repainted orange this spring.', 2, /repainted orange/);
     assert.doesNotMatch(v2Prompt, /painted teal/, 'the retired version never reaches the model');
+  });
+
+  test('task versions (issue 18), when a version is imported and activated through one process, then the other serves it from its next request, its in-flight request finishes on the old version and a replay stays old', async () => {
+    const keys = createKeyAdmin({ keys: store.keys, environment: 'development', clock: () => new Date(), random: randomBytes });
+    const key = (await keys.create({ name: 'versions', scopes: ['tasks:support.answer'], require_signature: false })).key;
+    const ask = (airlock: Airlock | undefined, idempotencyKey: string) =>
+      fetch(`${airlock!.url}/v1/tasks/support.answer`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        body: JSON.stringify({ ...envelope({ question: 'How many business days until my refund is paid?' }), event_id: `evt-${idempotencyKey}` }),
+      });
+    const admin = (path: string, body: unknown) =>
+      fetch(`${a!.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const replayKey = `v1-${randomUUID()}`;
+    const onV1 = await ask(b, replayKey);
+    assert.equal(onV1.status, 200, await onV1.clone().text());
+    assert.equal(onV1.headers.get('airlock-task-version'), '1');
+
+    const files = readTaskFolder(join(ROOT, 'tasks', 'support.answer'));
+    const imported = await admin('/admin/tasks/support.answer/versions', { files: { ...files, 'instructions.md': `${files['instructions.md'] ?? ''}\nVersion two, activated on process a.\n` } });
+    assert.equal(imported.status, 201, await imported.clone().text());
+
+    // The upstream answers after 1.5 s, so this request on b is still running when a activates version 2.
+    const inFlight = ask(b, `in-flight-${randomUUID()}`);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const activated = await admin('/admin/tasks/support.answer/activate', {});
+    assert.equal(activated.status, 200, await activated.clone().text());
+    assert.equal(((await activated.json()) as { version: number }).version, 2);
+    assert.equal((await inFlight).headers.get('airlock-task-version'), '1', 'the running request finished on its version');
+
+    const onV2 = await ask(b, `v2-${randomUUID()}`);
+    assert.equal(onV2.status, 200);
+    assert.equal(onV2.headers.get('airlock-task-version'), '2', 'b serves the activation made on a without a restart');
+    assert.ok(upstream.requests.at(-1)!.messages[0]!.content.includes('Version two, activated on process a.'));
+    assert.equal((await ask(a, `v2-${randomUUID()}`)).headers.get('airlock-task-version'), '2');
+
+    const replay = await ask(b, replayKey);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.headers.get('airlock-task-version'), '1');
+    assert.deepEqual(await replay.json(), await onV1.json());
   });
 
   test('rate limits, when one key sends requests to both processes, then both spend one shared budget', async () => {

@@ -1,4 +1,4 @@
-// /admin/*: keys, the governed corpus, the review queue and the audit trail, for keys with the `admin` scope.
+// /admin/*: keys, the governed corpus, task versions, the review queue and the audit trail, for keys with the `admin` scope.
 // Thin adapters: each handler parses with a zod schema, calls a domain service and records what it changed in
 // res.locals.auditDetail, which the access log writes as the action's audit row.
 import { Router, type RequestHandler, type Response } from 'express';
@@ -8,6 +8,7 @@ import { AppError } from '../../errors.js';
 import type { KeyAdmin } from '../../admin/keys.js';
 import { CreateKeyRequest } from '../../admin/keys.js';
 import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
+import type { TaskAdmin } from '../../admin/tasks.js';
 import type { CorpusStore } from '../../store/corpus.js';
 import type { AuditStore } from '../../store/types.js';
 import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
@@ -19,6 +20,7 @@ export interface AdminRouteDeps {
   readonly authenticate: RequestHandler;
   readonly keys: KeyAdmin;
   readonly reviews: ReviewAdmin;
+  readonly tasks: TaskAdmin;
   readonly corpus: CorpusStore;
   readonly audit: AuditStore;
   readonly uploadLimitBytes: number;
@@ -88,6 +90,10 @@ const DocumentsQuery = z.strictObject({
   cursor: Cursor.optional(),
 });
 const DiffQuery = z.strictObject({ from: VersionParam, to: VersionParam });
+const TaskName = z.string().regex(/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/, 'a task name such as invoice.extract');
+const ImportTaskVersion = z.strictObject({
+  files: z.record(z.string().max(128), z.string()).describe('The task folder: file name → text (task.json and the files it names)'),
+});
 
 /** What /openapi.json says of these routes, from the schemas the handlers below parse (tested to cover every route). */
 export const ADMIN_OPERATIONS: readonly DocumentedOperation[] = [
@@ -104,6 +110,12 @@ export const ADMIN_OPERATIONS: readonly DocumentedOperation[] = [
   { method: 'post', path: '/admin/corpus/documents/:id/approve', tag: 'corpus', summary: 'Approve a version (the latest by default)', body: ApproveBody, success: { status: 200, description: 'The approval' } },
   { method: 'post', path: '/admin/corpus/documents/:id/retire', tag: 'corpus', summary: 'Retire the approved version', success: { status: 200, description: 'The retirement' } },
   { method: 'delete', path: '/admin/corpus/documents/:id/versions/:version', tag: 'corpus', summary: 'Delete a draft or quarantined version', success: { status: 200, description: 'The deletion' } },
+  { method: 'get', path: '/admin/tasks', tag: 'tasks', summary: 'List tasks and their versions', success: { status: 200, description: 'Tasks with their active and other versions' } },
+  { method: 'get', path: '/admin/tasks/:name', tag: 'tasks', summary: 'The active (or newest) version of a task with its files', success: { status: 200, description: 'The version and its files' } },
+  { method: 'get', path: '/admin/tasks/:name/versions/:version', tag: 'tasks', summary: 'One version of a task with its files', success: { status: 200, description: 'The version and its files' } },
+  { method: 'get', path: '/admin/tasks/:name/diff', tag: 'tasks', summary: 'Unified diff of the files of two versions', query: DiffQuery, success: { status: 200, description: 'The changed files and their diffs' } },
+  { method: 'post', path: '/admin/tasks/:name/versions', tag: 'tasks', summary: 'Import a task folder as a new draft version (validated first)', body: ImportTaskVersion, success: { status: 201, description: 'The draft version' } },
+  { method: 'post', path: '/admin/tasks/:name/activate', tag: 'tasks', summary: 'Activate a version (the newest by default); the active one is retired atomically', body: ApproveBody, success: { status: 200, description: 'The activated version' } },
   { method: 'get', path: '/admin/reviews', tag: 'reviews', summary: 'List review items', query: ReviewQuery, success: { status: 200, description: 'Review items and the open count' } },
   { method: 'get', path: '/admin/reviews/:id', tag: 'reviews', summary: 'One review item', success: { status: 200, description: 'The review item' } },
   { method: 'post', path: '/admin/reviews/:id/resolve', tag: 'reviews', summary: 'Approve (with a corrected output) or reject a review item', body: ResolveReviewRequest, success: { status: 200, description: 'The resolved item' } },
@@ -201,6 +213,32 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const result = await deps.corpus.deleteDraft(param(req.params['id']), parse(VersionParam, req.params['version']), principalOf(res.locals).keyId);
     audited(res, { document_id: result.documentId, version: result.version });
     res.json(result);
+  });
+
+  router.get('/admin/tasks', ...noBody, async (_req, res) => {
+    res.json({ tasks: await deps.tasks.list() });
+  });
+  router.get('/admin/tasks/:name', ...noBody, async (req, res) => {
+    res.json(await deps.tasks.show(parse(TaskName, req.params['name'])));
+  });
+  router.get('/admin/tasks/:name/versions/:version', ...noBody, async (req, res) => {
+    res.json(await deps.tasks.show(parse(TaskName, req.params['name']), parse(VersionParam, req.params['version'])));
+  });
+  router.get('/admin/tasks/:name/diff', ...noBody, async (req, res) => {
+    const query = parse(DiffQuery, req.query);
+    res.json(await deps.tasks.diff(parse(TaskName, req.params['name']), query.from, query.to));
+  });
+  router.post('/admin/tasks/:name/versions', ...body, async (req, res) => {
+    const { files } = parse(ImportTaskVersion, res.locals['json']);
+    const imported = await deps.tasks.importFolder(parse(TaskName, req.params['name']), files, { by: principalOf(res.locals).keyId, requestId: String(res.locals['requestId']) });
+    res.locals['audited'] = true;
+    res.status(imported.created ? 201 : 200).json(imported);
+  });
+  router.post('/admin/tasks/:name/activate', ...body, async (req, res) => {
+    const { version } = parse(ApproveBody, res.locals['json'] ?? {});
+    const activated = await deps.tasks.activate(parse(TaskName, req.params['name']), version, { by: principalOf(res.locals).keyId, requestId: String(res.locals['requestId']) });
+    res.locals['audited'] = true;
+    res.json(activated);
   });
 
   router.get('/admin/reviews', ...noBody, async (req, res) => {

@@ -5,7 +5,8 @@ import { AppError } from '../../errors.js';
 export interface HealthDeps {
   /** Resolves to a reason when not ready (database closed, corpus not loaded, draining), or undefined when ready. */
   readonly notReadyReason: () => Promise<string | undefined>;
-  readonly openApi: Readonly<Record<string, unknown>>;
+  /** The current document; it changes when another task version becomes active. */
+  readonly openApi: () => Readonly<Record<string, unknown>>;
 }
 
 export function healthRoutes(deps: HealthDeps): Router {
@@ -19,7 +20,7 @@ export function healthRoutes(deps: HealthDeps): Router {
     res.json({ status: 'ready' });
   });
   router.get('/openapi.json', (_req, res) => {
-    res.json(deps.openApi);
+    res.json(deps.openApi());
   });
   return router;
 }

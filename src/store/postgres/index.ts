@@ -9,8 +9,10 @@ import { createPostgresReviewStore, insertReview, resolveReview } from './review
 import { createPostgresResultStore, decideResult, insertResult } from './results.js';
 import { createPostgresWebhookStore, insertDeliveries } from './webhooks.js';
 import { createPostgresReplayCache } from './replay-cache.js';
+import { createPostgresTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -37,13 +39,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
 
-  return {
+  // B7: a server that is down, restarting or out of connections is 503 store_unavailable, not a 500.
+  return failClosed('PostgreSQL', {
     pool,
     url: options.url,
     keys: createPostgresKeyStore(pool, options.secretBox),
     audit: createPostgresAuditStore(pool),
     idempotency: createPostgresIdempotencyStore(pool),
     reviews: createPostgresReviewStore(pool),
+    tasks: createPostgresTaskVersionStore(pool),
     results: createPostgresResultStore(pool),
     webhooks: createPostgresWebhookStore(pool, options.secretBox),
     async recordOutcome(outcome) {
@@ -77,5 +81,5 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async close() {
       await pool.end();
     },
-  };
+  });
 }

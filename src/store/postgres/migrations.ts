@@ -215,4 +215,26 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     id: 'pg-005-idempotency-claim-token',
     sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token text;`,
   },
+  {
+    id: 'pg-006-task-versions',
+    sql: `
+      CREATE TABLE task_versions (
+        name text NOT NULL,
+        version integer NOT NULL,
+        state text NOT NULL CHECK (state IN ('draft','active','retired')),
+        digest text NOT NULL,
+        files jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        created_by text NOT NULL,
+        activated_at timestamptz,
+        activated_by text,
+        PRIMARY KEY (name, version),
+        UNIQUE (name, digest)
+      );
+      -- At most one active version per task, enforced by the database itself.
+      CREATE UNIQUE INDEX task_versions_one_active ON task_versions (name) WHERE state = 'active';
+      CREATE TABLE task_generation (generation bigint NOT NULL);
+      INSERT INTO task_generation (generation) VALUES (0);
+    `,
+  },
 ];

@@ -6,12 +6,16 @@ import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { ConcurrencyStore, RateLimiterStoreFactory } from '../../security/rate-limit.js';
 import type { ReplayCache } from '../../security/replay-cache.js';
 import type { IdempotencyStore, Store } from '../types.js';
+import { engineUnavailable, failClosed } from '../engine-failure.js';
+import { AppError, isAppError } from '../../errors.js';
 
 export type RedisClient = Redis;
 
 export function openRedis(url: string): Redis {
-  // Few retries per command: a request waiting long on a dead Redis is worse than a prompt 5xx (fail closed).
-  const client = new Redis(url, { maxRetriesPerRequest: 2, connectionName: 'airlock' });
+  // A request waiting long on a dead Redis is worse than a prompt 503 (fail closed, B7): a command waits at most
+  // commandTimeout, queued while reconnecting or sent to a server that does not answer; connects give up after
+  // connectTimeout. The client keeps reconnecting in the background, so the next request after Redis returns works.
+  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 2_000, connectionName: 'airlock' });
   client.on('error', () => undefined);
   return client;
 }
@@ -19,8 +23,16 @@ export function openRedis(url: string): Redis {
 /** Limiters whose counters every process shares, so N processes enforce one budget rather than N. */
 export const redisRateLimiters =
   (client: Redis): RateLimiterStoreFactory =>
-  (options) =>
-    new RateLimiterRedis({ storeClient: client, keyPrefix: `airlock:rl:${options.keyPrefix}`, points: options.points, duration: options.duration });
+  (options) => {
+    // No insurance limiter: counting per process while Redis is away would hand out N budgets (B7); the client's
+    // command timeout bounds the wait, and the failure is a 503.
+    const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: `airlock:rl:${options.keyPrefix}`, points: options.points, duration: options.duration });
+    return failClosed('Redis', {
+      consume: (key: string, points?: number) => limiter.consume(key, points),
+      penalty: (key: string, points?: number) => limiter.penalty(key, points),
+      get: (key: string) => limiter.get(key),
+    });
+  };
 
 // Expired leases are dropped first, then a holder is added only below the limit; Redis's clock times every lease.
 const ACQUIRE_SLOT = `local t = redis.call('TIME')
@@ -114,24 +126,32 @@ export function withRedisIdempotency(inner: IdempotencyStore, client: Redis): Id
 
 /** The store with the replay cache and idempotency locks moved to Redis; everything durable stays in the database. */
 export function withRedis(store: Store, client: Redis): Store {
-  const idempotency = withRedisIdempotency(store.idempotency, client);
+  const idempotency = failClosed('Redis', withRedisIdempotency(store.idempotency, client));
   return {
     keys: store.keys,
     audit: store.audit,
     reviews: store.reviews,
+    tasks: store.tasks,
     results: store.results,
     webhooks: store.webhooks,
     recordReviewDecision: (decision) => store.recordReviewDecision(decision),
     idempotency,
-    replayCache: redisReplayCache(client),
+    replayCache: failClosed('Redis', redisReplayCache(client)),
     async recordOutcome(outcome) {
       await store.recordOutcome(outcome);
       // After the commit: a duplicate that now misses the lock reads the completed record from the database.
       if (outcome.idempotency !== undefined) await idempotency.unlock(outcome.idempotency.scope);
     },
     async ping() {
-      const [database, redis] = await Promise.all([store.ping(), client.ping().then((reply) => reply === 'PONG', () => false)]);
-      return database && redis;
+      const [database, redis] = await Promise.allSettled([store.ping(), client.ping()]);
+      // Readiness names every engine that is down, so an operator is not sent to PostgreSQL for a Redis outage.
+      const down = [
+        ...(database.status === 'rejected' ? [database.reason as unknown] : []),
+        ...(redis.status === 'rejected' ? [engineUnavailable('Redis', redis.reason)] : []),
+      ];
+      if (down.length === 1) throw down[0];
+      if (down.length > 1) throw new AppError('store_unavailable', { detail: down.map((failure) => (isAppError(failure) ? failure.detail : '')).join(' '), headers: { 'Retry-After': '2' } });
+      return database.status === 'fulfilled' && database.value && redis.status === 'fulfilled' && redis.value === 'PONG';
     },
     async close() {
       await store.close();

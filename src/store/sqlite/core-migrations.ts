@@ -139,4 +139,26 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
     id: 'core-004-idempotency-claim-token',
     sql: `ALTER TABLE idempotency_records ADD COLUMN claim_token TEXT;`,
   },
+  {
+    id: 'core-005-task-versions',
+    sql: `
+      CREATE TABLE task_versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('draft','active','retired')),
+        digest TEXT NOT NULL,
+        files TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        activated_at TEXT,
+        activated_by TEXT,
+        PRIMARY KEY (name, version),
+        UNIQUE (name, digest)
+      );
+      -- At most one active version per task, enforced by the database itself.
+      CREATE UNIQUE INDEX task_versions_one_active ON task_versions (name) WHERE state = 'active';
+      CREATE TABLE task_generation (generation INTEGER NOT NULL);
+      INSERT INTO task_generation (generation) VALUES (0);
+    `,
+  },
 ];

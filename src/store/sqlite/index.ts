@@ -1,4 +1,4 @@
-// The embedded store: one SQLite file holding keys, audit, idempotency, reviews and the corpus.
+// The embedded store: one SQLite file holding keys, audit, idempotency, reviews, task versions and the corpus.
 import { openDatabase, type Migration, type SqliteDatabase } from './db.js';
 import { CORE_MIGRATIONS } from './core-migrations.js';
 import { createSqliteKeyStore } from './keys.js';
@@ -8,8 +8,10 @@ import { createSqliteReviewStore } from './reviews.js';
 import { createSqliteResultStore } from './results.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createSqliteReplayCache } from './replay-cache.js';
+import { createSqliteTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
+import { failClosed } from '../engine-failure.js';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -63,12 +65,14 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return resolved;
   });
 
-  return {
+  // B7: a busy, locked, full or unreadable file is 503 store_unavailable, not a 500.
+  return failClosed('SQLite', {
     db,
     keys,
     audit,
     idempotency,
     reviews,
+    tasks: createSqliteTaskVersionStore(db),
     results,
     webhooks,
     async recordOutcome(outcome) {
@@ -84,5 +88,5 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async close() {
       db.close();
     },
-  };
+  });
 }
