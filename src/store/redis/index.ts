@@ -30,6 +30,7 @@ export const redisRateLimiters =
     return failClosed('Redis', {
       consume: (key: string, points?: number) => limiter.consume(key, points),
       penalty: (key: string, points?: number) => limiter.penalty(key, points),
+      reward: (key: string, points?: number) => limiter.reward(key, points),
       get: (key: string) => limiter.get(key),
     });
   };
@@ -44,14 +45,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
 /** Per-key execution slots every process shares (LLM10-6): a sorted set of holders scored by lease end. */
-export const redisConcurrencyStore = (client: Redis): ConcurrencyStore => ({
-  async acquire(scope, holder, limit, leaseMs) {
-    return (await client.eval(ACQUIRE_SLOT, 1, key('slots', scope), holder, limit, Math.max(1, Math.ceil(leaseMs)))) === 1;
-  },
-  async release(scope, holder) {
-    await client.zrem(key('slots', scope), holder);
-  },
-});
+export const redisConcurrencyStore = (client: Redis): ConcurrencyStore =>
+  failClosed('Redis', {
+    async acquire(scope: string, holder: string, limit: number, leaseMs: number) {
+      return (await client.eval(ACQUIRE_SLOT, 1, key('slots', scope), holder, limit, Math.max(1, Math.ceil(leaseMs)))) === 1;
+    },
+    async release(scope: string, holder: string) {
+      await client.zrem(key('slots', scope), holder);
+    },
+  });
 
 // JSON keeps (scope, id) unambiguous whatever characters either holds.
 const key = (prefix: string, ...parts: string[]): string => `airlock:${prefix}:${JSON.stringify(parts)}`;
