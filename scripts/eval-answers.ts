@@ -5,27 +5,13 @@
 //   calibration table, the precision/coverage curve over an answer threshold, and a per-question-type breakdown.
 // - banking77 questions (off-topic) on the bundled coffee-shop corpus and on SQuAD: the share answered instead of abstained.
 // Usage: npm run eval:answers [-- SQUAD_FILE] ; OFF_TOPIC_LIMIT=N caps the banking77 questions (default: all 3,080).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import request from 'supertest';
 import { createTestContext, envelope, type TestContext } from '../test/helpers/context.js';
+import { banking77, foldAnswer, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// ../shared/evaldata beside the checkout (a worktree may sit deeper: the nearest ancestor that has it), or EVALDATA.
-const EVALDATA =
-  process.env['EVALDATA'] ??
-  [resolve(ROOT, '..'), resolve(ROOT, '..', '..'), resolve(ROOT, '..', '..', '..')].map((dir) => join(dir, 'shared', 'evaldata')).find((dir) => existsSync(dir)) ??
-  resolve(ROOT, '..', 'shared', 'evaldata');
-const file = process.argv[2] ?? join(EVALDATA, 'squad-v2', 'dev-v2.0-part-a.json');
+const file = process.argv[2] ?? SQUAD_PART_A;
 const offTopicLimit = Number(process.env['OFF_TOPIC_LIMIT'] ?? Number.POSITIVE_INFINITY);
-
-interface Squad {
-  data: {
-    title: string;
-    paragraphs: { context: string; qas: { question: string; is_impossible: boolean; answers: { text: string }[] }[] }[];
-  }[];
-}
 
 interface Outcome {
   readonly type: string;
@@ -50,8 +36,6 @@ function questionKind(question: string): string {
   return 'other';
 }
 
-const normalise = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-
 async function ask(ctx: TestContext, key: string, question: string): Promise<{ answered: boolean; answer: string; confidence: number }> {
   const response = await request(ctx.app)
     .post('/v1/tasks/support.answer')
@@ -61,14 +45,6 @@ async function ask(ctx: TestContext, key: string, question: string): Promise<{ a
   // Only a 200 with status ok is an answer; abstentions, reviews and refusals are not.
   const answered = response.status === 200 && response.body.status === 'ok' && output?.abstained === false;
   return { answered, answer: output?.answer ?? '', confidence: output?.confidence ?? 0 };
-}
-
-function banking77(): string[] {
-  const lines = readFileSync(join(EVALDATA, 'banking77', 'test.csv'), 'utf8').split('\n').slice(1);
-  return lines
-    .map((line) => line.slice(0, line.lastIndexOf(',')).replace(/^"(.*)"$/s, '$1').replaceAll('""', '"'))
-    .filter((text) => text.trim() !== '')
-    .slice(0, offTopicLimit);
 }
 
 /** The confidence of each off-topic question answered (abstentions are left out), so a threshold's effect can be read off. */
@@ -84,26 +60,9 @@ async function offTopicAnswers(ctx: TestContext, questions: readonly string[]): 
 
 const pct = (part: number, whole: number): string => (whole === 0 ? '   -  ' : `${((100 * part) / whole).toFixed(1).padStart(5)}%`);
 
-const squad = JSON.parse(readFileSync(file, 'utf8')) as Squad;
+const squad = readSquad(file);
 const squadCtx = await createTestContext({ corpusDir: null, tokensPerDay: 1e12 });
-for (const [a, article] of squad.data.entries()) {
-  for (const [p, paragraph] of article.paragraphs.entries()) {
-    const id = `p${a}-${p}`;
-    const ingested = await squadCtx.corpus.ingestDocument({
-      id,
-      collection: 'help',
-      source: `squad:${article.title}`,
-      owner: 'eval',
-      title: article.title.replaceAll('_', ' '),
-      content: paragraph.context,
-      contentType: 'text',
-      actor: 'eval',
-      approve: true,
-    });
-    // A quarantined paragraph is a scanner false positive; approve it so the figures measure answering alone.
-    if (ingested.version.state === 'quarantined') await squadCtx.corpus.approve(id, ingested.version.version, 'eval');
-  }
-}
+await ingestSquad(squadCtx.corpus, squad, 'help');
 
 const { key } = await squadCtx.createKey(['tasks:*']);
 const outcomes: Outcome[] = [];
@@ -111,17 +70,17 @@ for (const article of squad.data) {
   for (const paragraph of article.paragraphs) {
     for (const qa of paragraph.qas) {
       const reply = await ask(squadCtx, key, qa.question);
-      const answer = normalise(reply.answer);
-      const right = reply.answered && !qa.is_impossible && qa.answers.some((gold) => answer.includes(normalise(gold.text)));
+      const answer = foldAnswer(reply.answer);
+      const right = reply.answered && !qa.is_impossible && qa.answers.some((gold) => answer.includes(foldAnswer(gold.text)));
       outcomes.push({ type: questionKind(qa.question), answerable: !qa.is_impossible, answered: reply.answered, right, confidence: reply.confidence });
     }
   }
 }
-const offTopic = banking77();
+const offTopic = banking77().slice(0, offTopicLimit);
 const offSquad = await offTopicAnswers(squadCtx, offTopic);
 await squadCtx.close();
 
-const shopCtx = await createTestContext({ corpusDir: join(ROOT, 'corpus'), tokensPerDay: 1e12 });
+const shopCtx = await createTestContext({ corpusDir: join(REPO_ROOT, 'corpus'), tokensPerDay: 1e12 });
 const offShop = await offTopicAnswers(shopCtx, offTopic);
 await shopCtx.close();
 

@@ -2,24 +2,18 @@
 // and MRR per mode, on all articles and on two disjoint article halves (tuning on one, checking on the other), and how well
 // the score floor (policies' min_score) separates answerable questions from off-topic ones (banking77 texts, LLM09-2).
 import type { CorpusStore } from '../src/store/corpus.js';
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
 import { bootstrapCorpus } from '../src/retrieval/corpus-files.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import { CORPUS_MIGRATIONS, createSqliteCorpus, type SearchMode } from '../src/store/sqlite/corpus.js';
+import { banking77, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EVALDATA = resolve(ROOT, '..', 'shared', 'evaldata');
-const file = process.argv[2] ?? join(EVALDATA, 'squad-v2', 'dev-v2.0-part-a.json');
+const file = process.argv[2] ?? SQUAD_PART_A;
 const FLOORS = [0.1, 0.15, 0.2, 0.25, 0.3];
 const POLICY_FLOOR = 0.2;
 
-interface Squad {
-  data: { title: string; paragraphs: { context: string; qas: { question: string; is_impossible: boolean }[] }[] }[];
-}
 interface Query {
   readonly question: string;
   readonly gold: string;
@@ -38,40 +32,12 @@ const openCorpus = (denseWeight?: number): { corpus: CorpusStore; close: () => v
   return { corpus, close: () => db.close() };
 };
 
-/** banking77 test texts: questions a bank's customers ask, off-topic for Wikipedia paragraphs and for a coffee shop. */
-function banking77(): string[] {
-  const lines = readFileSync(join(EVALDATA, 'banking77', 'test.csv'), 'utf8').split('\n').slice(1);
-  return lines
-    .map((line) => line.slice(0, line.lastIndexOf(',')).replace(/^"(.*)"$/s, '$1').replaceAll('""', '"'))
-    .filter((text) => text.trim() !== '');
-}
-
-const squad = JSON.parse(readFileSync(file, 'utf8')) as Squad;
+const squad = readSquad(file);
 const { corpus, close } = openCorpus(process.env['DENSE_WEIGHT'] === undefined ? undefined : Number(process.env['DENSE_WEIGHT']));
-const queries: Query[] = [];
-let quarantined = 0;
-for (const [a, article] of squad.data.entries()) {
-  for (const [p, paragraph] of article.paragraphs.entries()) {
-    const id = `p${a}-${p}`;
-    const result = await corpus.ingestDocument({
-      id,
-      collection: 'squad',
-      source: `squad:${article.title}`,
-      owner: 'eval',
-      title: article.title.replaceAll('_', ' '),
-      content: paragraph.context,
-      contentType: 'text',
-      actor: 'eval',
-      approve: true,
-    });
-    // A quarantined paragraph is a scanner false positive; approve it so recall measures retrieval alone.
-    if (result.version.state === 'quarantined') {
-      quarantined += 1;
-      await corpus.approve(id, result.version.version, 'eval');
-    }
-    for (const qa of paragraph.qas) if (!qa.is_impossible) queries.push({ question: qa.question, gold: id, article: a });
-  }
-}
+const quarantined = await ingestSquad(corpus, squad, 'squad');
+const queries: Query[] = squad.data.flatMap((article, a) =>
+  article.paragraphs.flatMap((paragraph, p) => paragraph.qas.filter((qa) => !qa.is_impossible).map((qa) => ({ question: qa.question, gold: `p${a}-${p}`, article: a }))),
+);
 
 const stats = await corpus.stats();
 console.log(`${stats.documents} documents, ${stats.chunks} chunks, ${queries.length} queries, ${quarantined} quarantined by the scan`);
@@ -127,7 +93,7 @@ close();
 // The bundled help centre of a coffee roaster: banking questions are off-topic there too, though some (refunds, card
 // payments, passwords) touch articles it does hold, so a share above the floor is expected and printed, not hidden.
 const shop = openCorpus();
-await bootstrapCorpus(shop.corpus, join(ROOT, 'corpus'), 'eval');
+await bootstrapCorpus(shop.corpus, join(REPO_ROOT, 'corpus'), 'eval');
 const offShop = await topScores(shop.corpus, offTopic, ['help', 'pricing', 'brand']);
 const shopQuestions = [
   'How long does shipping take?',

@@ -4,8 +4,6 @@
 // all articles, and prints the weights to paste into confidence.ts.
 // Usage: npm run fit:answers [-- SQUAD_FILE]; RETRIEVAL_CACHE=FILE keeps the retrieved chunks between runs.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import type { RetrievedChunk } from '../src/retrieval/types.js';
@@ -14,21 +12,14 @@ import { openDatabase } from '../src/store/sqlite/db.js';
 import { DEFAULT_GROUNDED_ANSWER_OPTIONS } from '../src/model/extractive/answer.js';
 import { confidenceOf, FEATURE_NAMES, type Weights } from '../src/model/extractive/confidence.js';
 import { candidatesFor } from '../src/model/extractive/support.js';
+import { foldAnswer, ingestSquad, readSquad, SQUAD_PART_A, type Squad } from './evaldata.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EVALDATA =
-  process.env['EVALDATA'] ??
-  [resolve(ROOT, '..'), resolve(ROOT, '..', '..'), resolve(ROOT, '..', '..', '..')].map((dir) => join(dir, 'shared', 'evaldata')).find((dir) => existsSync(dir)) ??
-  resolve(ROOT, '..', 'shared', 'evaldata');
-const file = process.argv[2] ?? join(EVALDATA, 'squad-v2', 'dev-v2.0-part-a.json');
+const file = process.argv[2] ?? SQUAD_PART_A;
 const cache = process.env['RETRIEVAL_CACHE'];
 // The bundled support task's retrieval: k 5, score floor 0.2.
 const K = 5;
 const MIN_SCORE = 0.2;
 
-interface Squad {
-  data: { title: string; paragraphs: { context: string; qas: { question: string; is_impossible: boolean; answers: { text: string }[] }[] }[] }[];
-}
 interface Asked {
   readonly question: string;
   readonly golds: readonly string[];
@@ -40,14 +31,7 @@ async function retrieveAll(squad: Squad): Promise<Asked[]> {
   if (cache !== undefined && existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as Asked[];
   const db = openDatabase({ path: ':memory:', migrations: CORPUS_MIGRATIONS });
   const corpus = createSqliteCorpus(db, { embedder: createHashingEmbedder(), clock: () => new Date(), newId: () => 'unused', chunking: DEFAULT_CHUNKING });
-  for (const [a, article] of squad.data.entries()) {
-    for (const [p, paragraph] of article.paragraphs.entries()) {
-      const id = `p${a}-${p}`;
-      const title = article.title.replaceAll('_', ' ');
-      const result = await corpus.ingestDocument({ id, collection: 'help', source: `squad:${title}`, owner: 'eval', title, content: paragraph.context, contentType: 'text', actor: 'eval', approve: true });
-      if (result.version.state === 'quarantined') await corpus.approve(id, result.version.version, 'eval');
-    }
-  }
+  await ingestSquad(corpus, squad, 'help');
   const asked: Asked[] = [];
   for (const [a, article] of squad.data.entries()) {
     for (const paragraph of article.paragraphs) {
@@ -62,8 +46,6 @@ async function retrieveAll(squad: Squad): Promise<Asked[]> {
   return asked;
 }
 
-const normalise = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-
 interface Sample {
   readonly question: number;
   readonly x: readonly number[];
@@ -77,7 +59,7 @@ function samplesOf(asked: readonly Asked[]): Sample[] {
       .map((candidate) => ({
         question,
         x: [1, ...FEATURE_NAMES.map((name) => candidate.features[name])],
-        y: q.golds.some((gold) => normalise(candidate.text).includes(normalise(gold))) ? 1 : 0,
+        y: q.golds.some((gold) => foldAnswer(candidate.text).includes(foldAnswer(gold))) ? 1 : 0,
       })),
   );
 }
@@ -142,7 +124,7 @@ function report(label: string, asked: readonly Asked[], weights: Weights): void 
       if (candidate.features.sentenceCoverage < DEFAULT_GROUNDED_ANSWER_OPTIONS.minCoverage) continue;
       const confidence = confidenceOf(candidate.features, weights);
       if (best === undefined || confidence > best.confidence) {
-        best = { confidence, right: q.golds.some((gold) => normalise(candidate.text).includes(normalise(gold))) };
+        best = { confidence, right: q.golds.some((gold) => foldAnswer(candidate.text).includes(foldAnswer(gold))) };
       }
     }
     return { answerable: q.golds.length > 0, confidence: best?.confidence ?? 0, right: best?.right ?? false };
@@ -161,7 +143,7 @@ function report(label: string, asked: readonly Asked[], weights: Weights): void 
   }
 }
 
-const squad = JSON.parse(readFileSync(file, 'utf8')) as Squad;
+const squad = readSquad(file);
 const asked = await retrieveAll(squad);
 const halves = [asked.filter((q) => q.article % 2 === 0), asked.filter((q) => q.article % 2 === 1)] as const;
 for (const [i, half] of halves.entries()) {

@@ -1,25 +1,16 @@
 // The process: reads the environment, opens the store, loads the bundled corpus on first start, listens, and
 // drains on SIGTERM. The only module that touches process.env, the file system layout and the port.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
 import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime } from './runtime.js';
 import { createApp } from './app.js';
 import { bootstrapCorpus } from './retrieval/corpus-files.js';
 import { createMetrics } from './metrics.js';
+import { packageVersion } from './package-info.js';
 
-/** The package version, found from src/ under tsx and from dist/src/ when built. */
-function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
-  }
-  return 'unknown';
-}
 const version = packageVersion();
 
 async function main(): Promise<void> {

@@ -86,7 +86,7 @@ describe('airlock CLI', () => {
   test('doctor --json, after the corpus is ingested and approved, then every check passes and it exits 0', async () => {
     const ingest = await run(['corpus', 'ingest', FIXTURE_CORPUS, '--approve', '--json']);
     assert.equal(ingest.code, 0, ingest.err);
-    const rows = JSON.parse(ingest.out) as Array<{ state: string }>;
+    const rows = (JSON.parse(ingest.out) as { items: Array<{ state: string }> }).items;
     assert.ok(rows.length > 0 && rows.every((row) => row.state === 'approved'));
     const result = await run(['doctor', '--json']);
     assert.equal(result.code, 0, result.out);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AppError } from '../src/errors.js';
 import { chunkId, chunkText } from '../src/retrieval/chunking.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
-import { parseFrontMatter } from '../src/retrieval/front-matter.js';
+import { documentMeta, splitFrontMatter } from '../src/retrieval/front-matter.js';
 import { htmlToText, normaliseCorpusText } from '../src/retrieval/text.js';
 
 describe('corpus text pipeline', () => {
@@ -22,15 +22,15 @@ describe('corpus text pipeline', () => {
     assert.equal(result.hiddenElements, 3);
   });
 
-  test('parseFrontMatter, when source is absent, then it defaults to the path; bad collections are validation errors', () => {
-    const parsed = parseFrontMatter('---\nid: a-doc\ntitle: A doc\ncollection: help\nowner: me@x.example\n---\nBody.\n', 'help/a.md');
-    assert.equal(parsed.meta.source, 'help/a.md');
-    assert.equal(parsed.body, 'Body.\n');
+  test('documentMeta, when source is absent, then it defaults to the path; bad collections are validation errors naming the field', () => {
+    const { fields, body } = splitFrontMatter('---\nid: a-doc\ntitle: A doc\ncollection: help\nowner: me@x.example\n---\nBody.\n');
+    assert.equal(documentMeta(fields, {}, 'help/a.md').source, 'help/a.md');
+    assert.equal(body, 'Body.\n');
     assert.throws(
-      () => parseFrontMatter('---\nid: a\ntitle: A\ncollection: Help!\nowner: me\n---\nB', 'x.md'),
-      (e: unknown) => e instanceof AppError && e.code === 'validation_failed' && e.errors?.[0]?.path === 'collection',
+      () => documentMeta(splitFrontMatter('---\nid: a\ntitle: A\ncollection: Help!\nowner: me\n---\nB').fields, {}, 'x.md'),
+      (e: unknown) => e instanceof AppError && e.code === 'validation_failed' && e.errors?.[0]?.path === 'collection' && /^front matter: collection /.test(e.detail ?? ''),
     );
-    assert.throws(() => parseFrontMatter('no header', 'x.md'), AppError);
+    assert.deepEqual(splitFrontMatter('no header'), { fields: {}, body: 'no header' });
   });
 
   test('chunkText, when text exceeds the limit, then chunks end on sentence boundaries, overlap by one sentence and ids are stable', () => {

@@ -5,8 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
-import { openRuntime, databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
-import { createKeyAdmin } from '../admin/keys.js';
+import { databasePath, describeServing, taskCompileDeps, type Runtime } from '../runtime.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
 import { webhooksCommand } from './webhooks.js';
@@ -15,8 +14,11 @@ import { loadTaskFolders, readTaskFolder } from '../tasks/load.js';
 import { TASK_FILE } from '../tasks/compile.js';
 import { createTaskAdmin, type TaskAdmin } from '../admin/tasks.js';
 import { isAppError } from '../errors.js';
-import { print, progressBar, step, table, type CliIO } from './output.js';
-import { ingestPath } from '../retrieval/corpus-files.js';
+import { print, step, table, type CliIO } from './output.js';
+import { need, UsageError, withRuntime } from './common.js';
+import { keysCommand } from './keys.js';
+import { corpusCommand } from './corpus.js';
+import { packageRoot, packageVersion } from '../package-info.js';
 import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
 import { probeUpstream } from '../model/upstream-diagnosis.js';
 
@@ -33,10 +35,15 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
   keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
-  corpus ingest PATH [--collection C] [--approve]
-                                     ingest a file or folder (markdown, text, HTML with front matter)
-  corpus list                        documents with their current state
+  corpus ingest PATH [--collection C] [--owner O] [--approve]
+                                     ingest a file or folder: .md .txt .html .pdf .docx, front matter optional
+                                     (id from the path, title from the first heading); exit 1 if a file was refused
+  corpus sync wordpress --url URL --collection C [--type posts,pages] [--user U --app-password P]
+                                     new and changed posts/pages become drafts; gone ones are proposed for retirement
+  corpus list [--collection C]       documents with their current state
   corpus approve DOC [--version N]   approve a version (the previous approved one is retired atomically)
+  corpus approve --all-drafts [--collection C] [--dry-run]
+                                     approve every draft (never a quarantined version)
   corpus retire DOC                  retire the approved version
   corpus reindex                     re-embed every version with the configured embedder
   reviews list [--state open]        the review queue
@@ -56,31 +63,65 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   doctor                             check configuration, database, sqlite-vec, corpus and upstream
   help                               this text
 
-Exit codes: 0 ok, 1 the command failed (or doctor found a problem), 2 usage error.
-Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_TASKS_DIR (./tasks), AIRLOCK_CORPUS_DIR, ...`;
+Exit codes: 0 ok, 1 the command failed (or a file was refused, or doctor found a problem), 2 usage error.
+airlock --version prints the version; airlock <command> --help the help of that command.
+Environment: AIRLOCK_DATA_DIR (./data), AIRLOCK_ENV (development), AIRLOCK_TASKS_DIR (./tasks), AIRLOCK_CORPUS_DIR, ...
+Run from another directory, the CLI uses the project's data, tasks and corpus folders unless these variables say otherwise.`;
 
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-const need = (value: string | undefined, what: string): string => {
-  if (value === undefined || value === '') throw new UsageError(`missing ${what}`);
-  return value;
-};
-
-async function withRuntime<T>(config: Config, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(config);
-  try {
-    return await work(runtime);
-  } finally {
-    await runtime.close();
+/** The help of one command group (`airlock corpus --help`): its entries of HELP, continuation lines included. */
+function commandHelp(area: string): string | undefined {
+  const lines: string[] = [];
+  let inEntry = false;
+  for (const line of HELP.split('\n')) {
+    // An entry is its `  area action` line and the deeper-indented lines under it.
+    inEntry = line.startsWith(`  ${area} `) || (inEntry && /^ {3,}\S/.test(line));
+    if (inEntry) lines.push(line);
   }
+  return lines.length === 0 ? undefined : `Usage: airlock ${area} <action> [options]            (add --json for machine-readable output)\n\n${lines.join('\n')}`;
 }
+
+/**
+ * The folders the bundled defaults point at (./data, ./policies …) are relative to where the command runs. Run from
+ * elsewhere, the CLI uses the project's own folders; a required one found nowhere is named with the variable to set.
+ */
+const PROJECT_FOLDERS: ReadonlyArray<{ readonly variable: string; readonly folder: string; readonly required: boolean }> = [
+  { variable: 'AIRLOCK_DATA_DIR', folder: 'data', required: false },
+  { variable: 'AIRLOCK_CORPUS_DIR', folder: 'corpus', required: false },
+  { variable: 'AIRLOCK_TASKS_DIR', folder: 'tasks', required: true },
+];
+
+function withProjectFolders(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const root = packageRoot();
+  const resolved: Record<string, string | undefined> = { ...env };
+  // Only variables this version knows: setting one it does not would be reported as a typo.
+  for (const { variable, folder, required } of PROJECT_FOLDERS.filter(({ variable }) => unknownVariables({ [variable]: '' }).length === 0)) {
+    if (env[variable] !== undefined || existsSync(folder)) continue;
+    if (root !== undefined && existsSync(join(root, folder))) resolved[variable] = join(root, folder);
+    else if (required) throw new UsageError(`no ${folder} folder in ${process.cwd()}${root === undefined ? '' : ` or ${root}`}; set ${variable}`);
+  }
+  return resolved;
+}
+
+/** `airlock corpus list | head` closes the pipe early: that ends the output, not with a stack trace. */
+const guardedStreams = new WeakSet<Writable>();
+const quietOnBrokenPipe = (stream: Writable): void => {
+  if (guardedStreams.has(stream)) return;
+  guardedStreams.add(stream);
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+};
 
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, out: Writable, err: Writable): Promise<number> {
   // Known before parsing, so even an option error is reported as JSON to a script that asked for it.
   let io: CliIO = { out, err, json: argv.includes('--json') };
+  quietOnBrokenPipe(out);
+  quietOnBrokenPipe(err);
   try {
+    if (argv[0] === '--version' || argv[0] === '-V') {
+      print(io, { version: packageVersion() }, () => `airlock ${packageVersion()}`);
+      return 0;
+    }
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -95,7 +136,13 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         signed: { type: 'boolean', default: false },
         'overlap-hours': { type: 'string', default: '24' },
         collection: { type: 'string' },
+        owner: { type: 'string' },
         approve: { type: 'boolean', default: false },
+        'all-drafts': { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        type: { type: 'string' },
+        user: { type: 'string' },
+        'app-password': { type: 'string' },
         reject: { type: 'boolean', default: false },
         version: { type: 'string' },
         from: { type: 'string' },
@@ -112,6 +159,11 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     });
     io = { out, err, json: values.json };
     const [area, action, target] = positionals;
+    const areaHelp = values.help && area !== undefined ? commandHelp(area) : undefined;
+    if (areaHelp !== undefined) {
+      print(io, { usage: `airlock ${area ?? ''} <action> [options]`, commands: COMMANDS.filter((command) => command.startsWith(`${area ?? ''} `)) }, () => areaHelp);
+      return 0;
+    }
     if (values.help || area === undefined || area === 'help') {
       print(io, { usage: 'airlock <command> [options]', commands: COMMANDS }, () => HELP);
       return 0;
@@ -119,6 +171,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     if (!COMMANDS.includes(`${area} ${action ?? ''}`.trim())) {
       throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
     }
+    env = withProjectFolders(env);
     if (area === 'doctor') return await doctor(env, io);
     const config = loadConfig(env);
     if (area === 'tasks' && action === 'check') {
@@ -127,83 +180,12 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       print(io, { ok: true, dir, tasks }, () => [`ok: ${tasks.length} tasks in ${dir}`, ...tasks.map((task) => `  ${task.name.padEnd(24)} input ${task.input_versions.join(', ')}  ${task.serving}`)].join('\n'));
       return 0;
     }
-    const overlapHours = Number(values['overlap-hours']);
-    if (!Number.isFinite(overlapHours) || overlapHours < 0) throw new UsageError('--overlap-hours must be a non-negative number');
+    if (area === 'keys') return await withRuntime(config, (runtime) => keysCommand(action ?? '', target, values, runtime, io));
+    if (area === 'corpus') return await withRuntime(config, (runtime) => corpusCommand(action ?? '', target, values, runtime, io));
 
     if (area === 'webhooks') return await withRuntime(config, (runtime) => webhooksCommand(action ?? '', target, values, runtime, io, need));
 
     switch (`${area} ${action ?? ''}`.trim()) {
-      case 'keys create':
-        return await withRuntime(config, async (runtime) => {
-          const created = await keyAdmin(runtime).create({
-            name: need(values.name, '--name'),
-            scopes: need(values.scopes, '--scopes').split(/[\s,]+/).filter(Boolean),
-            ...(values.env === undefined ? {} : { environment: values.env as Config['AIRLOCK_ENV'] }),
-            ...(values.expires === undefined ? {} : { expires_at: values.expires }),
-            require_signature: values.signed,
-          });
-          print(io, { id: created.id, key: created.key, ...(created.signing_secret === undefined ? {} : { signing_secret: created.signing_secret }) }, () =>
-            [`id:  ${created.id}`, `key: ${created.key}`, ...(created.signing_secret === undefined ? [] : [`signing secret: ${created.signing_secret}`]), 'Store the key now: it is not shown again.'].join('\n'),
-          );
-          return 0;
-        });
-      case 'keys list':
-        return await withRuntime(config, async (runtime) => {
-          const keys = await keyAdmin(runtime).list();
-          print(io, keys, () => table(keys, ['id', 'name', 'environment', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']));
-          return 0;
-        });
-      case 'keys revoke':
-        return await withRuntime(config, async (runtime) => {
-          const key = await keyAdmin(runtime).revoke(need(target, 'key id'));
-          print(io, key, () => `revoked ${key.id}`);
-          return 0;
-        });
-      case 'keys rotate':
-        return await withRuntime(config, async (runtime) => {
-          const rotated = await keyAdmin(runtime).rotate(need(target, 'key id'), overlapHours, values.expires);
-          print(io, { id: rotated.id, key: rotated.key, previous: rotated.previous }, () =>
-            `new id:  ${rotated.id}\nnew key: ${rotated.key}\nold key ${rotated.previous.id} expires at ${String(rotated.previous.expires_at)}`,
-          );
-          return 0;
-        });
-      case 'keys rotate-secret':
-        return await withRuntime(config, async (runtime) => {
-          const rotated = await keyAdmin(runtime).rotateSigningSecret(need(target, 'key id'), overlapHours);
-          print(io, rotated, () => `signing secret: ${rotated.signing_secret}`);
-          return 0;
-        });
-      case 'keys reseal':
-        return await withRuntime(config, async (runtime) => {
-          const resealed = await runtime.store.keys.resealSigningSecrets();
-          print(io, { resealed }, () => `re-encrypted the signing secrets of ${resealed} keys under AIRLOCK_SECRET_KEY`);
-          return 0;
-        });
-      case 'corpus ingest':
-        return await withRuntime(config, async (runtime) => {
-          const bar = progressBar(io, 'ingesting');
-          const outcomes = await ingestPath(runtime.corpus, resolve(need(target, 'path')), {
-            approve: values.approve,
-            actor: 'cli',
-            ...(values.collection === undefined ? {} : { collection: values.collection }),
-            onProgress: (event) => bar(event.index + 1, event.total),
-          });
-          const rows = outcomes.map((outcome) => ({
-            path: outcome.path,
-            document: outcome.result?.document.id ?? null,
-            version: outcome.result?.version.version ?? null,
-            state: outcome.result === undefined ? 'refused' : outcome.result.created ? outcome.result.version.state : 'unchanged',
-            detail: outcome.error?.detail ?? (outcome.result?.version.findings.length ? outcome.result.version.findings.flatMap((finding) => finding.reasons).join('; ') : null),
-          }));
-          print(io, rows, () => table(rows, ['path', 'document', 'version', 'state', 'detail']));
-          return outcomes.some((outcome) => outcome.error !== undefined) ? 1 : 0;
-        });
-      case 'corpus list':
-        return await withRuntime(config, async (runtime) => {
-          const documents = await runtime.corpus.listDocuments();
-          print(io, documents, () => table(documents.map((document) => ({ ...document })), ['id', 'collection', 'title', 'approvedVersion', 'latestVersion']));
-          return 0;
-        });
       case 'tasks list':
         return await withRuntime(config, async (runtime) => {
           const tasks = await taskAdmin(runtime).list();
@@ -235,28 +217,6 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         return await withRuntime(config, async (runtime) => {
           const diff = await taskAdmin(runtime).diff(need(target, 'task name'), versionOption(need(values.from, '--from')) as number, versionOption(need(values.to, '--to')) as number);
           print(io, diff, () => (diff.files.length === 0 ? 'no differences' : diff.files.map((file) => file.diff).join('\n')));
-          return 0;
-        });
-      case 'corpus approve':
-        return await withRuntime(config, async (runtime) => {
-          const version = values.version === undefined ? undefined : Number(values.version);
-          if (version !== undefined && (!Number.isSafeInteger(version) || version < 1)) throw new UsageError('--version must be a positive whole number');
-          const result = await runtime.corpus.approve(need(target, 'document id'), version, 'cli');
-          print(io, result, () => `approved ${result.documentId} v${result.version}`);
-          return 0;
-        });
-      case 'corpus retire':
-        return await withRuntime(config, async (runtime) => {
-          const result = await runtime.corpus.retire(need(target, 'document id'), 'cli');
-          print(io, result, () => `retired ${result.documentId} v${result.version}`);
-          return 0;
-        });
-      case 'corpus reindex':
-        return await withRuntime(config, async (runtime) => {
-          const done = step(io, 're-embedding every stored chunk');
-          const result = await runtime.corpus.reindex('cli');
-          done();
-          print(io, result, () => `re-embedded ${result.chunks} chunks with ${result.embedder} (${result.dimension} dimensions)`);
           return 0;
         });
       case 'reviews list':
@@ -301,7 +261,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 /** Every command the dispatcher knows, as `area action`; `help` lists them for scripts. */
 const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal',
-  'corpus ingest', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
+  'corpus ingest', 'corpus sync', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'tasks list', 'tasks show', 'tasks import', 'tasks activate', 'tasks diff', 'doctor', 'help',
   'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
 ];
@@ -324,9 +284,6 @@ function versionOption(value: string | undefined): number | undefined {
 
 const taskAdmin = (runtime: Runtime) =>
   createTaskAdmin({ versions: runtime.store.tasks, audit: runtime.store.audit, compileDeps: runtime.taskCompileDeps, clock: runtime.clock, newId: runtime.newId });
-
-const keyAdmin = (runtime: Runtime) =>
-  createKeyAdmin({ keys: runtime.store.keys, environment: runtime.config.AIRLOCK_ENV, clock: runtime.clock, random: runtime.random });
 
 const reviewAdmin = (runtime: Runtime) =>
   createReviewAdmin({

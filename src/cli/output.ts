@@ -11,12 +11,13 @@ export function print(io: CliIO, value: unknown, human: () => string): void {
   io.out.write(io.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
-export function table(rows: ReadonlyArray<Readonly<Record<string, unknown>>>, columns: readonly string[]): string {
+export function table(rows: readonly object[], columns: readonly string[]): string {
   if (rows.length === 0) return '(none)';
+  const at = (row: object, column: string): unknown => (row as Record<string, unknown>)[column];
   const cell = (value: unknown): string => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(at(row, column)).length)));
   const line = (values: readonly string[]): string => values.map((value, i) => value.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(columns), ...rows.map((row) => line(columns.map((column) => cell(row[column]))))].join('\n');
+  return [line(columns), ...rows.map((row) => line(columns.map((column) => cell(at(row, column)))))].join('\n');
 }
 
 /** A progress bar that only draws on a terminal, so logs and CI output stay clean. */

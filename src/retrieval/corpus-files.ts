@@ -1,16 +1,17 @@
-// Loads corpus files (front matter + body) from a directory tree or a single file into the store; also the first-start bootstrap.
+// Loads a folder (or one file) of the team's documents into the store: Markdown, text, HTML, PDF and DOCX, with or
+// without front matter. Also the first-start bootstrap of the bundled corpus.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, relative } from 'node:path';
-import type { ContentType } from '../contracts/corpus.js';
-import { isAppError } from '../errors.js';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { AppError, isAppError } from '../errors.js';
 import type { CorpusStore, IngestResult } from '../store/corpus.js';
-import { parseFrontMatter } from './front-matter.js';
-
-const CONTENT_TYPES: Readonly<Record<string, ContentType>> = { '.md': 'markdown', '.txt': 'text', '.html': 'html' };
+import { readDocument } from './document-formats.js';
+import { documentMeta, idFromPath, titleFromPath } from './front-matter.js';
 
 export interface IngestPathOptions {
-  /** When set, every file must declare this collection. */
+  /** The collection of files whose front matter names none. */
   readonly collection?: string;
+  /** The owner of files whose front matter names none; the actor when unset. */
+  readonly owner?: string;
   readonly approve: boolean;
   readonly actor: string;
   readonly onProgress?: (event: { readonly path: string; readonly index: number; readonly total: number }) => void;
@@ -23,49 +24,78 @@ export interface FileOutcome {
   readonly error?: { readonly code: string; readonly detail: string };
 }
 
+/** Every file under `dir`, except hidden ones and those in hidden folders (.git, .DS_Store …), in a stable order. */
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((entry) => entry.isFile() && extname(entry.name).toLowerCase() in CONTENT_TYPES)
+    .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
+    .filter((path) => !relative(dir, path).split(sep).some((part) => part.startsWith('.')))
     .sort();
 }
 
-/** Ingests every supported file under `target`, or `target` itself when it is a file (`airlock corpus ingest <dir|file>`). */
+/** A file the process may not read (permissions, vanished) is that file's refusal, not the run's end. */
+async function readBytes(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new AppError('unsupported_media_type', { detail: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+  }
+}
+
+/** The refusal a file gets, with the field names of a validation error in the detail. */
+function refusal(error: unknown): { code: string; detail: string } | undefined {
+  if (!isAppError(error)) return undefined;
+  const fields = error.errors?.map((field) => `${field.path} ${field.message}`).join('; ');
+  const detail = error.detail ?? error.message;
+  return { code: error.code, detail: fields === undefined || detail.includes(fields) ? detail : `${detail}: ${fields}` };
+}
+
+/** Ingests every file under `target`, or `target` itself when it is a file (`airlock corpus ingest <dir|file>`). */
 export async function ingestPath(corpus: CorpusStore, target: string, options: IngestPathOptions): Promise<FileOutcome[]> {
   const single = !(await stat(target)).isDirectory();
   const root = single ? dirname(target) : target;
   const files = single ? [target] : await listFiles(target);
   const outcomes: FileOutcome[] = [];
+  // Two files that map to one id (notes.md and notes.pdf) would overwrite each other's versions.
+  const idsTaken = new Map<string, string>();
   for (const [index, path] of files.entries()) {
-    const name = relative(root, path);
-    if (!(extname(path).toLowerCase() in CONTENT_TYPES)) {
-      outcomes.push({ path: name, error: { code: 'unsupported_media_type', detail: `only ${Object.keys(CONTENT_TYPES).join(', ')} files are ingested` } });
-      continue;
-    }
+    const name = relative(root, path).split(sep).join('/');
     options.onProgress?.({ path: name, index, total: files.length });
     try {
-      const raw = await readFile(path);
-      const { meta, body } = parseFrontMatter(raw.toString('utf8'), name);
-      if (options.collection !== undefined && meta.collection !== options.collection) {
-        outcomes.push({ path: name, error: { code: 'validation_failed', detail: `collection is ${meta.collection}, expected ${options.collection}` } });
+      const document = await readDocument(path, await readBytes(path));
+      const meta = documentMeta(
+        document.fields,
+        {
+          id: idFromPath(name),
+          title: document.title?.slice(0, 300) ?? titleFromPath(basename(name)),
+          owner: options.owner ?? options.actor,
+          ...(options.collection === undefined ? {} : { collection: options.collection }),
+        },
+        name,
+      );
+      const sameId = idsTaken.get(meta.id);
+      if (sameId !== undefined) {
+        outcomes.push({ path: name, error: { code: 'validation_failed', detail: `id ${meta.id} is already taken by ${sameId}; give one of them an id in front matter` } });
         continue;
       }
+      idsTaken.set(meta.id, name);
       const result = await corpus.ingestDocument({
         id: meta.id,
         collection: meta.collection,
         source: meta.source,
         owner: meta.owner,
         title: meta.title,
-        content: body,
-        contentType: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'text',
+        content: document.content,
+        contentType: document.contentType,
         actor: options.actor,
         approve: options.approve,
       });
       outcomes.push({ path: name, result });
     } catch (error) {
-      if (!isAppError(error)) throw error;
-      outcomes.push({ path: name, error: { code: error.code, detail: error.detail ?? error.message } });
+      const refused = refusal(error);
+      if (refused === undefined) throw error;
+      outcomes.push({ path: name, error: refused });
     }
   }
   return outcomes;

@@ -8,6 +8,7 @@ import { AppError } from '../../errors.js';
 import type { KeyAdmin } from '../../admin/keys.js';
 import { CreateKeyRequest } from '../../admin/keys.js';
 import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
+import { approveDrafts, ApproveDraftsRequest, draftApprovalAudit } from '../../admin/corpus.js';
 import type { TaskAdmin } from '../../admin/tasks.js';
 import type { CorpusStore } from '../../store/corpus.js';
 import type { AuditStore } from '../../store/types.js';
@@ -108,6 +109,7 @@ export const ADMIN_OPERATIONS: readonly DocumentedOperation[] = [
   { method: 'get', path: '/admin/corpus/documents/:id/versions/:version/chunks', tag: 'corpus', summary: 'The chunks of one version', success: { status: 200, description: 'The chunks' } },
   { method: 'get', path: '/admin/corpus/documents/:id/diff', tag: 'corpus', summary: 'Unified diff between two versions', query: DiffQuery, success: { status: 200, description: 'The diff' } },
   { method: 'post', path: '/admin/corpus/documents/:id/approve', tag: 'corpus', summary: 'Approve a version (the latest by default)', body: ApproveBody, success: { status: 200, description: 'The approval' } },
+  { method: 'post', path: '/admin/corpus/approve-drafts', tag: 'corpus', summary: 'Approve every draft (never a quarantined version), or list them with dry_run', body: ApproveDraftsRequest, success: { status: 200, description: 'Each draft and what happened to it' } },
   { method: 'post', path: '/admin/corpus/documents/:id/retire', tag: 'corpus', summary: 'Retire the approved version', success: { status: 200, description: 'The retirement' } },
   { method: 'delete', path: '/admin/corpus/documents/:id/versions/:version', tag: 'corpus', summary: 'Delete a draft or quarantined version', success: { status: 200, description: 'The deletion' } },
   { method: 'get', path: '/admin/tasks', tag: 'tasks', summary: 'List tasks and their versions', success: { status: 200, description: 'Tasks with their active and other versions' } },
@@ -202,6 +204,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const { version } = parse(ApproveBody, res.locals['json'] ?? {});
     const result = await deps.corpus.approve(param(req.params['id']), version, principalOf(res.locals).keyId);
     audited(res, { document_id: result.documentId, version: result.version, previous_state: result.previousState, retired_version: result.retiredVersion });
+    res.json(result);
+  });
+  router.post('/admin/corpus/approve-drafts', ...body, async (_req, res) => {
+    const request = parse(ApproveDraftsRequest, res.locals['json'] ?? {});
+    const result = await approveDrafts(deps.corpus, request, principalOf(res.locals).keyId);
+    audited(res, draftApprovalAudit(request, result));
     res.json(result);
   });
   router.post('/admin/corpus/documents/:id/retire', ...noBody, async (req, res) => {

@@ -19,16 +19,16 @@ export const FEATURE_NAMES = [
 export type Weights = Readonly<Record<(typeof FEATURE_NAMES)[number] | 'bias', number>>;
 
 export const FITTED_WEIGHTS: Weights = {
-  bias: -5.045,
-  sentenceCoverage: 2.478,
-  chunkCoverage: -1.157,
-  retrievedCoverage: 0.391,
-  retrievalScore: 1.27,
-  topChunk: 1.017,
-  typedSpan: 0.241,
-  margin: 1.529,
-  questionTerms: 0.606,
-  sentenceWords: -0.006,
+  bias: -5.154,
+  sentenceCoverage: 2.495,
+  chunkCoverage: -1.189,
+  retrievedCoverage: 0.507,
+  retrievalScore: 1.248,
+  topChunk: 1.022,
+  typedSpan: 0.244,
+  margin: 1.54,
+  questionTerms: 0.627,
+  sentenceWords: -0.007,
 };
 
 /** The probability that an answer with these features is right. */

@@ -1,0 +1,68 @@
+// Bulk approval shared by the CLI (`airlock corpus approve --all-drafts`) and POST /admin/corpus/approve-drafts.
+// Only versions in the draft state are taken: a quarantined version needs a person to read its findings, one at a time.
+import { z } from 'zod';
+import { isAppError } from '../errors.js';
+import type { CorpusStore } from '../store/corpus.js';
+
+export const ApproveDraftsRequest = z.strictObject({
+  collection: z.string().regex(/^[a-z][a-z0-9_-]*$/).max(64).optional().describe('Only drafts of this collection'),
+  dry_run: z.boolean().default(false).describe('List what would be approved and change nothing'),
+});
+export type ApproveDraftsRequest = z.input<typeof ApproveDraftsRequest>;
+
+export interface DraftApproval {
+  readonly document_id: string;
+  readonly title: string;
+  readonly collection: string;
+  readonly version: number;
+  /** approved, would_approve (dry run), or failed (it changed since it was listed; the detail says how). */
+  readonly outcome: 'approved' | 'would_approve' | 'failed';
+  readonly retired_version: number | null;
+  readonly detail: string | null;
+}
+
+export interface ApproveDraftsResult {
+  readonly dry_run: boolean;
+  readonly approved: number;
+  readonly failed: number;
+  readonly documents: readonly DraftApproval[];
+}
+
+/**
+ * Approves the newest version of every document whose newest version is a draft. Each approval is its own
+ * transaction, pinned to the version listed, so a version that arrives meanwhile is never approved unseen.
+ */
+export async function approveDrafts(corpus: CorpusStore, request: ApproveDraftsRequest, actor: string): Promise<ApproveDraftsResult> {
+  const { collection, dry_run: dryRun } = ApproveDraftsRequest.parse(request);
+  const drafts = (await corpus.listDocuments(collection === undefined ? {} : { collection })).filter((document) => document.latestState === 'draft');
+  const documents: DraftApproval[] = [];
+  for (const document of drafts) {
+    const base = { document_id: document.id, title: document.title, collection: document.collection, version: document.latestVersion };
+    if (dryRun) {
+      documents.push({ ...base, outcome: 'would_approve', retired_version: null, detail: null });
+      continue;
+    }
+    try {
+      const result = await corpus.approve(document.id, document.latestVersion, actor);
+      documents.push({ ...base, outcome: 'approved', retired_version: result.retiredVersion, detail: null });
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      documents.push({ ...base, outcome: 'failed', retired_version: null, detail: error.detail ?? error.message });
+    }
+  }
+  return {
+    dry_run: dryRun,
+    approved: documents.filter((document) => document.outcome === 'approved').length,
+    failed: documents.filter((document) => document.outcome === 'failed').length,
+    documents,
+  };
+}
+
+/** The audit detail of a bulk approval: which versions, so a later reader can tell what was approved unseen. */
+export const draftApprovalAudit = (request: ApproveDraftsRequest, result: ApproveDraftsResult): Record<string, unknown> => ({
+  ...(request.collection === undefined ? {} : { collection: request.collection }),
+  dry_run: result.dry_run,
+  approved: result.approved,
+  failed: result.failed,
+  documents: result.documents.map((document) => `${document.document_id}@${document.version}`),
+});
