@@ -61,6 +61,11 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   /** API7: hosts webhooks may reach over http or at private addresses; none by default. */
   readonly webhookAllowHosts?: ReadonlySet<string>;
   readonly webhookTimeoutMs?: number;
+  /**
+   * Reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For names the client, so per-IP limits count clients
+   * rather than the proxy (RL-3). Empty or absent: X-Forwarded-For is ignored, so a caller cannot pick its own address.
+   */
+  readonly trustProxy?: readonly string[];
   /** Resolves to a reason while the service must not take traffic (corpus not loaded, draining). */
   readonly notReadyReason?: () => Promise<string | undefined>;
 }
@@ -68,7 +73,7 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false);
 
   const pipeline = createTaskPipeline({ ...deps, observer: deps.metrics });
   const planDeliveries = createWebhookEvents({ store: deps.store.webhooks, clock: deps.clock, newId: deps.newId });

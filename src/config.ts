@@ -1,5 +1,6 @@
 // Configuration: parsed once from the environment with zod, defaults in the schema, then deep-frozen.
 // An invalid value throws before the server listens, naming the variable.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ENVIRONMENTS } from './store/types.js';
 import { parseSecretKey } from './security/secret-box.js';
@@ -17,6 +18,20 @@ const SecretKey = z.string().refine((value) => {
   }
 }, 'must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
 /** A comma-separated list of model ids, as a frozen array. */
+/** One address or CIDR block, IPv4 or IPv6 (`10.0.0.5`, `172.28.0.0/24`, `::1`, `fd00::/8`). */
+const isAddressOrCidr = (entry: string): boolean => {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+};
+
+const AddressList = z
+  .string()
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+  .pipe(z.array(z.string().refine(isAddressOrCidr, 'must be IP addresses or CIDR blocks, comma-separated')).min(1, 'must name at least one address'))
+  .transform((entries): readonly string[] => Object.freeze(entries));
+
 const ModelList = z
   .string()
   .transform((value) => value.split(',').map((id) => id.trim()).filter((id) => id !== ''))
@@ -57,6 +72,7 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE: PositiveInt.default(30),
   AIRLOCK_MAX_CONCURRENT_PER_KEY: PositiveInt.max(10_000).default(16).describe('LLM10-6: task executions one API key may have running at once'),
   AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
+  AIRLOCK_TRUST_PROXY: AddressList.optional().describe('Reverse proxies whose X-Forwarded-For names the client (per-IP limits, RL-3); unset: none'),
   AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   AIRLOCK_SECRET_KEY: SecretKey.optional().describe('SIG-7: encrypts signing secrets at rest; required in production, generated into the data dir otherwise'),

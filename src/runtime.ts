@@ -69,6 +69,7 @@ export function appDepsFromRuntime(
     environment: config.AIRLOCK_ENV,
     version: extras.version,
     bodyLimitBytes: config.AIRLOCK_BODY_LIMIT_BYTES,
+    ...(config.AIRLOCK_TRUST_PROXY === undefined ? {} : { trustProxy: config.AIRLOCK_TRUST_PROXY }),
     uploadLimitBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
     idempotencyTtlMs: config.AIRLOCK_IDEMPOTENCY_TTL_HOURS * 3_600_000,
     idempotencyWaitMs: config.AIRLOCK_IDEMPOTENCY_WAIT_MS,

@@ -8,6 +8,7 @@ import { createTestContext, envelope, type TestContext } from './helpers/context
 import { startMockUpstream, type MockUpstream } from './helpers/mock-upstream.js';
 import { citeFirstChunk } from './helpers/boundary.js';
 import { createOpenAIModel } from '../src/model/openai.js';
+import { loadConfig } from '../src/config.js';
 
 interface PolicyItem {
   readonly name: BareItem;
@@ -167,5 +168,38 @@ describe('the pre-auth limit on failed authentications (RL-3, API2)', () => {
     assert.ok(Number(blocked.headers['retry-after']) >= 1);
     const withValidKey = await ask(`Bearer ${key}`);
     assert.equal(withValidKey.status, 429, 'the address is locked out until the window passes');
+  });
+});
+
+describe('clients behind the shipped reverse proxy (RL-3, issue 12 "also found")', () => {
+  const failures = 3;
+  const bad = (ctx: TestContext, forwardedFor: string) =>
+    request(ctx.app).get('/v1/models').set('authorization', 'Bearer not-a-key').set('x-forwarded-for', forwardedFor);
+
+  test('RL-3: with AIRLOCK_TRUST_PROXY naming the proxy, when one client behind it exhausts its auth failures, then another client behind the same proxy is still only told 401', async () => {
+    // supertest connects from loopback, so loopback plays the proxy's address.
+    const ctx = await createTestContext({ authFailuresPerMinutePerIp: failures, trustProxy: ['127.0.0.1', '::1'] });
+    try {
+      for (let attempt = 0; attempt < failures; attempt += 1) assert.equal((await bad(ctx, '203.0.113.7')).status, 401);
+      assert.equal((await bad(ctx, '203.0.113.7')).status, 429, 'the noisy client is locked out');
+      assert.equal((await bad(ctx, '198.51.100.20')).status, 401, 'a second client behind the proxy keeps its own count');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('RL-3: without AIRLOCK_TRUST_PROXY, when a client rotates X-Forwarded-For, then the header is ignored and the client is locked out all the same', async () => {
+    const ctx = await createTestContext({ authFailuresPerMinutePerIp: failures });
+    try {
+      for (let attempt = 0; attempt < failures; attempt += 1) assert.equal((await bad(ctx, `203.0.113.${attempt}`)).status, 401);
+      assert.equal((await bad(ctx, '198.51.100.99')).status, 429, 'a spoofed X-Forwarded-For does not evade the limit');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('AIRLOCK_TRUST_PROXY, when set to something that is not an address or CIDR block, then configuration fails naming the variable', () => {
+    assert.deepEqual(loadConfig({ AIRLOCK_TRUST_PROXY: '172.28.0.10, fd00::/8' }).AIRLOCK_TRUST_PROXY, ['172.28.0.10', 'fd00::/8']);
+    for (const value of ['nginx', '10.0.0.0/33', '10.0.0.1/8/1', ' , ']) assert.throws(() => loadConfig({ AIRLOCK_TRUST_PROXY: value }), /AIRLOCK_TRUST_PROXY/);
   });
 });

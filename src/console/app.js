@@ -1,7 +1,7 @@
 // Airlock console: a dependency-free module over /admin/*. Everything the server returns is rendered as
 // text nodes, never parsed as markup: document text, model output and audit details are untrusted here too.
 const KEY_STORAGE = 'airlock.adminKey';
-const VIEWS = ['documents', 'quarantine', 'reviews', 'audit', 'keys'];
+const VIEWS = ['documents', 'quarantine', 'reviews', 'audit', 'keys', 'tasks'];
 const $ = (id) => document.getElementById(id);
 
 /** Builds an element; string and number children become text nodes, never markup. */
@@ -492,7 +492,68 @@ $('key-create').addEventListener('submit', async (event) => {
   await loadKeys();
 });
 
-const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit, keys: loadKeys };
+// ---------- tasks ----------
+
+let selectedTask = null;
+
+async function loadTasks() {
+  const listing = await act('', () => api('/admin/tasks'));
+  if (!listing) return;
+  $('tasks-rows').replaceChildren(
+    ...listing.tasks.map((task) =>
+      el('tr', { class: selectedTask === task.name ? 'selected' : undefined },
+        el('td', {}, el('button', { type: 'button', class: 'secondary', onclick: () => openTask(task.name) }, task.name)),
+        el('td', {}, task.active_version === null ? '–' : `v${task.active_version}`),
+        el('td', {}, task.versions.length),
+      ),
+    ),
+  );
+  if (selectedTask) await openTask(selectedTask, { focus: false });
+}
+
+async function openTask(name, { focus = true } = {}) {
+  const task = await act('', () => api(`/admin/tasks/${encodeURIComponent(name)}`));
+  if (!task) return;
+  selectedTask = name;
+  $('task-detail').hidden = false;
+  $('task-diff').hidden = true;
+  $('task-title').textContent = `${name}: versions`;
+  $('task-versions').replaceChildren(
+    ...task.versions.map((version, index) => {
+      const previous = task.versions[index + 1];
+      return el('tr', {},
+        el('td', {}, `v${version.version}`),
+        el('td', {}, badge(version.state)),
+        el('td', {}, `${when(version.created_at)} by ${version.created_by}`),
+        el('td', {}, version.activated_at ? `${when(version.activated_at)} by ${version.activated_by}` : '–'),
+        el('td', {},
+          el('div', { class: 'buttons' },
+            previous ? el('button', { type: 'button', class: 'secondary', onclick: () => showTaskDiff(name, previous.version, version.version) }, `Diff v${previous.version}→v${version.version}`) : null,
+            version.state === 'active' ? null : el('button', { type: 'button', onclick: () => activateTask(name, version.version) }, `Activate v${version.version}`),
+          ),
+        ),
+      );
+    }),
+  );
+  if (focus) $('task-title').focus({ preventScroll: true });
+}
+
+async function showTaskDiff(name, from, to) {
+  const diff = await act('', () => api(`/admin/tasks/${encodeURIComponent(name)}/diff?from=${from}&to=${to}`));
+  if (!diff) return;
+  $('task-diff-title').textContent = `Changes from v${from} to v${to}`;
+  const lines = diff.files.flatMap((file) => file.diff.split('\n'));
+  $('task-diff-body').replaceChildren(...(lines.length === 0 ? [el('span', {}, 'The files are identical.')] : lines.map((line) => el('span', { class: diffClass(line) }, line || ' '))));
+  $('task-diff').hidden = false;
+  $('task-diff-body').focus();
+}
+
+async function activateTask(name, version) {
+  const result = await act(`Activated ${name} v${version}; every process serves it from its next request.`, () => api(`/admin/tasks/${encodeURIComponent(name)}/activate`, { method: 'POST', body: { version } }));
+  if (result) await loadTasks();
+}
+
+const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit, keys: loadKeys, tasks: loadTasks };
 const loadCurrent = () => LOADERS[VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'documents']();
 
 $('documents-filter').addEventListener('submit', (event) => {

@@ -4,13 +4,28 @@
 // transport does not handle (a streamed request body, another protocol) goes to the platform's fetch unchanged.
 import http from 'node:http';
 import https from 'node:https';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
-const DECODERS: Readonly<Record<string, (body: Buffer) => Buffer>> = { gzip: gunzipSync, 'x-gzip': gunzipSync, deflate: inflateSync, br: brotliDecompressSync };
+const DECODERS: Readonly<Record<string, () => Transform>> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+/** A chat completion is kilobytes; this leaves room for long answers and stops a hostile or broken upstream early. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * API10: the upstream sent more than we read, on the wire or once decompressed (a decompression bomb). Raised by the
+ * transport, carried through the SDK as the cause of its connection error, mapped to 502 upstream_rejected.
+ */
+export class UpstreamResponseTooLargeError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`upstream response exceeds ${limitBytes} bytes`);
+    this.name = 'UpstreamResponseTooLargeError';
+  }
+}
 
 const abortError = (): DOMException => new DOMException('This operation was aborted', 'AbortError');
 
-export function createHttpFetch(fallback: typeof fetch = fetch): typeof fetch {
+export function createHttpFetch(fallback: typeof fetch = fetch, maxResponseBytes: number = DEFAULT_MAX_RESPONSE_BYTES): typeof fetch {
   const agents: Readonly<Record<string, http.Agent>> = {
     'http:': new http.Agent({ keepAlive: true }),
     'https:': new https.Agent({ keepAlive: true }),
@@ -39,31 +54,49 @@ export function createHttpFetch(fallback: typeof fetch = fetch): typeof fetch {
         reject(error);
       };
       const request = (url.protocol === 'https:' ? https : http).request(url, { method: init.method ?? 'GET', headers, agent }, (response) => {
+        const status = response.statusCode ?? 0;
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) {
+          for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) responseHeaders.append(name, item);
+        }
+        const tooLarge = (): void => {
+          request.destroy();
+          fail(new UpstreamResponseTooLargeError(maxResponseBytes));
+        };
+        if (Number(responseHeaders.get('content-length') ?? 0) > maxResponseBytes) return tooLarge();
+        // Undici decodes these for its callers; so must this, or the SDK would parse compressed bytes. Streamed, so a
+        // bomb is stopped at the limit instead of inflated whole, and off the event loop's critical path.
+        const decoder = DECODERS[(responseHeaders.get('content-encoding') ?? '').trim().toLowerCase()]?.();
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        let decoded = 0;
+        // Counted on the wire too: the limit holds for what we download, not only for what it inflates to.
+        if (decoder !== undefined) {
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.byteLength;
+            if (received > maxResponseBytes) tooLarge();
+          });
+        }
         response.on('error', fail);
-        response.on('end', () => {
-          signal?.removeEventListener('abort', onAbort);
-          const status = response.statusCode ?? 0;
-          if (status < 200 || status > 599) return reject(new TypeError(`upstream answered with status ${status}`));
-          try {
-            const responseHeaders = new Headers();
-            for (const [name, value] of Object.entries(response.headers)) {
-              for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) responseHeaders.append(name, item);
-            }
-            let raw: Buffer = Buffer.concat(chunks);
-            // Undici decodes these for its callers; so must this, or the SDK would parse compressed bytes.
-            const decode = DECODERS[(responseHeaders.get('content-encoding') ?? '').trim().toLowerCase()];
-            if (decode !== undefined) {
-              raw = decode(raw);
-              responseHeaders.delete('content-encoding');
-              responseHeaders.delete('content-length');
-            }
-            const empty = status === 204 || status === 205 || status === 304;
-            resolve(new Response(empty ? null : raw, { status, statusText: response.statusMessage ?? '', headers: responseHeaders }));
-          } catch (error) {
-            reject(error);
+        const content = decoder === undefined ? response : response.pipe(decoder);
+        content.on('data', (chunk: Buffer) => {
+          decoded += chunk.byteLength;
+          if (decoded > maxResponseBytes) {
+            decoder?.destroy();
+            return tooLarge();
           }
+          chunks.push(chunk);
+        });
+        content.on('error', fail);
+        content.on('end', () => {
+          signal?.removeEventListener('abort', onAbort);
+          if (status < 200 || status > 599) return reject(new TypeError(`upstream answered with status ${status}`));
+          if (decoder !== undefined) {
+            responseHeaders.delete('content-encoding');
+            responseHeaders.delete('content-length');
+          }
+          const empty = status === 204 || status === 205 || status === 304;
+          resolve(new Response(empty ? null : Buffer.concat(chunks), { status, statusText: response.statusMessage ?? '', headers: responseHeaders }));
         });
       });
       const onAbort = (): void => {

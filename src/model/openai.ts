@@ -3,7 +3,7 @@
 // waits included, and we map what is left to stable problems.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { AppError } from '../errors.js';
-import { createHttpFetch } from './http-fetch.js';
+import { createHttpFetch, UpstreamResponseTooLargeError } from './http-fetch.js';
 import type { ModelClient } from './types.js';
 import { explainUpstreamFailure } from './upstream-diagnosis.js';
 
@@ -106,6 +106,11 @@ function toUpstreamProblem(error: unknown): AppError {
   const endedFromOutside = error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError');
   if (endedFromOutside) return new AppError('upstream_timeout', { ...retryLater, detail: 'The upstream model did not answer within the call deadline (retries and their waits included).' });
   if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) return new AppError('upstream_timeout', retryLater);
+  // API10: an answer over the size limit (a decompression bomb, an endless body) is the upstream misbehaving, not a
+  // network blip; the transport stopped reading it, and the SDK reports it as the cause of a connection error.
+  if (error instanceof APIConnectionError && error.cause instanceof UpstreamResponseTooLargeError) {
+    return new AppError('upstream_rejected', { cause: error, detail: `The upstream answer was larger than ${error.cause.limitBytes} bytes; it was not read further.` });
+  }
   if (error instanceof APIConnectionError) return new AppError('upstream_unavailable', retryLater);
   if (error instanceof APIError) {
     const status = error.status ?? 0;

@@ -69,6 +69,8 @@ export interface TestContextOptions {
   readonly idempotencyWaitMs?: number;
   readonly clock?: () => Date;
   readonly dir?: string;
+  /** AIRLOCK_TRUST_PROXY: addresses whose X-Forwarded-For is believed. */
+  readonly trustProxy?: readonly string[];
   readonly tasksDir?: string;
   /** The at-rest key; by default the one a development server on `dir` would generate. */
   readonly secretBox?: SecretBox;
@@ -107,6 +109,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     environment,
     version: 'test',
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     uploadLimitBytes: 256 * 1024,
     idempotencyTtlMs: 24 * 3_600_000,
     idempotencyWaitMs: options.idempotencyWaitMs ?? 5_000,

@@ -21,7 +21,9 @@ export type UpstreamBehaviour =
       readonly totalTokens?: number;
     }
   | { readonly kind: 'status'; readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  /** Raw bytes with the given headers (a compressed or oversized body); onClose says whether all of it was sent. */
+  | { readonly kind: 'bytes'; readonly headers: Record<string, string>; readonly body: Buffer; readonly onClose?: (sentWhole: boolean) => void };
 
 export interface MockUpstream {
   readonly baseURL: string;
@@ -64,6 +66,16 @@ export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = 
       if (behaviour === undefined || behaviour.kind === 'hang') {
         hanging.add(res);
         res.on('close', () => hanging.delete(res));
+        return;
+      }
+      if (behaviour.kind === 'bytes') {
+        res.on('close', () => behaviour.onClose?.(res.writableFinished));
+        res.writeHead(200, behaviour.headers);
+        const CHUNK = 64 * 1024;
+        for (let offset = 0; offset < behaviour.body.length && !res.destroyed; offset += CHUNK) {
+          if (!res.write(behaviour.body.subarray(offset, offset + CHUNK))) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+        }
+        res.end();
         return;
       }
       if (behaviour.kind === 'status') {
