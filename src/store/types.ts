@@ -279,6 +279,8 @@ export interface WebhookStore {
   /** A dead-lettered delivery goes back to pending, due now, with a fresh attempt budget. */
   redeliver(id: string, now: string): Promise<WebhookDeliveryRecord | undefined>;
   countByState(): Promise<Readonly<Record<WebhookDeliveryState, number>>>;
+  /** Re-encrypts endpoint secrets sealed under a previous at-rest key (SIG-7 rotation); returns how many changed. */
+  resealSecrets(): Promise<number>;
 }
 
 /** What the retention job removes (B12); each cutoff is an instant, rows strictly older go. */

@@ -35,6 +35,14 @@ export function pdfWithText(pages: readonly (readonly string[])[], options: { re
   return Buffer.from(body, 'latin1');
 }
 
+/** Little-endian fields of 2 or 4 bytes, in order: the records of a zip archive. */
+const littleEndian = (fields: ReadonlyArray<readonly [2 | 4, number]>): Buffer => {
+  const buffer = Buffer.alloc(fields.reduce((sum, [size]) => sum + size, 0));
+  let at = 0;
+  for (const [size, value] of fields) at = size === 2 ? buffer.writeUInt16LE(value, at) : buffer.writeUInt32LE(value, at);
+  return buffer;
+};
+
 /** A stored (uncompressed) zip archive of `files`. */
 export function zip(files: Readonly<Record<string, string>>): Buffer {
   const locals: Buffer[] = [];
@@ -43,34 +51,18 @@ export function zip(files: Readonly<Record<string, string>>): Buffer {
   for (const [name, text] of Object.entries(files)) {
     const data = Buffer.from(text, 'utf8');
     const nameBytes = Buffer.from(name, 'utf8');
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
+    // flags, method (stored), time, date, crc, sizes, name length, extra length: shared by both headers
+    const common: Array<readonly [2 | 4, number]> = [[2, 0], [2, 0], [2, 0], [2, 0], [4, crc32(data)], [4, data.length], [4, data.length], [2, nameBytes.length], [2, 0]];
+    const local = littleEndian([[4, 0x04034b50], [2, 20], ...common]);
+    // central entry: made-by version, the common fields, comment length, disk, internal and external attributes, offset
+    const central = littleEndian([[4, 0x02014b50], [2, 20], [2, 20], ...common, [2, 0], [2, 0], [2, 0], [4, 0], [4, offset]]);
     locals.push(local, nameBytes, data);
     centrals.push(central, nameBytes);
     offset += local.length + nameBytes.length + data.length;
   }
   const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(files).length, 8);
-  end.writeUInt16LE(Object.keys(files).length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
+  const count = Object.keys(files).length;
+  const end = littleEndian([[4, 0x06054b50], [2, 0], [2, 0], [2, count], [2, count], [4, directory.length], [4, offset], [2, 0]]);
   return Buffer.concat([...locals, directory, end]);
 }
 
