@@ -88,9 +88,10 @@ export function createApp(deps: AppDeps): Express {
     idempotencyWaitMs: deps.idempotencyWaitMs,
     staleClaimMs: 2 * deps.requestDeadlineMs,
     planDeliveries,
+    limits: deps.limits,
+    // Token usage is charged by the pipeline itself, settling the reservation it took before the call (B6).
     onOutcome: (event) => {
       if (event.replayed) deps.metrics.replay(event.task);
-      if (event.usage > 0) void deps.limits.chargeTokens(event.keyId, event.usage).catch(() => undefined);
     },
   });
   const authDeps = {

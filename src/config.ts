@@ -70,6 +70,7 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_RATE_REQUESTS_PER_MINUTE: PositiveInt.default(120),
   AIRLOCK_RATE_TOKENS_PER_DAY: PositiveInt.default(2_000_000),
   AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE: PositiveInt.default(30),
+  AIRLOCK_MAX_CONCURRENT_PER_KEY: PositiveInt.max(10_000).default(16).describe('LLM10-6: task executions one API key may have running at once'),
   AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
   AIRLOCK_TRUST_PROXY: AddressList.optional().describe('Reverse proxies whose X-Forwarded-For names the client (per-IP limits, RL-3); unset: none'),
   AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),

@@ -10,7 +10,7 @@ import { CORPUS_MIGRATIONS } from './store/sqlite/corpus-schema.js';
 import { createSqliteCorpus } from './store/sqlite/corpus.js';
 import { openPostgresStore } from './store/postgres/index.js';
 import { openPostgresCorpus } from './store/postgres/corpus.js';
-import { openRedis, redisRateLimiters, withRedis } from './store/redis/index.js';
+import { openRedis, redisConcurrencyStore, redisRateLimiters, withRedis } from './store/redis/index.js';
 import type { CorpusOptions, CorpusStore } from './store/corpus.js';
 import type { Store } from './store/types.js';
 import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
@@ -26,7 +26,7 @@ import { loadTaskFolders } from './tasks/load.js';
 import { compileTask, type TaskCompileDeps } from './tasks/compile.js';
 import { importTaskFolders, openManagedTaskRegistry, type ManagedTaskRegistry } from './tasks/managed.js';
 import type { TaskDefinition } from './tasks/types.js';
-import { createRateLimits, type RateLimiterStoreFactory } from './security/rate-limit.js';
+import { createRateLimits, type ConcurrencyStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
 import { parseAllowHosts } from './webhooks/url-safety.js';
@@ -41,6 +41,8 @@ export interface Runtime {
   readonly corpus: CorpusStore;
   /** Shared (Redis) rate-limit counters when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
   readonly rateLimiterStore: RateLimiterStoreFactory | undefined;
+  /** Shared (Redis) per-key execution slots when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  readonly concurrencyStore: ConcurrencyStore | undefined;
   /** The embedded database, for `airlock doctor`'s sqlite-vec check; undefined on PostgreSQL. */
   readonly sqliteDb: SqliteDatabase | undefined;
   readonly embedder: Embedder;
@@ -85,8 +87,12 @@ export function appDepsFromRuntime(
       requestsPerMinute: config.AIRLOCK_RATE_REQUESTS_PER_MINUTE,
       tokensPerDay: config.AIRLOCK_RATE_TOKENS_PER_DAY,
       authFailuresPerMinutePerIp: config.AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE,
+      concurrentPerKey: config.AIRLOCK_MAX_CONCURRENT_PER_KEY,
+      // A slot a dead process still holds frees itself once any request of its would be over.
+      slotLeaseMs: 2 * (callDeadlineMs(config) + 5_000),
       random: Math.random,
       ...(runtime.rateLimiterStore === undefined ? {} : { storeFactory: runtime.rateLimiterStore }),
+      ...(runtime.concurrencyStore === undefined ? {} : { concurrencyStore: runtime.concurrencyStore }),
     }),
     logger: extras.logger,
     metrics: extras.metrics,
@@ -262,6 +268,7 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     store,
     corpus,
     rateLimiterStore: redis === undefined ? undefined : redisRateLimiters(redis),
+    concurrencyStore: redis === undefined ? undefined : redisConcurrencyStore(redis),
     sqliteDb: opened.sqliteDb,
     embedder,
     model: createModel(config, options.onUpstreamAttempt),

@@ -106,10 +106,10 @@ describe('the daily token budget (LLM10-5)', () => {
   let ctx: TestContext;
   let key: string;
   before(async () => {
-    upstream = await startMockUpstream([{ kind: 'answer', content: citeFirstChunk }]);
-    // The mock reports 150 tokens per call, so one call spends the whole budget.
+    // The mock reports the whole budget as one call's usage: the call's reservation fits, its settled usage spends it all.
+    upstream = await startMockUpstream([{ kind: 'answer', content: citeFirstChunk, totalTokens: 5_000 }]);
     ctx = await createTestContext({
-      tokensPerDay: 100,
+      tokensPerDay: 5_000,
       model: createOpenAIModel({ apiKey: 'sk-test', baseURL: upstream.baseURL, model: 'mock-model', timeoutMs: 20_000, maxRetries: 0 }),
     });
     key = (await ctx.createKey(['tasks:*'])).key;
@@ -138,7 +138,7 @@ describe('the daily token budget (LLM10-5)', () => {
     assert.equal(tokens.params.get('r'), 0);
     assert.ok(Number(response.headers['retry-after']) >= Number(tokens.params.get('t')));
     const policy = byName(items(response.headers['ratelimit-policy']), 'per-key-tokens-day');
-    assert.equal(policy.params.get('q'), 100);
+    assert.equal(policy.params.get('q'), 5_000);
     assert.equal(policy.params.get('qu'), 'tokens');
     assert.equal(upstream.requests.length, 1);
   });

@@ -69,6 +69,7 @@ describe('GET /v1/results/{request_id} (issue 14)', () => {
 
     for (const response of [await result(problem.result_url), await replay()]) {
       assert.equal(response.status, 200, response.text);
+      assert.equal(response.headers['airlock-task-version'], '1', 'the version that ran the request still names it');
       assert.equal(response.headers['airlock-trust'], 'untrusted');
       assert.equal(response.body.trust, 'untrusted');
       assert.equal(response.body.status, 'ok');

@@ -87,7 +87,7 @@ describe('signing secrets at rest (SIG-7, issue 12 B10)', () => {
 
       const resealed = await cli(['keys', 'reseal', '--json'], { AIRLOCK_DATA_DIR: dir });
       assert.equal(resealed.code, 0, resealed.err);
-      assert.deepEqual(JSON.parse(resealed.out), { resealed: 1 });
+      assert.deepEqual(JSON.parse(resealed.out), { resealed: 1, webhook_endpoints: 0 });
       assert.ok(!rawDatabase(dir).includes(secret.slice('whsec_'.length)), 'no plaintext left in the file or its WAL');
       assert.equal((await signedTask(ctx, signed.key, secret)).status, 200);
     } finally {
@@ -104,15 +104,19 @@ describe('signing secrets at rest (SIG-7, issue 12 B10)', () => {
     const first = await createTestContext({ dir, secretBox: boxOf(oldKey) });
     const signed = await first.createKey(['tasks:*'], { signed: true });
     const secret = signed.signingSecret ?? assert.fail('a signed key has a secret');
+    // Issue 14: an outbound webhook endpoint's secret is sealed under the same key and resealed with it.
+    const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
+    await first.store.webhooks.createEndpoint({ id: 'we_rotation', url: 'https://hooks.example.com/x', events: ['review.resolved'], keyId: null, task: null, secret: webhookSecret, createdAt: new Date().toISOString(), createdBy: 'test' });
     await first.close();
 
     const resealed = await cli(['keys', 'reseal', '--json'], { AIRLOCK_DATA_DIR: dir, AIRLOCK_SECRET_KEY: newKey, AIRLOCK_SECRET_KEY_PREVIOUS: oldKey });
     assert.equal(resealed.code, 0, resealed.err);
-    assert.deepEqual(JSON.parse(resealed.out), { resealed: 1 });
+    assert.deepEqual(JSON.parse(resealed.out), { resealed: 1, webhook_endpoints: 1 });
 
     const onNewKey = await createTestContext({ dir, secretBox: boxOf(newKey), corpusDir: null });
     try {
       assert.equal((await signedTask(onNewKey, signed.key, secret)).status, 200);
+      assert.equal((await onNewKey.store.webhooks.getEndpoint('we_rotation'))?.secret, webhookSecret);
     } finally {
       await onNewKey.close();
     }
@@ -121,6 +125,7 @@ describe('signing secrets at rest (SIG-7, issue 12 B10)', () => {
       const refused = await signedTask(onOldKey, signed.key, secret);
       assert.notEqual(refused.status, 200, 'the retired key opens nothing');
       assert.match(String(refused.headers['content-type']), /^application\/problem\+json/);
+      await assert.rejects(onOldKey.store.webhooks.getEndpoint('we_rotation'), /SecretBoxError|does not verify|neither/);
     } finally {
       await onOldKey.close();
     }

@@ -194,6 +194,7 @@ describe('configuration and stores', () => {
       return {
         consume: () => Promise.resolve(new RateLimiterRes(0, 30_000, 1, false)),
         penalty: () => Promise.resolve(new RateLimiterRes(0, 30_000, 1, false)),
+        reward: () => Promise.resolve(new RateLimiterRes(0, 30_000, 1, false)),
         get: () => Promise.resolve(null),
       };
     };
@@ -210,6 +211,7 @@ describe('configuration and stores', () => {
     const stale: RateLimiterStoreFactory = () => ({
       consume: () => Promise.reject(new Error('unused')),
       penalty: () => Promise.reject(new Error('unused')),
+      reward: () => Promise.reject(new Error('unused')),
       get: () => Promise.resolve(new RateLimiterRes(0, 0, 5_000, false)),
     });
     const decision = await limits({ storeFactory: stale }).checkTokenBudget('key_a');
@@ -221,6 +223,7 @@ describe('configuration and stores', () => {
     const failing: RateLimiterStoreFactory = () => ({
       consume: () => Promise.reject(new Error('redis down')),
       penalty: () => Promise.reject(new Error('redis down')),
+      reward: () => Promise.reject(new Error('redis down')),
       get: () => Promise.reject(new Error('redis down')),
     });
     const rateLimits = limits({ storeFactory: failing });

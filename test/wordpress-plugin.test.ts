@@ -58,14 +58,15 @@ describe('the WordPress plugin airlock-leads (php-cli, issue 14 item 5)', () => 
   /** One PHP request; asynchronous, because the Airlock it calls is served by this same process. */
   const php = (script: string, args: string[], input = ''): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
-      const child = spawn('php', [join(PLUGIN_TESTS, script), ...args], { env: { ...process.env, AIRLOCK_WP_STATE: state } });
+      // No stdin pipe unless there is input: a script that never reads it would leave an EPIPE behind.
+      const child = spawn('php', [join(PLUGIN_TESTS, script), ...args], { env: { ...process.env, AIRLOCK_WP_STATE: state }, stdio: [input === '' ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+      child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+      child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, unknown>) : reject(new Error(`php ${script} exited ${code}: ${err}${out}`))));
-      child.stdin.end(input);
+      child.stdin?.end(input);
     });
   const submit = (form: Record<string, unknown>) => php('submit.php', [JSON.stringify({ _wpnonce: 'valid', name: 'Dana Roast', email: 'dana@example.com', company: 'Roastery Ltd', consent: true, ...form })]);
   const leadsOf = (output: Record<string, unknown>): Leads => output['leads'] as Leads;

@@ -77,7 +77,10 @@ export async function keysCommand(action: string, target: string | undefined, op
     }
     case 'reseal': {
       const resealed = await audited(runtime, 'keys reseal', () => runtime.store.keys.resealSigningSecrets(), (count) => ({ resealed: count }));
-      print(io, { resealed }, () => `re-encrypted the signing secrets of ${resealed} keys under AIRLOCK_SECRET_KEY`);
+      // Outbound webhook endpoints hold secrets under the same at-rest key (issue 14).
+      const webhookEndpoints = await audited(runtime, 'webhooks reseal', () => runtime.store.webhooks.resealSecrets(), (count) => ({ webhook_endpoints: count }));
+      print(io, { resealed, webhook_endpoints: webhookEndpoints }, () =>
+        `re-encrypted the signing secrets of ${resealed} keys and ${webhookEndpoints} webhook endpoints under AIRLOCK_SECRET_KEY`);
       return 0;
     }
     default:

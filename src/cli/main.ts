@@ -34,7 +34,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
                                      new key with the same scopes and expiry; the old one expires after the overlap
   keys rotate-secret ID [--overlap-hours 24]
                                      new signing secret; older ones stop verifying after the overlap
-  keys reseal                        re-encrypt stored signing secrets under AIRLOCK_SECRET_KEY (after a key rotation)
+  keys reseal                        re-encrypt stored signing and webhook secrets under AIRLOCK_SECRET_KEY (after a key rotation)
   corpus ingest PATH [--collection C] [--owner O] [--approve]
                                      ingest a file or folder: .md .txt .html .pdf .docx, front matter optional
                                      (id from the path, title from the first heading); exit 1 if a file was refused

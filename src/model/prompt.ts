@@ -109,6 +109,12 @@ export function buildPrompt(args: BuildPromptArgs): Prompt {
   return { system: systemMessage(args, canary, delimiter, marker), user, canary, delimiter, marker };
 }
 
+/**
+ * An upper estimate of a prompt's tokens for budget reservations (B6): one token per 3 UTF-8 bytes, where BPE
+ * tokenizers average about 4 on English text. The reservation is settled to the upstream's reported usage after.
+ */
+export const estimatePromptTokens = (prompt: Prompt): number => Math.ceil(Buffer.byteLength(prompt.system + prompt.user, 'utf8') / 3);
+
 export interface PromptMessage {
   readonly role: 'system' | 'user';
   readonly content: string;

@@ -12,6 +12,7 @@ import { canCallTask } from '../scopes.js';
 import { resultRecord, resultUrl } from './results.js';
 import type { PlanDeliveries } from '../webhooks/events.js';
 import type { SignedMessage } from '../security/replay-cache.js';
+import type { RateLimits } from '../security/rate-limit.js';
 
 export interface TaskServiceDeps {
   readonly store: Store;
@@ -23,6 +24,8 @@ export interface TaskServiceDeps {
   readonly idempotencyTtlMs: number;
   /** How long a duplicate waits for the in-flight original before it is told 409 (0: never wait). */
   readonly idempotencyWaitMs: number;
+  /** Per-key concurrent execution slots (LLM10-6, B6). */
+  readonly limits: Pick<RateLimits, 'acquireSlot'>;
   /** A claim older than this belongs to a request that died with its process (IDEM-8). */
   readonly staleClaimMs: number;
   /** Outbox rows for `request.completed`; absent, no webhook is raised. */
@@ -146,6 +149,17 @@ export function createTaskService(deps: TaskServiceDeps) {
       await signed?.release();
     };
 
+    // LLM10-6: only executions take a slot; replays and refusals above cost nothing.
+    const slot = await deps.limits.acquireSlot(call.principal.keyId, claimToken);
+    if (!slot.allowed) {
+      await releaseClaims();
+      throw new AppError('rate_limited', {
+        detail: 'Too many requests of this key are running at once.',
+        headers: { 'Retry-After': String(slot.decision.retryAfterSeconds ?? 1) },
+        extensions: { 'violated-policies': [slot.decision.policy] },
+      });
+    }
+
     const execution = (async (): Promise<TaskOutcome> => {
       try {
         return await deps.pipeline({ task: definition, model, envelope, input, principal: call.principal, requestId: call.requestId, ...(call.signal === undefined ? {} : { signal: call.signal }) });
@@ -230,6 +244,8 @@ export function createTaskService(deps: TaskServiceDeps) {
       deps.onOutcome?.({ task, status: outcome.status, decision: outcome.decision, replayed: false, usage: outcome.usage.total_tokens, keyId: call.principal.keyId });
       return toReply(response, false);
     } finally {
+      // A slot whose release fails stays leased until its lease ends: capacity lost for a while, never exceeded.
+      await slot.release().catch(() => undefined);
       // A request that took the key over meanwhile registered its own execution; that one stays.
       if (idempotency !== undefined && running.get(idempotency.scope) === settled) running.delete(idempotency.scope);
     }

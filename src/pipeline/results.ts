@@ -57,6 +57,8 @@ export const pendingResult = (result: TaskResultRecord) => ({
  */
 export function decidedResponse(result: TaskResultRecord, review: ReviewRecord): StoredResponse {
   const context = result.context as unknown as ResultContext;
+  // The task version that ran the request still names it after the decision.
+  const headers = Object.fromEntries(Object.entries(result.response.headers).filter(([name]) => name.toLowerCase() === 'airlock-task-version'));
   if (review.state === 'approved') {
     const body: TaskResponse = {
       trust: 'untrusted',
@@ -75,11 +77,11 @@ export function decidedResponse(result: TaskResultRecord, review: ReviewRecord):
       usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
       review: { id: review.id, decision: 'approved', reviewed_by: review.resolvedBy ?? '', reviewed_at: review.resolvedAt ?? '' },
     };
-    return { status: 200, headers: {}, body };
+    return { status: 200, headers, body };
   }
   const error = new AppError('review_rejected', {
     detail: 'A reviewer rejected this result; it must not be used.',
     extensions: { review_id: review.id, result_url: resultUrl(result.requestId) },
   });
-  return { status: error.status, headers: {}, body: toProblem(error, result.requestId) };
+  return { status: error.status, headers, body: toProblem(error, result.requestId) };
 }

@@ -8,7 +8,8 @@ import type { TaskDefinition } from '../tasks/types.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { Retriever, RetrievedChunk } from '../retrieval/types.js';
 import type { ModelClient } from '../model/types.js';
-import { buildPrompt } from '../model/prompt.js';
+import { buildPrompt, estimatePromptTokens } from '../model/prompt.js';
+import type { RateLimits } from '../security/rate-limit.js';
 import { runStage, type StageOutcome } from '../guard/run-stage.js';
 import type { CheckRegistry } from '../guard/types.js';
 import { allowedCollections, type Principal } from '../scopes.js';
@@ -23,6 +24,8 @@ export interface TaskPipelineDeps {
   readonly newId: () => string;
   readonly random: (bytes: number) => Buffer;
   readonly observer: PipelineObserver;
+  /** The per-key daily token budget, reserved before each model call and settled after it (LLM10-5, B6). */
+  readonly limits: Pick<RateLimits, 'reserveTokens'>;
 }
 
 export interface TaskRun {
@@ -198,6 +201,18 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       chunks: chunks.map((chunk) => ({ chunkId: chunk.chunkId, title: chunk.title, text: chunk.text })),
       random: deps.random,
     });
+    // B6: the call's worst case (prompt estimate plus the output cap) is set aside first, so concurrent calls cannot
+    // all spend the same remainder of the budget; a refusal is transient, like any 429 (IDEM-7).
+    const reservation = await deps.limits.reserveTokens(run.principal.keyId, estimatePromptTokens(prompt) + spec.max_output_tokens);
+    if (!reservation.allowed) {
+      const { decision } = reservation;
+      const refused = failure('quota_exceeded', 'denied', {
+        detail: 'The daily model token budget of this key cannot cover this call.',
+        headers: { 'Retry-After': String(decision.retryAfterSeconds ?? 1), 'RateLimit-Policy': decision.policyHeader, RateLimit: decision.limitHeader },
+        extensions: { 'violated-policies': [decision.policy] },
+      });
+      return { ...refused, transient: true };
+    }
     let completion;
     const upstreamStarted = performance.now();
     try {
@@ -214,6 +229,8 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
         ...(run.signal === undefined ? {} : { signal: run.signal }),
       });
     } catch (error) {
+      // Nothing is charged for a call that did not answer (LLM10: a stall past the deadline costs no budget).
+      await reservation.release();
       if (!(error instanceof AppError)) throw error;
       deps.observer.upstream((performance.now() - upstreamStarted) / 1000, error.code.replace('upstream_', ''));
       const outcome = failure(error.code, 'error', { ...(error.detail === undefined ? {} : { detail: error.detail }), headers: { ...error.headers } });
@@ -221,6 +238,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     }
     deps.observer.upstream((performance.now() - upstreamStarted) / 1000, 'ok');
     usage = completion.usage;
+    await reservation.settle(usage.total_tokens);
 
     // LLM01-2 / LLM05-3: the answer is data until our own code has parsed and validated it; anything else is reviewed.
     let candidate: unknown;

@@ -8,6 +8,7 @@ export const RateLimitsConfig = z.strictObject({
   requestsPerMinute: z.int().min(1).describe('Requests per API key per task per minute'),
   tokensPerDay: z.int().min(1).describe('Model tokens per API key per day (LLM10-5)'),
   authFailuresPerMinutePerIp: z.int().min(1).describe('Failed authentications per client IP per minute (API2, RL-3)'),
+  concurrentPerKey: z.int().min(1).default(16).describe('Task executions one API key may have running at once (LLM10-6)'),
 });
 export type RateLimitsConfig = z.infer<typeof RateLimitsConfig>;
 
@@ -15,15 +16,44 @@ export type RateLimitsConfig = z.infer<typeof RateLimitsConfig>;
 export interface RateLimiterStore {
   consume(key: string, points?: number): Promise<RateLimiterRes>;
   penalty(key: string, points?: number): Promise<RateLimiterRes>;
+  reward(key: string, points?: number): Promise<RateLimiterRes>;
   get(key: string): Promise<RateLimiterRes | null>;
 }
 
 export type RateLimiterStoreFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterStore;
 
+/**
+ * Counting semaphores with leases (LLM10-6): at most `limit` holders per key; a holder that never releases (its process
+ * died) drops out after `leaseMs`. In memory for one process; in Redis (store/redis) for several.
+ */
+export interface ConcurrencyStore {
+  acquire(key: string, holder: string, limit: number, leaseMs: number): Promise<boolean>;
+  release(key: string, holder: string): Promise<void>;
+}
+
+/** One process's slots; leases only matter across processes, where a holder can die without releasing. */
+export function memoryConcurrencyStore(): ConcurrencyStore {
+  const holders = new Map<string, Set<string>>();
+  return {
+    async acquire(key, holder, limit) {
+      const current = holders.get(key) ?? new Set<string>();
+      if (current.size >= limit) return false;
+      holders.set(key, current.add(holder));
+      return true;
+    },
+    async release(key, holder) {
+      const current = holders.get(key);
+      current?.delete(holder);
+      if (current?.size === 0) holders.delete(key);
+    },
+  };
+}
+
 /** Stable policy names (RL-2): clients and dashboards key on them, so they never carry key material or task names. */
 export const POLICIES = {
   requests: { name: 'per-key-task-minute', windowSeconds: 60, unit: undefined },
   tokens: { name: 'per-key-tokens-day', windowSeconds: 86_400, unit: 'tokens' },
+  concurrency: { name: 'per-key-concurrency', windowSeconds: 1, unit: undefined },
   authFailures: { name: 'per-ip-auth-failures-minute', windowSeconds: 60, unit: undefined },
 } as const;
 export type PolicyName = (typeof POLICIES)[keyof typeof POLICIES]['name'];
@@ -47,17 +77,35 @@ export interface RateLimits {
   checkTokenBudget(keyId: string): Promise<RateLimitDecision>;
   /** Records tokens actually used. Always recorded, even past the budget, because the upstream already spent them. */
   chargeTokens(keyId: string, tokens: number): Promise<RateLimitDecision>;
+  /**
+   * Sets `tokens` of the daily budget aside before a model call (B6), so concurrent calls cannot all spend the same
+   * remainder. Refused (nothing set aside) when they do not fit; settle the reservation to the actual usage after the
+   * call, or release it when the call failed.
+   */
+  reserveTokens(keyId: string, tokens: number): Promise<TokenReservation>;
+  /** Takes one of the key's concurrent execution slots (LLM10-6); refused when all are in use. */
+  acquireSlot(keyId: string, holder: string): Promise<ExecutionSlot>;
   /** Pre-auth check: is this IP already over its auth-failure limit? Spends nothing. */
   checkAuthFailures(ip: string): Promise<RateLimitDecision>;
   /** Counts one failed authentication from this IP; never touches any per-key quota. */
   consumeAuthFailure(ip: string): Promise<RateLimitDecision>;
 }
 
-export interface CreateRateLimitsOptions extends RateLimitsConfig {
+export type ExecutionSlot = { readonly allowed: true; release(): Promise<void> } | { readonly allowed: false; readonly decision: RateLimitDecision };
+
+export type TokenReservation =
+  | { readonly allowed: true; settle(actualTokens: number): Promise<void>; release(): Promise<void> }
+  | { readonly allowed: false; readonly decision: RateLimitDecision };
+
+export interface CreateRateLimitsOptions extends z.input<typeof RateLimitsConfig> {
   /** Jitter source for `t` and `Retry-After` (RL-4). */
   readonly random: RandomFraction;
   /** Defaults to RateLimiterMemory; pass one building RateLimiterRedis for several instances. */
   readonly storeFactory?: RateLimiterStoreFactory;
+  /** Defaults to this process's slots; pass the Redis one for several instances. */
+  readonly concurrencyStore?: ConcurrencyStore;
+  /** How long a slot outlives a holder that never released it (its process died): the request deadline. */
+  readonly slotLeaseMs?: number;
 }
 
 const memoryStore: RateLimiterStoreFactory = (options) => new RateLimiterMemory(options);
@@ -78,8 +126,9 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
     requestsPerMinute: options.requestsPerMinute,
     tokensPerDay: options.tokensPerDay,
     authFailuresPerMinutePerIp: options.authFailuresPerMinutePerIp,
+    concurrentPerKey: options.concurrentPerKey,
   });
-  const { random, storeFactory = memoryStore } = options;
+  const { random, storeFactory = memoryStore, concurrencyStore = memoryConcurrencyStore(), slotLeaseMs = 120_000 } = options;
 
   const limiter = (policy: Policy, quota: number) => ({
     policy,
@@ -135,6 +184,51 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
       if (used === 0) return peek(tokens, keyId);
       const res = await tokens.store.penalty(keyId, used);
       return decide(tokens, res, res.consumedPoints < tokens.quota);
+    },
+    async reserveTokens(keyId, reserved) {
+      if (!Number.isSafeInteger(reserved) || reserved < 1) throw new RangeError('a reservation must be a positive integer');
+      try {
+        await tokens.store.consume(keyId, reserved);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        // The store counted the refused points; hand them back so a refusal spends nothing.
+        await tokens.store.reward(keyId, reserved);
+        return { allowed: false, decision: decide(tokens, rejection, false) };
+      }
+      let open = true;
+      const close = async (adjust: () => Promise<unknown>): Promise<void> => {
+        if (!open) return;
+        open = false;
+        await adjust();
+      };
+      return {
+        allowed: true,
+        settle: (actual) =>
+          close(() => (actual > reserved ? tokens.store.penalty(keyId, actual - reserved) : actual < reserved ? tokens.store.reward(keyId, reserved - actual) : Promise.resolve())),
+        release: () => close(() => tokens.store.reward(keyId, reserved)),
+      };
+    },
+    async acquireSlot(keyId, holder) {
+      const policy = POLICIES.concurrency;
+      if (!(await concurrencyStore.acquire(keyId, holder, config.concurrentPerKey, slotLeaseMs))) {
+        const decision: RateLimitDecision = {
+          allowed: false,
+          policy: policy.name,
+          policyHeader: `"${policy.name}";q=${config.concurrentPerKey};w=${policy.windowSeconds}`,
+          limitHeader: `"${policy.name}";r=0;t=1`,
+          retryAfterSeconds: 1,
+        };
+        return { allowed: false, decision };
+      }
+      let held = true;
+      return {
+        allowed: true,
+        async release() {
+          if (!held) return;
+          held = false;
+          await concurrencyStore.release(keyId, holder);
+        },
+      };
     },
     checkAuthFailures: (ip) => peek(authFailures, ip),
     consumeAuthFailure: (ip) => consume(authFailures, ip),

@@ -265,6 +265,8 @@ export interface WebhookStore {
   /** A dead-lettered delivery goes back to pending, due now, with a fresh attempt budget. */
   redeliver(id: string, now: string): Promise<WebhookDeliveryRecord | undefined>;
   countByState(): Promise<Readonly<Record<WebhookDeliveryState, number>>>;
+  /** Re-encrypts endpoint secrets sealed under a previous at-rest key (SIG-7 rotation); returns how many changed. */
+  resealSecrets(): Promise<number>;
 }
 
 export type TaskVersionState = 'draft' | 'active' | 'retired';

@@ -6,3 +6,7 @@ const contextOf = (endpointId: string): string => `webhook_endpoints/${endpointI
 
 export const sealWebhookSecret = (box: SecretBox, endpointId: string, secret: string): string => box.seal(secret, contextOf(endpointId));
 export const openWebhookSecret = (box: SecretBox, endpointId: string, sealed: string): string => box.open(sealed, contextOf(endpointId));
+
+/** The secret sealed under the current key, or undefined when it already is. */
+export const resealedWebhookSecret = (box: SecretBox, endpointId: string, sealed: string): string | undefined =>
+  box.needsResealing(sealed) ? sealWebhookSecret(box, endpointId, openWebhookSecret(box, endpointId, sealed)) : undefined;

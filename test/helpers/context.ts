@@ -64,6 +64,7 @@ export interface TestContextOptions {
   readonly requestsPerMinute?: number;
   readonly authFailuresPerMinutePerIp?: number;
   readonly tokensPerDay?: number;
+  readonly concurrentPerKey?: number;
   readonly bodyLimitBytes?: number;
   readonly idempotencyWaitMs?: number;
   readonly clock?: () => Date;
@@ -124,6 +125,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       requestsPerMinute: options.requestsPerMinute ?? 10_000,
       tokensPerDay: options.tokensPerDay ?? 10_000_000,
       authFailuresPerMinutePerIp: options.authFailuresPerMinutePerIp ?? 10_000,
+      ...(options.concurrentPerKey === undefined ? {} : { concurrentPerKey: options.concurrentPerKey }),
       random: () => 0,
     }),
     logger: createLogger({ level: 'info', destination }),

@@ -13,7 +13,13 @@ export interface ChatRequestBody {
 }
 
 export type UpstreamBehaviour =
-  | { readonly kind: 'answer'; readonly content: string | ((request: ChatRequestBody) => string); readonly delayMs?: number }
+  | {
+      readonly kind: 'answer';
+      readonly content: string | ((request: ChatRequestBody) => string);
+      readonly delayMs?: number;
+      /** total_tokens reported in `usage` (default 150). */
+      readonly totalTokens?: number;
+    }
   | { readonly kind: 'status'; readonly status: number; readonly body?: unknown; readonly headers?: Record<string, string> }
   | { readonly kind: 'hang' }
   /** Raw bytes with the given headers (a compressed or oversized body); onClose says whether all of it was sent. */
@@ -34,13 +40,13 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
   return Buffer.concat(parts).toString('utf8');
 };
 
-export const chatCompletion = (content: string) => ({
+export const chatCompletion = (content: string, totalTokens = 150) => ({
   id: 'chatcmpl-mock',
   object: 'chat.completion',
   created: 1_700_000_000,
   model: 'mock-model',
   choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
-  usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 },
+  usage: { prompt_tokens: Math.max(totalTokens - 30, 0), completion_tokens: Math.min(totalTokens, 30), total_tokens: totalTokens },
 });
 
 export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = []): Promise<MockUpstream> {
@@ -79,7 +85,7 @@ export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = 
       }
       if (behaviour.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
       const content = typeof behaviour.content === 'function' ? behaviour.content(body) : behaviour.content;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chatCompletion(content)));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chatCompletion(content, behaviour.totalTokens)));
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

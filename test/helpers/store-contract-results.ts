@@ -95,6 +95,8 @@ export function resultsAndOutboxContract(getStore: () => Store): void {
       const redelivered = await store.webhooks.redeliver(first.id, at(400));
       assert.deepEqual([redelivered?.state, redelivered?.attempts, redelivered?.messageId], ['pending', 0, first.messageId]);
       assert.equal(await store.webhooks.redeliver(first.id, at(400)), undefined, 'only a dead letter redelivers');
+      assert.equal(await store.webhooks.resealSecrets(), 0, 'secrets sealed under the current key stay as they are');
+      assert.equal((await store.webhooks.getEndpoint(endpointId))?.secret, 'sealed');
       assert.equal(await store.webhooks.deleteEndpoint(endpointId), true);
       assert.equal(await store.webhooks.getDelivery(first.id), undefined, 'deliveries go with their endpoint');
     });

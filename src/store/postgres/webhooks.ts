@@ -1,9 +1,9 @@
 // Webhook endpoints (secrets sealed at rest, SIG-7) and the delivery outbox in PostgreSQL. Due deliveries are leased
 // with FOR UPDATE SKIP LOCKED, so every process on the database can run a worker and none sends a delivery another one
 // holds; the lease token fences a worker whose lease ran out.
-import { iso, isoRequired, type PgPool, type Queryable } from './db.js';
+import { inTransaction, iso, isoRequired, type PgPool, type Queryable } from './db.js';
 import type { SecretBox } from '../../security/secret-box.js';
-import { openWebhookSecret, sealWebhookSecret } from '../webhook-secrets.js';
+import { openWebhookSecret, resealedWebhookSecret, sealWebhookSecret } from '../webhook-secrets.js';
 import type { NewWebhookDelivery, WebhookDeliveryRecord, WebhookDeliveryState, WebhookEndpointRecord, WebhookStore } from '../types.js';
 
 interface EndpointRow {
@@ -141,6 +141,20 @@ export function createPostgresWebhookStore(pool: PgPool, box: SecretBox): Webhoo
         [id, now],
       );
       return rows[0] === undefined ? undefined : toDelivery(rows[0]);
+    },
+    async resealSecrets() {
+      // Row locks keep an endpoint deleted or re-created meanwhile from being written with a stale secret.
+      return inTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ id: string; secret: string }>('SELECT id, secret FROM webhook_endpoints FOR UPDATE');
+        let changed = 0;
+        for (const row of rows) {
+          const next = resealedWebhookSecret(box, row.id, row.secret);
+          if (next === undefined) continue;
+          await client.query('UPDATE webhook_endpoints SET secret = $2 WHERE id = $1', [row.id, next]);
+          changed += 1;
+        }
+        return changed;
+      });
     },
     async countByState() {
       const result: Record<WebhookDeliveryState, number> = { pending: 0, delivered: 0, dead: 0 };

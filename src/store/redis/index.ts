@@ -3,7 +3,7 @@
 // in-flight locks. The database stays the arbiter of idempotency; Redis answers duplicates without touching it.
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import type { RateLimiterStoreFactory } from '../../security/rate-limit.js';
+import type { ConcurrencyStore, RateLimiterStoreFactory } from '../../security/rate-limit.js';
 import type { ReplayCache } from '../../security/replay-cache.js';
 import type { IdempotencyStore, Store } from '../types.js';
 import { engineUnavailable, failClosed } from '../engine-failure.js';
@@ -30,9 +30,30 @@ export const redisRateLimiters =
     return failClosed('Redis', {
       consume: (key: string, points?: number) => limiter.consume(key, points),
       penalty: (key: string, points?: number) => limiter.penalty(key, points),
+      reward: (key: string, points?: number) => limiter.reward(key, points),
       get: (key: string) => limiter.get(key),
     });
   };
+
+// Expired leases are dropped first, then a holder is added only below the limit; Redis's clock times every lease.
+const ACQUIRE_SLOT = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+/** Per-key execution slots every process shares (LLM10-6): a sorted set of holders scored by lease end. */
+export const redisConcurrencyStore = (client: Redis): ConcurrencyStore =>
+  failClosed('Redis', {
+    async acquire(scope: string, holder: string, limit: number, leaseMs: number) {
+      return (await client.eval(ACQUIRE_SLOT, 1, key('slots', scope), holder, limit, Math.max(1, Math.ceil(leaseMs)))) === 1;
+    },
+    async release(scope: string, holder: string) {
+      await client.zrem(key('slots', scope), holder);
+    },
+  });
 
 // JSON keeps (scope, id) unambiguous whatever characters either holds.
 const key = (prefix: string, ...parts: string[]): string => `airlock:${prefix}:${JSON.stringify(parts)}`;

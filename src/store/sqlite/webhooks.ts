@@ -3,7 +3,7 @@
 // same delivery concurrently.
 import type { SqliteDatabase } from './db.js';
 import type { SecretBox } from '../../security/secret-box.js';
-import { openWebhookSecret, sealWebhookSecret } from '../webhook-secrets.js';
+import { openWebhookSecret, resealedWebhookSecret, sealWebhookSecret } from '../webhook-secrets.js';
 import type {
   ClaimedWebhookDelivery,
   NewWebhookDelivery,
@@ -104,6 +104,18 @@ export function createSqliteWebhookStore(db: SqliteDatabase, box: SecretBox): We
     }
   };
   const enqueueAll = db.transaction(enqueueSync);
+  const sealedSecrets = db.prepare<[], { id: string; secret: string }>('SELECT id, secret FROM webhook_endpoints');
+  const replaceSecret = db.prepare('UPDATE webhook_endpoints SET secret = @secret WHERE id = @id');
+  const resealAll = db.transaction((): number => {
+    let changed = 0;
+    for (const row of sealedSecrets.all()) {
+      const next = resealedWebhookSecret(box, row.id, row.secret);
+      if (next === undefined) continue;
+      replaceSecret.run({ id: row.id, secret: next });
+      changed += 1;
+    }
+    return changed;
+  });
 
   return {
     enqueueSync,
@@ -166,6 +178,9 @@ export function createSqliteWebhookStore(db: SqliteDatabase, box: SecretBox): We
       if (redeliver.run({ id, now }).changes === 0) return undefined;
       const row = deliveryById.get(id);
       return row === undefined ? undefined : toDelivery(row);
+    },
+    async resealSecrets() {
+      return resealAll.immediate();
     },
     async countByState() {
       const result: Record<WebhookDeliveryState, number> = { pending: 0, delivered: 0, dead: 0 };
