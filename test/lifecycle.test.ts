@@ -97,7 +97,8 @@ describe('the airlock process', () => {
     await once(second.child, 'exit');
   });
 
-  test('SIGTERM, when a request is in flight, then it completes and the process exits 0', async () => {
+  /** A server whose upstream answers support.answer after 1.5 s, with a tasks key made by the CLI on its data dir. */
+  async function startWithSlowUpstream(): Promise<{ upstream: Awaited<ReturnType<typeof startMockUpstream>>; dataDir: string; key: string; server: Started; base: string }> {
     const citeFirstChunk = (body: { messages: Array<{ content: string }> }): string => {
       const chunkId = /[a-z0-9-]+#\d+-[0-9a-f]+/.exec(body.messages[1]?.content ?? '')?.[0] ?? 'none';
       return JSON.stringify({ answer: 'Shipping to Germany costs €6.90.', citations: [chunkId], confidence: 0.8, abstained: false });
@@ -111,7 +112,11 @@ describe('the airlock process', () => {
     const { key } = JSON.parse(out.text()) as { key: string };
     const server = await startServer(env);
     children.push(server.child);
-    const base = `http://127.0.0.1:${server.port}`;
+    return { upstream, dataDir, key, server, base: `http://127.0.0.1:${server.port}` };
+  }
+
+  test('SIGTERM, when a request is in flight, then it completes and the process exits 0', async () => {
+    const { upstream, key, server, base } = await startWithSlowUpstream();
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
 
     const inFlight = fetch(`${base}/v1/tasks/support.answer`, {
@@ -133,20 +138,7 @@ describe('the airlock process', () => {
   });
 
   test('LLM10-6 B1: SIGTERM, when a keep-alive client has sent half a request and a task call waits on a slow upstream, then the half request is answered with Connection: close, the task call answers 200 with its audit row and a completed idempotency row, and the process exits 0', async () => {
-    const citeFirstChunk = (body: { messages: Array<{ content: string }> }): string => {
-      const chunkId = /[a-z0-9-]+#\d+-[0-9a-f]+/.exec(body.messages[1]?.content ?? '')?.[0] ?? 'none';
-      return JSON.stringify({ answer: 'Shipping to Germany costs €6.90.', citations: [chunkId], confidence: 0.8, abstained: false });
-    };
-    const upstream = await startMockUpstream([{ kind: 'answer', delayMs: 1500, content: citeFirstChunk }]);
-    const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
-    dirs.push(dataDir);
-    const env = { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL, AIRLOCK_MODEL: 'mock-model', AIRLOCK_ALLOWED_MODELS: 'mock-model', AIRLOCK_POLICIES_DIR: join(ROOT, 'policies'), AIRLOCK_CORPUS_DIR: join(ROOT, 'corpus') };
-    const out = capture();
-    assert.equal(await runCli(['keys', 'create', '--name', 'drain', '--scopes', 'tasks:*', '--json'], env, out.stream, capture().stream), 0);
-    const { key } = JSON.parse(out.text()) as { key: string };
-    const server = await startServer(env);
-    children.push(server.child);
-    const base = `http://127.0.0.1:${server.port}`;
+    const { upstream, dataDir, key, server, base } = await startWithSlowUpstream();
 
     // A keep-alive client that has sent half of its request when SIGTERM arrives.
     const socket = connect(server.port, '127.0.0.1');
