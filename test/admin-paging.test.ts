@@ -57,6 +57,17 @@ describe('issue 13 item 5: admin lists in pages', () => {
     assert.equal(drafts.body.next_cursor, null);
   });
 
+  test('approve-drafts with a selection (issue 13 item 3), when one entry names a version that is not the newest, then only the drafts as seen are approved', async () => {
+    const response = await request(ctx.app)
+      .post('/admin/corpus/approve-drafts')
+      .set({ authorization: `Bearer ${admin}`, 'content-type': 'application/json' })
+      .send(JSON.stringify({ documents: [{ id: 'bulk-001', version: 1 }, { id: 'bulk-002', version: 2 }, { id: 'bulk-003', version: 1 }] }));
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.body.approved, 1);
+    assert.deepEqual(response.body.documents.map((document: { document_id: string }) => document.document_id), ['bulk-001']);
+    assert.equal((await ctx.corpus.getDocument('bulk-002')).approvedVersion, null);
+  });
+
   test('a list, when given a forged cursor, a limit out of range or an unknown parameter, then a 400 problem names the parameter', async () => {
     for (const [path, field] of [
       ['/admin/corpus/documents?cursor=not-a-cursor', 'cursor'],

@@ -78,6 +78,24 @@ describe('the console with 10,000 documents (issue 13 item 5)', () => {
     await ui.shot('documents-10k');
   });
 
+  test('bulk approval (issue 13 item 3), when drafts are selected on two pages, then exactly those versions are approved with one request; approved rows offer no checkbox', async () => {
+    await ui.signIn(adminKey);
+    await page.goto(`${ui.origin}/console#documents`);
+    await page.locator('[data-document-row="article-00049"]').waitFor();
+    assert.equal(await page.getByRole('checkbox', { name: /^Select article-00000 / }).count(), 0, 'an approved document cannot be selected');
+    for (const id of ['article-00001', 'article-00003']) await page.getByRole('checkbox', { name: `Select ${id} v1` }).check();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('checkbox', { name: 'Select article-00051 v1' }).check();
+    const requests = await adminRequests(async () => {
+      await page.getByRole('button', { name: 'Approve 3 selected drafts' }).click();
+      await page.locator('#status').getByText('Approved 3 of 3 selected drafts.').waitFor();
+    });
+    assert.equal(requests.filter((path) => path === '/admin/corpus/approve-drafts').length, 1);
+    for (const id of ['article-00001', 'article-00003', 'article-00051']) assert.equal((await ctx.corpus.getDocument(id)).approvedVersion, 1, id);
+    assert.equal((await ctx.corpus.getDocument('article-00005')).approvedVersion, null, 'an unselected draft stays a draft');
+    assert.equal(await page.locator('#documents-page').textContent(), 'Page 2', 'the page did not change');
+  });
+
   test('search, when it names one document among 10,000, then lists it alone; approving it from its detail works and keeps the list', async () => {
     await ui.signIn(adminKey);
     await page.getByLabel('Title or id contains').fill('moka');

@@ -7,6 +7,12 @@ import type { CorpusStore } from '../store/corpus.js';
 export const ApproveDraftsRequest = z.strictObject({
   collection: z.string().regex(/^[a-z][a-z0-9_-]*$/).max(64).optional().describe('Only drafts of this collection'),
   dry_run: z.boolean().default(false).describe('List what would be approved and change nothing'),
+  documents: z
+    .array(z.strictObject({ id: z.string().min(1).max(300), version: z.int().min(1) }))
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('Only these drafts (the console\'s selection), each pinned to the version the admin saw'),
 });
 export type ApproveDraftsRequest = z.input<typeof ApproveDraftsRequest>;
 
@@ -33,8 +39,12 @@ export interface ApproveDraftsResult {
  * transaction, pinned to the version listed, so a version that arrives meanwhile is never approved unseen.
  */
 export async function approveDrafts(corpus: CorpusStore, request: ApproveDraftsRequest, actor: string): Promise<ApproveDraftsResult> {
-  const { collection, dry_run: dryRun } = ApproveDraftsRequest.parse(request);
-  const drafts = (await corpus.listDocuments(collection === undefined ? {} : { collection })).filter((document) => document.latestState === 'draft');
+  const { collection, dry_run: dryRun, documents: selection } = ApproveDraftsRequest.parse(request);
+  const chosen = selection === undefined ? undefined : new Map(selection.map((item) => [item.id, item.version]));
+  // A selected document whose newest version moved on since the admin saw it is not approved unseen: it is left out.
+  const drafts = (await corpus.listDocuments(collection === undefined ? {} : { collection })).filter(
+    (document) => document.latestState === 'draft' && (chosen === undefined || chosen.get(document.id) === document.latestVersion),
+  );
   const documents: DraftApproval[] = [];
   for (const document of drafts) {
     const base = { document_id: document.id, title: document.title, collection: document.collection, version: document.latestVersion };

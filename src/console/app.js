@@ -193,9 +193,19 @@ const documentsPager = createPager('documents', async (cursor) => {
   $('documents-stats').textContent = `${stats.documents} documents · ${stats.approvedChunks} approved chunks · versions: ${STATE_ORDER.map((state) => `${stats.versionsByState?.[state] ?? 0} ${state}`).join(', ')}`;
   $('documents-rows').replaceChildren(
     ...(listing.documents.length === 0
-      ? [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No documents match.'))]
+      ? [el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'No documents match.'))]
       : listing.documents.map((doc) =>
           el('tr', { class: selectedDocument === doc.id ? 'selected' : undefined, 'data-document-row': doc.id },
+            el('td', {},
+              doc.latestState === 'draft'
+                ? el('input', {
+                    type: 'checkbox',
+                    'aria-label': `Select ${doc.id} v${doc.latestVersion}`,
+                    checked: draftSelection.get(doc.id) === doc.latestVersion,
+                    onchange: (event) => toggleDraft(doc, event.target.checked),
+                  })
+                : null,
+            ),
             el('td', {}, el('button', { type: 'button', class: 'secondary', 'data-document': doc.id, onclick: () => openDocument(doc.id) }, doc.id)),
             el('td', {}, doc.title),
             el('td', {}, doc.collection),
@@ -208,7 +218,33 @@ const documentsPager = createPager('documents', async (cursor) => {
   return listing;
 });
 
+// Drafts chosen for bulk approval, each with the version the admin saw; kept across pages and searches.
+const draftSelection = new Map();
+
+function toggleDraft(doc, selected) {
+  if (selected) draftSelection.set(doc.id, doc.latestVersion);
+  else draftSelection.delete(doc.id);
+  renderDraftSelection();
+}
+
+function renderDraftSelection() {
+  $('approve-selected').disabled = draftSelection.size === 0;
+  $('approve-selected').textContent = `Approve ${draftSelection.size} selected draft${draftSelection.size === 1 ? '' : 's'}`;
+}
+
+async function approveSelected() {
+  const documents = [...draftSelection].map(([id, version]) => ({ id, version }));
+  const result = await act('', () => api('/admin/corpus/approve-drafts', { method: 'POST', body: { documents } }));
+  if (!result) return;
+  const skipped = documents.length - result.approved;
+  say(`Approved ${result.approved} of ${documents.length} selected drafts${skipped > 0 ? `; ${skipped} changed since you selected them and were left alone` : ''}.`, skipped > 0 ? 'bad' : 'ok');
+  draftSelection.clear();
+  renderDraftSelection();
+  await documentsPager.reload();
+}
+
 async function loadDocuments() {
+  renderDraftSelection();
   await documentsPager.reload();
   if (selectedDocument) await openDocument(selectedDocument, { focus: false });
 }
@@ -561,6 +597,7 @@ $('documents-filter').addEventListener('submit', (event) => {
   void documentsPager.restart();
 });
 $('documents-state').addEventListener('change', () => void documentsPager.restart());
+$('approve-selected').addEventListener('click', () => void approveSelected());
 $('reviews-state').addEventListener('change', () => void reviewsPager.restart());
 $('reviews-filter').addEventListener('submit', (event) => event.preventDefault());
 $('audit-filter').addEventListener('submit', (event) => {
