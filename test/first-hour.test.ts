@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { runCli } from '../src/cli/main.js';
 import { capture } from './helpers/capture.js';
-import { BUNDLED_TASKS, createTestContext, envelope } from './helpers/context.js';
+import { BUNDLED_TASKS, createTestContext, envelope, type TestContext } from './helpers/context.js';
 import { modelFor, startMockUpstream } from './helpers/mock-upstream.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts');
@@ -110,15 +110,20 @@ describe('issue 13 item 6: first-hour fixes', () => {
     }
   });
 
+  /** One support question with a fresh task key: the call whose upstream failure the next tests inspect. */
+  const askThrough = async (ctx: TestContext) => {
+    const { key } = await ctx.createKey(['tasks:*']);
+    return request(ctx.app)
+      .post('/v1/tasks/support.answer')
+      .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+      .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
+  };
+
   test('a task call, when the upstream refuses the key, then the problem detail says so without the upstream text', async () => {
     const upstream = await startMockUpstream([{ kind: 'status', status: 401, body: { error: { message: 'Incorrect API key provided: sk-test-not-a-real-key' } } }]);
     const ctx = await createTestContext({ model: modelFor(upstream) });
     try {
-      const { key } = await ctx.createKey(['tasks:*']);
-      const response = await request(ctx.app)
-        .post('/v1/tasks/support.answer')
-        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
-        .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
+      const response = await askThrough(ctx);
       assert.equal(response.status, 502);
       assert.equal(response.body.code, 'upstream_rejected');
       assert.match(response.body.detail, /refused the API key \(HTTP 401\)/);
@@ -135,11 +140,7 @@ describe('issue 13 item 6: first-hour fixes', () => {
     const upstream = { baseURL: `http://127.0.0.1:${port}/v1` } as Parameters<typeof modelFor>[0];
     const ctx = await createTestContext({ model: modelFor(upstream) });
     try {
-      const { key } = await ctx.createKey(['tasks:*']);
-      const response = await request(ctx.app)
-        .post('/v1/tasks/support.answer')
-        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
-        .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
+      const response = await askThrough(ctx);
       assert.equal(response.status, 503);
       assert.match(response.body.detail, /refused the connection/);
     } finally {
