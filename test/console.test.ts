@@ -226,9 +226,9 @@ describe('the admin console at /console', () => {
     await signIn();
     await page.setViewportSize({ width: 390, height: 844 });
     try {
-      for (const view of ['documents', 'audit', 'keys']) {
+      for (const view of ['documents', 'audit', 'keys', 'webhooks']) {
         await page.goto(`${origin}/console#${view}`);
-        for (const name of ['Documents', 'Quarantine', 'Reviews', 'Audit', 'Keys']) {
+        for (const name of ['Documents', 'Quarantine', 'Reviews', 'Audit', 'Keys', 'Tasks', 'Webhooks']) {
           const box = await page.getByRole('link', { name, exact: true }).boundingBox();
           assert.ok(box !== null && box.x >= 0 && box.x + box.width <= 390, `${name} link inside the screen on ${view}: ${JSON.stringify(box)}`);
         }

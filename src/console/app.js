@@ -1,7 +1,7 @@
 // Airlock console: a dependency-free module over /admin/*. Everything the server returns is rendered as
 // text nodes, never parsed as markup: document text, model output and audit details are untrusted here too.
 const KEY_STORAGE = 'airlock.adminKey';
-const VIEWS = ['documents', 'quarantine', 'reviews', 'audit', 'keys', 'tasks'];
+const VIEWS = ['documents', 'quarantine', 'reviews', 'audit', 'keys', 'tasks', 'webhooks'];
 const $ = (id) => document.getElementById(id);
 
 /** Builds an element; string and number children become text nodes, never markup. */
@@ -494,10 +494,10 @@ async function loadKeys() {
 }
 
 /** Shows a new secret once, in the page only: it is never stored by the console. */
-function showSecret(values) {
-  $('key-secret-values').replaceChildren(...values.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, el('code', { class: 'mono' }, value))]));
-  $('key-secret').hidden = false;
-  $('key-secret-title').focus();
+function showSecret(values, panel = 'key-secret') {
+  $(`${panel}-values`).replaceChildren(...values.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, el('code', { class: 'mono' }, value))]));
+  $(panel).hidden = false;
+  $(`${panel}-title`).focus();
 }
 
 async function rotateKey(key) {
@@ -589,7 +589,91 @@ async function activateTask(name, version) {
   if (result) await loadTasks();
 }
 
-const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit, keys: loadKeys, tasks: loadTasks };
+// ---------- webhooks ----------
+
+async function loadWebhooks() {
+  const result = await act('', () => api('/admin/webhooks'));
+  if (!result) return;
+  $('webhook-rows').replaceChildren(
+    ...(result.endpoints.length === 0
+      ? [el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No endpoints registered.'))]
+      : result.endpoints.map((endpoint) =>
+          el('tr', { 'data-endpoint': endpoint.id },
+            el('td', { class: 'mono' }, endpoint.url),
+            el('td', {}, endpoint.events.join(', ')),
+            el('td', {}, endpoint.task ? `task ${endpoint.task}` : endpoint.key_id ? `key ${endpoint.key_id}` : 'everything'),
+            el('td', {}, when(endpoint.created_at)),
+            el('td', {},
+              el('div', { class: 'buttons' },
+                el('button', { type: 'button', class: 'secondary', onclick: () => testWebhook(endpoint) }, 'Send test'),
+                el('button', { type: 'button', class: 'danger', onclick: () => deleteWebhook(endpoint) }, 'Delete'),
+              ),
+            ),
+          ),
+        )),
+  );
+  await loadDeliveries();
+}
+
+async function loadDeliveries() {
+  const state = $('deliveries-state').value;
+  const result = await act('', () => api(`/admin/webhooks/deliveries?${new URLSearchParams(state ? { state, limit: '100' } : { limit: '100' })}`));
+  if (!result) return;
+  $('delivery-rows').replaceChildren(
+    ...(result.deliveries.length === 0
+      ? [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No deliveries in this state.'))]
+      : result.deliveries.map((delivery) =>
+          el('tr', { 'data-delivery': delivery.id },
+            el('td', {}, delivery.event),
+            el('td', { class: 'mono' }, delivery.webhook_id),
+            el('td', {}, badge(delivery.state)),
+            el('td', {}, delivery.attempts),
+            el('td', { class: 'mono' }, delivery.endpoint_id),
+            el('td', {},
+              delivery.state === 'dead'
+                ? el('button', { type: 'button', 'aria-label': `Redeliver ${delivery.webhook_id}`, onclick: () => redeliver(delivery) }, 'Redeliver')
+                : '–',
+            ),
+          ),
+        )),
+  );
+}
+
+async function testWebhook(endpoint) {
+  const result = await act('', () => api(`/admin/webhooks/${encodeURIComponent(endpoint.id)}/test`, { method: 'POST' }));
+  if (result) say(result.delivered ? `Test event delivered to ${endpoint.url} (HTTP ${result.status}).` : `Test event not delivered to ${endpoint.url}${result.status ? ` (HTTP ${result.status})` : ''}.`, result.delivered ? 'ok' : 'bad');
+}
+
+async function deleteWebhook(endpoint) {
+  const removed = await act(`Deleted the endpoint ${endpoint.url}.`, () => api(`/admin/webhooks/${encodeURIComponent(endpoint.id)}`, { method: 'DELETE' }));
+  if (removed) await loadWebhooks();
+}
+
+async function redeliver(delivery) {
+  const result = await act(`Delivery ${delivery.webhook_id} is back in the outbox.`, () => api(`/admin/webhooks/deliveries/${encodeURIComponent(delivery.id)}/redeliver`, { method: 'POST' }));
+  if (result) await loadDeliveries();
+}
+
+$('webhook-create').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const task = $('webhook-task').value.trim();
+  const keyId = $('webhook-key').value.trim();
+  const body = {
+    url: $('webhook-url').value.trim(),
+    events: [...document.querySelectorAll('#webhook-create input[type=checkbox]:checked')].map((box) => box.value),
+    ...(task ? { task } : {}),
+    ...(keyId ? { key_id: keyId } : {}),
+  };
+  const created = await act(`Registered ${body.url}.`, () => api('/admin/webhooks', { method: 'POST', body }));
+  if (!created) return;
+  $('webhook-create').reset();
+  showSecret([['Signing secret', created.secret]], 'webhook-secret');
+  await loadWebhooks();
+});
+$('deliveries-state').addEventListener('change', () => void loadDeliveries());
+$('deliveries-filter').addEventListener('submit', (event) => event.preventDefault());
+
+const LOADERS = { documents: loadDocuments, quarantine: loadQuarantine, reviews: loadReviews, audit: loadAudit, keys: loadKeys, tasks: loadTasks, webhooks: loadWebhooks };
 const loadCurrent = () => LOADERS[VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'documents']();
 
 $('documents-filter').addEventListener('submit', (event) => {
