@@ -166,6 +166,9 @@ describe('outbound webhooks (issue 14)', () => {
     const listed = capture();
     assert.equal(await runCli(['webhooks', 'deliveries', '--state', 'dead', '--endpoint', endpoint.id, '--json'], env, listed.stream, capture().stream), 0);
     assert.deepEqual((JSON.parse(listed.text()) as Array<{ id: string }>).map((row) => row.id), [dead!.id]);
+    const badState = capture();
+    assert.equal(await runCli(['webhooks', 'deliveries', '--state', 'bogus'], env, capture().stream, badState.stream), 2, 'a bad flag value is a usage error');
+    assert.match(badState.text(), /--state/);
     const redeliver = capture();
     const redeliverErr = capture();
     assert.equal(await runCli(['webhooks', 'redeliver', dead!.id, '--json'], env, redeliver.stream, redeliverErr.stream), 0, redeliverErr.text());

@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js';
 import { createWebhookAdmin, DeliveryQuery, parseCreateWebhookRequest } from '../webhooks/admin.js';
 import { parseAllowHosts } from '../webhooks/url-safety.js';
 import { print, table, type CliIO } from './output.js';
+import { parseFlags } from './common.js';
 
 export interface WebhookCommandOptions {
   readonly url?: string | undefined;
@@ -65,7 +66,11 @@ export async function webhooksCommand(
     }
     case 'deliveries': {
       const deliveries = await admin.deliveries(
-        DeliveryQuery.parse({ ...(options.endpoint === undefined ? {} : { endpoint_id: options.endpoint }), ...(options.state === undefined ? {} : { state: options.state }) }),
+        parseFlags(
+          DeliveryQuery,
+          { ...(options.endpoint === undefined ? {} : { endpoint_id: options.endpoint }), ...(options.state === undefined ? {} : { state: options.state }) },
+          { endpoint_id: '--endpoint', state: '--state' },
+        ),
       );
       print(io, deliveries, () => table(deliveries, DELIVERY_COLUMNS));
       return 0;
