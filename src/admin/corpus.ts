@@ -2,6 +2,7 @@
 // Only versions in the draft state are taken: a quarantined version needs a person to read its findings, one at a time.
 import { z } from 'zod';
 import { isAppError } from '../errors.js';
+import type { CorpusDocument } from '../contracts/corpus.js';
 import type { CorpusStore } from '../store/corpus.js';
 
 export const ApproveDraftsRequest = z.strictObject({
@@ -41,9 +42,14 @@ export interface ApproveDraftsResult {
 export async function approveDrafts(corpus: CorpusStore, request: ApproveDraftsRequest, actor: string): Promise<ApproveDraftsResult> {
   const { collection, dry_run: dryRun, documents: selection } = ApproveDraftsRequest.parse(request);
   const chosen = selection === undefined ? undefined : new Map(selection.map((item) => [item.id, item.version]));
+  // A selection reads only the documents it names, not the whole corpus (the console sends a few from 10,000).
+  const candidates = selection === undefined ? await corpus.listDocuments(collection === undefined ? {} : { collection }) : await existingDocuments(corpus, selection.map((item) => item.id));
   // A selected document whose newest version moved on since the admin saw it is not approved unseen: it is left out.
-  const drafts = (await corpus.listDocuments(collection === undefined ? {} : { collection })).filter(
-    (document) => document.latestState === 'draft' && (chosen === undefined || chosen.get(document.id) === document.latestVersion),
+  const drafts = candidates.filter(
+    (document) =>
+      document.latestState === 'draft' &&
+      (collection === undefined || document.collection === collection) &&
+      (chosen === undefined || chosen.get(document.id) === document.latestVersion),
   );
   const documents: DraftApproval[] = [];
   for (const document of drafts) {
@@ -66,6 +72,19 @@ export async function approveDrafts(corpus: CorpusStore, request: ApproveDraftsR
     failed: documents.filter((document) => document.outcome === 'failed').length,
     documents,
   };
+}
+
+/** The named documents that exist; an id deleted since it was selected is simply not there. */
+async function existingDocuments(corpus: CorpusStore, ids: readonly string[]): Promise<CorpusDocument[]> {
+  const found: CorpusDocument[] = [];
+  for (const id of ids) {
+    try {
+      found.push(await corpus.getDocument(id));
+    } catch (error) {
+      if (!(isAppError(error) && error.code === 'not_found')) throw error;
+    }
+  }
+  return found;
 }
 
 /** The audit detail of a bulk approval: which versions, so a later reader can tell what was approved unseen. */

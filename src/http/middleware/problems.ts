@@ -38,9 +38,8 @@ export const problemHandler = (logger: Logger): ErrorRequestHandler =>
     }
     const known = knownProblem(error);
     if (known !== undefined) {
-      // A stack helps only when something underneath failed; a state we report on purpose (not ready, draining) is
-      // logged as its code, or a load balancer's probes would write a stack trace every few seconds.
-      if (known.status >= 500 && known.code !== 'not_ready') {
+      // A stack helps only when something underneath failed; an error we raise on purpose is logged as its code.
+      if (known.status >= 500) {
         logger.warn({ request_id: res.locals['requestId'], code: known.code, ...(known.cause === undefined ? {} : { err: known.cause }) }, 'request failed');
       }
       sendProblem(res, known);

@@ -1,6 +1,7 @@
 // Liveness, readiness and the OpenAPI document.
 import { Router } from 'express';
 import { AppError } from '../../errors.js';
+import { sendProblem } from '../middleware/problems.js';
 
 export interface HealthDeps {
   /** Resolves to a reason when not ready (database closed, corpus not loaded, draining), or undefined when ready. */
@@ -16,7 +17,12 @@ export function healthRoutes(deps: HealthDeps): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const reason = await deps.notReadyReason().catch(() => 'readiness check failed');
-    if (reason !== undefined) throw new AppError('not_ready', { detail: reason, headers: { 'Retry-After': '2' } });
+    // Answered here rather than thrown: a probe's answer is for the load balancer, not a request failure to log every
+    // few seconds.
+    if (reason !== undefined) {
+      sendProblem(res, new AppError('not_ready', { detail: reason, headers: { 'Retry-After': '2' } }));
+      return;
+    }
     res.json({ status: 'ready' });
   });
   router.get('/openapi.json', (_req, res) => {
