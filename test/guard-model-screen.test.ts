@@ -50,6 +50,12 @@ const SAFE = verdict({ verdict: 'safe', category: 'none', confidence: 0.97 });
 const UNSAFE = verdict({ verdict: 'unsafe', category: 'prompt_injection', confidence: 0.9 });
 const supportAnswer = (body: ChatRequestBody): string =>
   JSON.stringify({ answer: 'Refunds take 5 business days.', citations: offeredChunkIds(body).slice(0, 1), confidence: 0.9, abstained: false });
+const askSupport = (ctx: TestContext, key: string, question: string) =>
+  request(ctx.app)
+    .post('/v1/tasks/support.answer')
+    .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() })
+    .send(JSON.stringify(envelope({ question })));
+
 let asked = 0;
 /** A question no other test screens (so the verdict cache never answers for it) that retrieves the refund articles. */
 const freshQuestion = (): string => {
@@ -80,11 +86,7 @@ describe('model_screen at the input stage (issue 15 item 4)', () => {
     taskUpstream.requests.length = 0;
   });
 
-  const ask = (question: string) =>
-    request(ctx.app)
-      .post('/v1/tasks/support.answer')
-      .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() })
-      .send(JSON.stringify(envelope({ question })));
+  const ask = (question: string) => askSupport(ctx, key, question);
 
   /** A refusal that reached no model, said nothing of the screened text and named a retryable code. */
   const assertFailedClosed = async (response: request.Response, question: string, reason: string) => {
@@ -217,11 +219,7 @@ describe('model_screen budget and Llama Guard format (issue 15 item 4)', () => {
   const contextWith = async (env: Record<string, string>) => {
     const ctx = await createTestContext({ model: modelFor(taskUpstream), tasksDir: screenedTasks(), modelScreen: screenFrom(screenEnv(screenUpstream, env)) });
     const keys = [(await ctx.createKey(['tasks:*'])).key, (await ctx.createKey(['tasks:*'])).key] as const;
-    const ask = (question: string, key: string = keys[0]) =>
-      request(ctx.app)
-        .post('/v1/tasks/support.answer')
-        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() })
-        .send(JSON.stringify(envelope({ question })));
+    const ask = (question: string, key: string = keys[0]) => askSupport(ctx, key, question);
     return { ctx, ask, keys };
   };
 
