@@ -18,6 +18,8 @@ import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { createKeyAdmin } from '../src/admin/keys.js';
+import { createTextScreen } from '../src/guard/model-screen.js';
+import { createScreenClassifier } from '../src/model/screen-classifier.js';
 
 const SCREEN_KEY = 'sk-screen-test-secret-0123456789';
 const TASK_KEY = 'sk-task-provider-secret-9876543210';
@@ -340,6 +342,34 @@ describe('model_screen at the ingest stage (issue 15 item 4, LLM04-2, PI-4)', ()
     screenUpstream.setBehaviours([{ kind: 'answer', content: SAFE }]);
     const retried = await upload('refused-status', 'Opening hours are 9 to 5 on weekdays (status).');
     assert.equal(retried.status, 201, retried.text);
+  });
+});
+
+describe('model screen verdict cache (issue 15 item 4)', () => {
+  test('createTextScreen, when the cache is full or an entry is older than its TTL, then the least recently used or expired verdict is asked for again', async () => {
+    const upstream = await startMockUpstream([{ kind: 'answer', content: SAFE }]);
+    let now = 0;
+    try {
+      const screen = createTextScreen({
+        classify: createScreenClassifier({ apiKey: SCREEN_KEY, baseURL: upstream.baseURL, model: 'guard-model', format: 'json', timeoutMs: 2_000 }),
+        budget: async () => ({ allowed: true }),
+        now: () => now,
+        cacheEntries: 2,
+        cacheTtlMs: 1_000,
+        cacheScope: 'test',
+      });
+      const calls = async (...texts: string[]): Promise<number> => {
+        for (const text of texts) assert.equal((await screen.screen(text, 'key-1')).kind, 'verdict');
+        return upstream.requests.length;
+      };
+      assert.equal(await calls('a', 'b', 'a'), 2, 'a and b cached; a is now the most recently used');
+      assert.equal(await calls('c', 'a'), 3, 'c evicted b, the least recently used, and a is still cached');
+      assert.equal(await calls('b'), 4, 'b was evicted');
+      now = 1_000;
+      assert.equal(await calls('b'), 5, 'an entry at its TTL has expired');
+    } finally {
+      await upstream.close();
+    }
   });
 });
 
