@@ -5,12 +5,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders, type Config } from '../config.js';
-import { databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
+import { checkRegistryFor, createModelScreen, databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
 import { purgeExpired } from '../retention.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
 import { webhooksCommand } from './webhooks.js';
-import { createCheckRegistry } from '../guard/registry.js';
 import { loadTaskFolders, readTaskFolder } from '../tasks/load.js';
 import { TASK_FILE } from '../tasks/compile.js';
 import { createTaskAdmin, type TaskAdmin } from '../admin/tasks.js';
@@ -157,7 +156,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     const config = loadConfig(env);
     if (area === 'tasks' && action === 'check') {
       const dir = resolve(target ?? config.AIRLOCK_TASKS_DIR);
-      const tasks = loadTaskFolders(dir, taskCompileDeps(config, createCheckRegistry())).map(describeServing);
+      const tasks = loadTaskFolders(dir, taskCompileDeps(config, checkRegistryFor(createModelScreen(config)))).map(describeServing);
       print(io, { ok: true, dir, tasks }, () => [`ok: ${tasks.length} tasks in ${dir}`, ...tasks.map((task) => `  ${task.name.padEnd(24)} input ${task.input_versions.join(', ')}  ${task.serving}`)].join('\n'));
       return 0;
     }
