@@ -52,6 +52,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   webhooks create --url URL --events review.resolved[,request.completed] [--key ID | --task NAME]
                                      register a signed webhook endpoint; its whsec_ secret is printed once
   webhooks list | delete ID | test ID
+  webhooks enable ID                 send to an endpoint again after its receiver answered 410 Gone (which disables it)
   webhooks deliveries [--state dead] [--endpoint ID]
   webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
@@ -248,7 +249,7 @@ const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal', 'maintenance purge',
   'corpus ingest', 'corpus sync', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'tasks list', 'tasks show', 'tasks import', 'tasks activate', 'tasks diff', 'doctor', 'help',
-  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
+  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver', 'webhooks enable',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {
