@@ -11,6 +11,7 @@ import { createSqliteCorpus } from './store/sqlite/corpus.js';
 import { openPostgresStore } from './store/postgres/index.js';
 import { openPostgresCorpus } from './store/postgres/corpus.js';
 import { openRedis, redisConcurrencyStore, redisRateLimiters, withRedis } from './store/redis/index.js';
+import { createSqliteConcurrencyStore, createSqliteRateLimiters } from './store/sqlite/rate-limits.js';
 import type { CorpusOptions, CorpusStore } from './store/corpus.js';
 import type { Store } from './store/types.js';
 import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
@@ -40,9 +41,12 @@ export interface Runtime {
   readonly config: Config;
   readonly store: Store;
   readonly corpus: CorpusStore;
-  /** Shared (Redis) rate-limit counters when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  /**
+   * Rate-limit counters every process shares: in Redis when AIRLOCK_REDIS_URL is set, otherwise in the SQLite file;
+   * undefined only on PostgreSQL without Redis, where each process counts alone (AIRLOCK_PROCESSES > 1 is refused there).
+   */
   readonly rateLimiterStore: RateLimiterStoreFactory | undefined;
-  /** Shared (Redis) per-key execution slots when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  /** Per-key execution slots, shared the same way as the counters. */
   readonly concurrencyStore: ConcurrencyStore | undefined;
   /** The embedded database, for `airlock doctor`'s sqlite-vec check; undefined on PostgreSQL. */
   readonly sqliteDb: SqliteDatabase | undefined;
@@ -242,6 +246,13 @@ function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMa
   return new Map(config.AIRLOCK_ALLOWED_MODELS.map((id) => [id, createModel(config, onAttempt, id)]));
 }
 
+/** Where the counters every process must share live: Redis first, else the SQLite file, else (PostgreSQL alone) memory. */
+function sharedLimitStores(redis: ReturnType<typeof openRedis> | undefined, sqliteDb: SqliteDatabase | undefined, clock: () => Date): Pick<Runtime, 'rateLimiterStore' | 'concurrencyStore'> {
+  if (redis !== undefined) return { rateLimiterStore: redisRateLimiters(redis), concurrencyStore: redisConcurrencyStore(redis) };
+  if (sqliteDb !== undefined) return { rateLimiterStore: createSqliteRateLimiters(sqliteDb, clock), concurrencyStore: createSqliteConcurrencyStore(sqliteDb, clock) };
+  return { rateLimiterStore: undefined, concurrencyStore: undefined };
+}
+
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   const checks = createCheckRegistry();
   const compileDeps = taskCompileDeps(config, checks);
@@ -271,8 +282,7 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     config,
     store,
     corpus,
-    rateLimiterStore: redis === undefined ? undefined : redisRateLimiters(redis),
-    concurrencyStore: redis === undefined ? undefined : redisConcurrencyStore(redis),
+    ...sharedLimitStores(redis, opened.sqliteDb, clock),
     sqliteDb: opened.sqliteDb,
     embedder,
     model: createModel(config, options.onUpstreamAttempt),
