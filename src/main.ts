@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
+import { describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders } from './config.js';
 import { createLogger } from './logger.js';
 import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime, retentionPolicy } from './runtime.js';
 import { scheduleRetention } from './retention.js';
@@ -17,7 +17,7 @@ import { runWorkerPool } from './processes.js';
 const version = packageVersion();
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(withBundledFolders(process.env));
   const processLogger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
   // Each worker's lines name it, so an operator can tell which process served, drained or failed.
   const logger = cluster.isWorker ? processLogger.child({ worker: cluster.worker?.id, pid: process.pid }) : processLogger;

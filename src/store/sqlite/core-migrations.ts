@@ -167,8 +167,16 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
     sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
   },
   {
+    // A receiver answering 410 Gone disables its endpoint.
+    id: 'core-007-webhook-endpoint-disabled',
+    sql: `
+      ALTER TABLE webhook_endpoints ADD COLUMN disabled_at TEXT;
+      ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;
+    `,
+  },
+  {
     // Issue 17 item 4: limits every process on the file shares (store/sqlite/rate-limits.ts); times in epoch ms.
-    id: 'core-007-shared-rate-limits',
+    id: 'core-008-shared-rate-limits',
     sql: `
       CREATE TABLE rate_limit_counters (
         policy TEXT NOT NULL,
