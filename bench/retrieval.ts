@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import { createVectorIndex } from '../src/retrieval/vector-index.js';
-import { CORPUS_MIGRATIONS, createSqliteCorpus } from '../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../src/corpus/open.js';
+import { CORPUS_MIGRATIONS } from '../src/store/sqlite/corpus.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 
 const CHUNKS = Number(process.argv[2] ?? 100_000);
@@ -32,7 +33,7 @@ const percentile = (values: number[], p: number): number => [...values].sort((a,
 const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
 const db = openDatabase({ path: join(dir, 'bench.db'), migrations: CORPUS_MIGRATIONS });
 const embedder = createHashingEmbedder();
-const corpus = createSqliteCorpus(db, {
+const corpus = openSqliteCorpus(db, {
   embedder,
   clock: () => new Date(),
   newId: () => 'unused',

@@ -1,12 +1,13 @@
 // Retrieval quality on SQuAD v2 (part a): each paragraph is a document, each answerable question a query; prints R@1/5/10
 // and MRR per mode, on all articles and on two disjoint article halves (tuning on one, checking on the other), and how well
 // the score floor (policies' min_score) separates answerable questions from off-topic ones (banking77 texts, LLM09-2).
-import type { CorpusStore } from '../src/store/corpus.js';
+import type { Corpus, SearchMode } from '../src/corpus/corpus.js';
 import { join } from 'node:path';
 import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
-import { bootstrapCorpus } from '../src/retrieval/corpus-files.js';
+import { bootstrapCorpus } from '../src/corpus/files.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
-import { CORPUS_MIGRATIONS, createSqliteCorpus, type SearchMode } from '../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../src/corpus/open.js';
+import { CORPUS_MIGRATIONS } from '../src/store/sqlite/corpus.js';
 import { banking77, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 
@@ -20,9 +21,9 @@ interface Query {
   readonly article: number;
 }
 
-const openCorpus = (denseWeight?: number): { corpus: CorpusStore; close: () => void } => {
+const openCorpus = (denseWeight?: number): { corpus: Corpus; close: () => void } => {
   const db = openDatabase({ path: ':memory:', migrations: CORPUS_MIGRATIONS });
-  const corpus = createSqliteCorpus(db, {
+  const corpus = openSqliteCorpus(db, {
     embedder: createHashingEmbedder(),
     clock: () => new Date(),
     newId: () => 'unused',
@@ -80,7 +81,7 @@ for (const mode of ['dense', 'lexical', 'hybrid'] as SearchMode[]) {
 }
 
 /** Top hybrid score per query: what the pipeline compares with min_score before deciding to abstain. */
-async function topScores(target: CorpusStore, texts: readonly string[], collections: string[]): Promise<number[]> {
+async function topScores(target: Corpus, texts: readonly string[], collections: string[]): Promise<number[]> {
   const scores: number[] = [];
   for (const text of texts) scores.push((await target.retriever.search({ query: text, collections, k: 1, minScore: 0 }))[0]?.score ?? 0);
   return scores;
