@@ -1,9 +1,12 @@
 // Configuration: parsed once from the environment with zod, defaults in the schema, then deep-frozen.
 // An invalid value throws before the server listens, naming the variable.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ENVIRONMENTS } from './store/types.js';
 import { parseSecretKey } from './security/secret-box.js';
+import { packageRoot } from './package-info.js';
 
 const Flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const PositiveInt = z.coerce.number().int().positive();
@@ -126,6 +129,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** The folders the bundled defaults (./data, ./corpus, ./tasks) point at, and whether the process cannot run without one. */
+const BUNDLED_FOLDERS = [
+  { variable: 'AIRLOCK_DATA_DIR', folder: 'data', required: false },
+  { variable: 'AIRLOCK_CORPUS_DIR', folder: 'corpus', required: false },
+  { variable: 'AIRLOCK_TASKS_DIR', folder: 'tasks', required: true },
+] as const;
+
+/**
+ * The defaults are relative to where the process runs. Started elsewhere (a service manager, `node
+ * /opt/airlock/dist/src/main.js`, the CLI from another folder), the server and the CLI both fall back to the package's
+ * own folders, so they find the bundled tasks and share one database; a required folder found nowhere is named with
+ * the variable to set.
+ */
+export function withBundledFolders(
+  env: Readonly<Record<string, string | undefined>>,
+  where: { readonly cwd: string; readonly root: string | undefined } = { cwd: process.cwd(), root: packageRoot() },
+): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const { variable, folder, required } of BUNDLED_FOLDERS) {
+    if ((env[variable] ?? '') !== '' || existsSync(join(where.cwd, folder))) continue;
+    if (where.root !== undefined && existsSync(join(where.root, folder))) resolved[variable] = join(where.root, folder);
+    else if (required) throw new ConfigError(`no ${folder} folder in ${where.cwd}${where.root === undefined ? '' : ` or ${where.root}`}; set ${variable}`);
+  }
+  return resolved;
 }
 
 /**

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
+import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders, type Config } from '../config.js';
 import { databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
 import { purgeExpired } from '../retention.js';
 import { createReviewAdmin } from '../admin/reviews.js';
@@ -19,7 +19,7 @@ import { print, step, table, type CliIO } from './output.js';
 import { need, UsageError, withRuntime } from './common.js';
 import { keysCommand } from './keys.js';
 import { corpusCommand } from './corpus.js';
-import { packageRoot, packageVersion } from '../package-info.js';
+import { packageVersion } from '../package-info.js';
 import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
 import { probeUpstream } from '../model/upstream-diagnosis.js';
 
@@ -80,28 +80,6 @@ function commandHelp(area: string): string | undefined {
     if (inEntry) lines.push(line);
   }
   return lines.length === 0 ? undefined : `Usage: airlock ${area} <action> [options]            (add --json for machine-readable output)\n\n${lines.join('\n')}`;
-}
-
-/**
- * The folders the bundled defaults point at (./data, ./policies …) are relative to where the command runs. Run from
- * elsewhere, the CLI uses the project's own folders; a required one found nowhere is named with the variable to set.
- */
-const PROJECT_FOLDERS: ReadonlyArray<{ readonly variable: string; readonly folder: string; readonly required: boolean }> = [
-  { variable: 'AIRLOCK_DATA_DIR', folder: 'data', required: false },
-  { variable: 'AIRLOCK_CORPUS_DIR', folder: 'corpus', required: false },
-  { variable: 'AIRLOCK_TASKS_DIR', folder: 'tasks', required: true },
-];
-
-function withProjectFolders(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
-  const root = packageRoot();
-  const resolved: Record<string, string | undefined> = { ...env };
-  // Only variables this version knows: setting one it does not would be reported as a typo.
-  for (const { variable, folder, required } of PROJECT_FOLDERS.filter(({ variable }) => unknownVariables({ [variable]: '' }).length === 0)) {
-    if (env[variable] !== undefined || existsSync(folder)) continue;
-    if (root !== undefined && existsSync(join(root, folder))) resolved[variable] = join(root, folder);
-    else if (required) throw new UsageError(`no ${folder} folder in ${process.cwd()}${root === undefined ? '' : ` or ${root}`}; set ${variable}`);
-  }
-  return resolved;
 }
 
 /** `airlock corpus list | head` closes the pipe early: that ends the output, not with a stack trace. */
@@ -173,7 +151,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     if (!COMMANDS.includes(`${area} ${action ?? ''}`.trim())) {
       throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
     }
-    env = withProjectFolders(env);
+    env = withBundledFolders(env);
     if (area === 'doctor') return await doctor(env, io);
     const config = loadConfig(env);
     if (area === 'tasks' && action === 'check') {
