@@ -12,6 +12,9 @@ import { banking77, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './ev
 import { openDatabase } from '../src/store/sqlite/db.js';
 
 const file = process.argv[2] ?? SQUAD_PART_A;
+// K=5 measures what the tasks retrieve (R@1 and R@5 of 5 chunks); CANDIDATES sets the engine's depth per list.
+const K = Number(process.env['K'] ?? 30);
+const CANDIDATES = process.env['CANDIDATES'] === undefined ? undefined : Number(process.env['CANDIDATES']);
 const FLOORS = [0.1, 0.15, 0.2, 0.25, 0.3];
 const POLICY_FLOOR = 0.2;
 
@@ -29,6 +32,7 @@ const openCorpus = (denseWeight?: number): { corpus: Corpus; close: () => void }
     newId: () => 'unused',
     chunking: DEFAULT_CHUNKING,
     ...(denseWeight === undefined ? {} : { denseWeight }),
+    ...(CANDIDATES === undefined ? {} : { candidatesPerList: CANDIDATES }),
   });
   return { corpus, close: () => db.close() };
 };
@@ -51,7 +55,7 @@ for (const mode of ['dense', 'lexical', 'hybrid'] as SearchMode[]) {
   const timings: number[] = [];
   for (const query of queries) {
     const started = performance.now();
-    const hits = await retriever.search({ query: query.question, collections: ['squad'], k: 30, minScore: 0 });
+    const hits = await retriever.search({ query: query.question, collections: ['squad'], k: K, minScore: 0 });
     timings.push(performance.now() - started);
     const ranked = [...new Set(hits.map((h) => h.documentId))].slice(0, 10);
     const rank = ranked.indexOf(query.gold) + 1;

@@ -36,6 +36,8 @@ export interface CorpusOptions {
   readonly index?: VectorIndexOptions;
   /** Share of the dense signal in the score a hit reports (0..1); measured by scripts/eval-retrieval.ts. */
   readonly denseWeight?: number;
+  /** Candidates per list before ranking (retrieval/engine.ts); measured by scripts/eval-retrieval.ts. */
+  readonly candidatesPerList?: number;
   /** Failures of background catch-ups (after a notification); searches report their own. */
   readonly onBackgroundError?: (error: unknown) => void;
 }
@@ -91,6 +93,7 @@ export function openCorpus(rows: CorpusRows, options: CorpusOptions): Corpus {
         dimension: embedder.dimension,
         ...(options.index === undefined ? {} : { index: options.index }),
         ...(options.denseWeight === undefined ? {} : { denseWeight: options.denseWeight }),
+        ...(options.candidatesPerList === undefined ? {} : { candidatesPerList: options.candidatesPerList }),
       }),
     options.onBackgroundError ?? (() => undefined),
   );
