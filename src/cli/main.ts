@@ -5,12 +5,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders, type Config } from '../config.js';
-import { databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
+import { checkRegistryFor, createModelScreen, databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
 import { purgeExpired } from '../retention.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
 import { webhooksCommand } from './webhooks.js';
-import { createCheckRegistry } from '../guard/registry.js';
 import { loadTaskFolders, readTaskFolder } from '../tasks/load.js';
 import { TASK_FILE } from '../tasks/compile.js';
 import { createTaskAdmin, type TaskAdmin } from '../admin/tasks.js';
@@ -53,6 +52,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   webhooks create --url URL --events review.resolved[,request.completed] [--key ID | --task NAME]
                                      register a signed webhook endpoint; its whsec_ secret is printed once
   webhooks list | delete ID | test ID
+  webhooks enable ID                 send to an endpoint again after its receiver answered 410 Gone (which disables it)
   webhooks deliveries [--state dead] [--endpoint ID]
   webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
@@ -156,7 +156,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     const config = loadConfig(env);
     if (area === 'tasks' && action === 'check') {
       const dir = resolve(target ?? config.AIRLOCK_TASKS_DIR);
-      const tasks = loadTaskFolders(dir, taskCompileDeps(config, createCheckRegistry())).map(describeServing);
+      const tasks = loadTaskFolders(dir, taskCompileDeps(config, checkRegistryFor(createModelScreen(config)))).map(describeServing);
       print(io, { ok: true, dir, tasks }, () => [`ok: ${tasks.length} tasks in ${dir}`, ...tasks.map((task) => `  ${task.name.padEnd(24)} input ${task.input_versions.join(', ')}  ${task.serving}`)].join('\n'));
       return 0;
     }
@@ -249,7 +249,7 @@ const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal', 'maintenance purge',
   'corpus ingest', 'corpus sync', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'tasks list', 'tasks show', 'tasks import', 'tasks activate', 'tasks diff', 'doctor', 'help',
-  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
+  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver', 'webhooks enable',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {

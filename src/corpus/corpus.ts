@@ -8,6 +8,7 @@ import { createRetrievalEngine, type SearchMode } from '../retrieval/engine.js';
 import { unifiedDiff } from '../retrieval/line-diff.js';
 import type { ChunkingSettings, Embedder, Retriever, RetrievedChunk, SearchRequest } from '../retrieval/types.js';
 import type { VectorIndexOptions } from '../retrieval/vector-index.js';
+import type { TextScreen } from '../guard/model-screen.js';
 import {
   REINDEX_COMMAND,
   type ApproveResult,
@@ -36,6 +37,8 @@ export interface CorpusOptions {
   readonly index?: VectorIndexOptions;
   /** Share of the dense signal in the score a hit reports (0..1); measured by scripts/eval-retrieval.ts. */
   readonly denseWeight?: number;
+  /** The model screen for every ingested chunk (AIRLOCK_SCREEN_INGEST); absent: the pattern scan alone. */
+  readonly screen?: TextScreen;
   /** Candidates per list before ranking (retrieval/engine.ts); measured by scripts/eval-retrieval.ts. */
   readonly candidatesPerList?: number;
   /** Failures of background catch-ups (after a notification); searches report their own. */
@@ -132,7 +135,7 @@ export function openCorpus(rows: CorpusRows, options: CorpusOptions): Corpus {
   return {
     async ingestDocument(input) {
       await requireEmbedder();
-      const version = await prepareVersion(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId });
+      const version = await prepareVersion(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId, screen: options.screen });
       return written(await rows.writeVersion(version));
     },
     listDocuments: (filter) => rows.listDocuments(filter),

@@ -1,11 +1,13 @@
 // Ingestion before any write: checking an upload (size, media type, UTF-8, metadata), extracting its visible text,
-// chunking, scanning and embedding it. The store then only persists the resulting rows (store/corpus.ts NewVersion).
+// chunking, scanning (patterns, and the model screen when configured) and embedding it. The store then only persists the resulting rows (store/corpus.ts NewVersion).
 import { AppError } from '../errors.js';
 import { CollectionName, ContentType, DocumentId } from '../contracts/corpus.js';
 import { chunkId, chunkText, sha256Hex } from '../retrieval/chunking.js';
 import { scanChunks } from '../retrieval/injection-scan.js';
+import { BUDGET_EXHAUSTED, screenChunks, type TextScreen } from '../guard/model-screen.js';
+import { POLICIES } from '../security/rate-limit.js';
 import { htmlToText, normaliseCorpusText } from '../retrieval/text.js';
-import type { ChunkingSettings, Embedder } from '../retrieval/types.js';
+import type { ChunkDraft, ChunkingSettings, Embedder, ScanFinding } from '../retrieval/types.js';
 import type { NewVersion } from '../store/corpus.js';
 
 export interface IngestInput {
@@ -72,7 +74,7 @@ function extract(raw: string, contentType: ContentType): { text: string; hiddenB
 /** Everything an ingest does before touching the database: validation, extraction, chunking, the scan and embedding. */
 export async function prepareVersion(
   input: IngestInput,
-  options: { readonly embedder: Embedder; readonly chunking: ChunkingSettings; readonly maxBytes: number; readonly newId: () => string },
+  options: { readonly embedder: Embedder; readonly chunking: ChunkingSettings; readonly maxBytes: number; readonly newId: () => string; readonly screen?: TextScreen | undefined },
 ): Promise<NewVersion> {
   const { raw, bytes, contentType } = decodeUpload(input, options.maxBytes);
   const documentId = input.id ?? options.newId();
@@ -80,7 +82,7 @@ export async function prepareVersion(
   const extracted = extract(raw, contentType);
   if (extracted.text === '') throw new AppError('validation_failed', { detail: 'document has no visible text' });
   const drafts = chunkText(extracted.text, options.chunking);
-  const findings = scanChunks(drafts, extracted);
+  const findings = mergeFindings(scanChunks(drafts, extracted), options.screen === undefined ? [] : await screenedFindings(options.screen, drafts, input.actor));
   const vectors = await options.embedder.embed(drafts.map((d) => d.text));
   return {
     documentId,
@@ -103,4 +105,29 @@ export async function prepareVersion(
     })),
     approve: input.approve === true,
   };
+}
+
+/**
+ * LLM04-2, PI-4: the model screen's findings for every chunk, under the ingesting actor's budget. An unsafe verdict is a
+ * finding (the version is quarantined for a person); no verdict refuses the upload, so nothing unscreened is stored
+ * and the same upload can simply be retried.
+ */
+async function screenedFindings(screen: TextScreen, drafts: readonly ChunkDraft[], actor: string): Promise<readonly ScanFinding[]> {
+  const screening = await screenChunks(screen, drafts, actor);
+  if (screening.kind === 'screened') return screening.findings;
+  const retryAfter = { 'Retry-After': String(screening.retryAfterSeconds) };
+  if (screening.reason === BUDGET_EXHAUSTED) {
+    throw new AppError('quota_exceeded', { detail: 'The model screen call budget of this actor is spent for now; nothing was stored.', headers: retryAfter, extensions: { 'violated-policies': [POLICIES.screenCalls.name] } });
+  }
+  throw new AppError('screen_unavailable', {
+    detail: `The model screen could not decide on this document (${screening.reason}); nothing was stored. Retry the upload later.`,
+    headers: retryAfter,
+  });
+}
+
+/** One finding per ordinal, the pattern scan's reasons first. */
+function mergeFindings(scanned: readonly ScanFinding[], screened: readonly ScanFinding[]): ScanFinding[] {
+  const byOrdinal = new Map<number, string[]>();
+  for (const finding of [...scanned, ...screened]) byOrdinal.set(finding.ordinal, [...(byOrdinal.get(finding.ordinal) ?? []), ...finding.reasons]);
+  return [...byOrdinal].sort(([a], [b]) => a - b).map(([ordinal, reasons]) => ({ ordinal, reasons }));
 }
