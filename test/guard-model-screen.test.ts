@@ -140,6 +140,25 @@ describe('model_screen at the input stage (issue 15 item 4)', () => {
     }
   });
 
+  test('model_screen, when an earlier rule already denies the text (it carries a secret), then the text is never sent to the screen model (LLM02-1)', async () => {
+    screenUpstream.setBehaviours([{ kind: 'answer', content: SAFE }]);
+    const response = await ask(`My key sk-proj-CANARYsecretAbCdEfGhIjKlMnOpQrStUv0123 stopped working ${randomUUID()}`);
+
+    assert.equal(response.status, 422, response.text);
+    assert.ok(response.body.violations.every((reason: string) => reason.startsWith('secrets:')), JSON.stringify(response.body.violations));
+    assert.equal(screenUpstream.requests.length, 0);
+  });
+
+  test('model_screen, when pii redacts the question first, then the screen model sees only the redacted text (LLM02-1)', async () => {
+    screenUpstream.setBehaviours([{ kind: 'answer', content: SAFE }]);
+    const response = await ask(`I am jane.doe@example.com. ${freshQuestion()}`);
+
+    assert.equal(response.status, 200, response.text);
+    const screened = screenUpstream.requests[0]?.messages.at(-1)?.content ?? '';
+    assert.ok(screened.includes('[EMAIL_1]'), screened);
+    assert.ok(!screened.includes('jane.doe@example.com'));
+  });
+
   test('model_screen, when the screen model answers with text that is not JSON, then 503 screen_unavailable and nothing passes (LLM01-2, fail closed)', async () => {
     screenUpstream.setBehaviours([{ kind: 'answer', content: 'The text looks fine to me.' }]);
     const question = freshQuestion();

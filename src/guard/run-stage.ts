@@ -96,6 +96,8 @@ export async function runStage(args: RunStageArgs): Promise<StageOutcome> {
   const outcomes: RuleOutcome[] = [];
   let decision: StageDecision = 'allow';
   for (const rule of args.rules) {
+    // A text already refused is not also handed to an outside classifier (it may hold the very secret refused).
+    if (decision === 'deny' && args.registry.get(rule.check)?.sendsTextOut === true) continue;
     const step = await runRule(args, rule, value);
     value = step.value;
     outcomes.push(step.outcome);

@@ -52,6 +52,8 @@ export interface CheckDefinition<Config = unknown> {
   readonly stages: readonly GuardStage[];
   /** Whether the check can produce `repaired`; policies may only use `redact` with such checks. */
   readonly canRepair: boolean;
+  /** The check sends the text to another service (model_screen): skipped once the stage is denied anyway. */
+  readonly sendsTextOut?: boolean;
   readonly configSchema: z.ZodType<Config>;
   readonly run: (
     context: CheckContext,

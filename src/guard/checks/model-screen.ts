@@ -22,6 +22,7 @@ export function createModelScreenCheck(screen: TextScreen): CheckDefinition<Mode
     description: DESCRIPTION,
     stages: ['input'],
     canRepair: false,
+    sendsTextOut: true,
     configSchema: ModelScreenConfig,
     run: async (context, value, config) => {
       const text = stringLeaves(value, config.fields).map((leaf) => leaf.text).join('\n');
