@@ -32,6 +32,24 @@ const registry = createCheckRegistry();
 const withTestChecks = createCheckRegistry([...registry.values(), throwing, malformed]);
 
 describe('runStage', () => {
+  test('when one rule object meets a registry whose check reads its config differently, then its config is parsed for that check, not taken from the first parse (config parsed once per rule, issue 17)', async () => {
+    const strict = rule('configured', 'deny', { limit: 3 });
+    const reading = (configSchema: AnyCheckDefinition['configSchema']): AnyCheckDefinition => ({
+      ...throwing,
+      name: 'configured',
+      configSchema,
+      run: (_context, _value, config: { limit: number }) => ({ tripped: config.limit < 5, reasons: [`limit ${config.limit}`] }),
+    });
+    const plain = createCheckRegistry([reading(z.strictObject({ limit: z.int() }))]);
+    const doubling = createCheckRegistry([reading(z.strictObject({ limit: z.int().transform((limit) => limit * 2) }))]);
+    const refusing = createCheckRegistry([reading(z.strictObject({ limit: z.int().max(2) }))]);
+    const run = async (checks: typeof registry) => (await runStage({ registry: checks, rules: [strict], stage: 'input', context, value: { q: 'x' } })).outcomes[0];
+    assert.deepEqual((await run(plain))?.reasons, ['limit 3']);
+    assert.deepEqual((await run(plain))?.reasons, ['limit 3']);
+    assert.deepEqual((await run(doubling))?.reasons, ['limit 6']);
+    assert.deepEqual((await run(refusing))?.reasons, ['check config is invalid']);
+    assert.deepEqual((await run(plain))?.reasons, ['limit 3']);
+  });
   test('when no rule trips, then the decision is allow and the value is unchanged', async () => {
     const value = { question: 'How do I reset my password?' };
     const outcome = await runStage({ registry, rules: [rule('secrets', 'redact'), rule('jailbreak_screen', 'deny')], stage: 'input', context, value });

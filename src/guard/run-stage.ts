@@ -3,7 +3,7 @@
 // throw, or a malformed result is a failure that applies the rule's action (a failed `redact` becomes `review`).
 import { z } from 'zod';
 import type { PolicyRule, RuleAction, TaskRules } from '../contracts/policy.js';
-import type { CheckContext, CheckRegistry, CheckResult, GuardStage, ScreenUnavailable } from './types.js';
+import type { AnyCheckDefinition, CheckContext, CheckRegistry, CheckResult, GuardStage, ScreenUnavailable } from './types.js';
 
 export type StageDecision = 'allow' | 'deny' | 'review';
 export type RuleResult = 'pass' | 'redacted' | 'neutralised' | 'failed';
@@ -46,6 +46,20 @@ const isCheckResult = (result: unknown): result is CheckResult =>
   typeof (result as { tripped?: unknown }).tripped === 'boolean' &&
   Array.isArray((result as { reasons?: unknown }).reasons);
 
+/**
+ * A rule's config parsed by its check's schema, once per rule object: rules belong to a compiled task version and
+ * never change, so the parse is not repeated on every request. Keyed by the definition too, as a rule could meet
+ * another registry (tests, evaluations).
+ */
+const parsedConfigs = new WeakMap<PolicyRule, { readonly definition: AnyCheckDefinition; readonly parsed: ReturnType<AnyCheckDefinition['configSchema']['safeParse']> }>();
+function parsedConfig(rule: PolicyRule, definition: AnyCheckDefinition): ReturnType<AnyCheckDefinition['configSchema']['safeParse']> {
+  const known = parsedConfigs.get(rule);
+  if (known?.definition === definition) return known.parsed;
+  const parsed = definition.configSchema.safeParse(rule.config);
+  parsedConfigs.set(rule, { definition, parsed });
+  return parsed;
+}
+
 async function runRule(
   { registry, stage, context }: RunStageArgs,
   rule: PolicyRule,
@@ -58,7 +72,7 @@ async function runRule(
   const definition = registry.get(rule.check);
   if (definition === undefined) return failed('unknown check');
   if (!definition.stages.includes(stage)) return failed(`check does not support the ${stage} stage`);
-  const config = definition.configSchema.safeParse(rule.config);
+  const config = parsedConfig(rule, definition);
   if (!config.success) return failed('check config is invalid');
 
   let result: unknown;

@@ -41,8 +41,8 @@ const MARKERS = ['‡', '†', '※', '◊', '¦', '⁂', '⁑', '⌁'] as const
 
 // Digits survive what extraction attacks ask for (case changes, vowel masking, ROT13, translation), which keeps
 // the canary recognisable in a leaked answer; 16 random bytes reduced mod 10^24 are uniform to within 2^-48.
-function makeCanary(random: BuildPromptArgs['random']): string {
-  const value = BigInt(`0x${random(16).toString('hex')}`) % 10n ** 24n;
+function makeCanary(bytes: Buffer): string {
+  const value = BigInt(`0x${bytes.toString('hex')}`) % 10n ** 24n;
   return value.toString().padStart(24, '0');
 }
 
@@ -95,9 +95,11 @@ function dataBlock(chunks: readonly PromptChunk[], delimiter: string, marker: st
 
 /** Builds the two messages for one request, with a fresh canary, delimiter and marker. */
 export function buildPrompt(args: BuildPromptArgs): Prompt {
-  const canary = makeCanary(args.random);
-  const delimiter = `${DELIMITER_PREFIX}${args.random(8).toString('hex')}`;
-  const marker = MARKERS[(args.random(1)[0] ?? 0) % MARKERS.length] ?? MARKERS[0];
+  // One draw for the canary (16 bytes), the delimiter (8) and the marker (1): each call costs a trip to the CSPRNG.
+  const bytes = args.random(25);
+  const canary = makeCanary(bytes.subarray(0, 16));
+  const delimiter = `${DELIMITER_PREFIX}${bytes.subarray(16, 24).toString('hex')}`;
+  const marker = MARKERS[(bytes[24] ?? 0) % MARKERS.length] ?? MARKERS[0];
   const input = mapStrings(args.input, null, (text) => sanitiseUntrusted(text, delimiter));
   const user = [
     'Task input from the caller (JSON data):',
