@@ -1,12 +1,9 @@
 // Issue 17 item 4: AIRLOCK_PROCESSES=2 on the embedded store, as an operator runs it: the real entry point
 // (src/main.ts) as a node:cluster primary with two workers on one SQLite file, behind one port, against a slow
-// OpenAI-compatible mock. Every request opens its own connection, so the primary hands them to the workers in turn;
-// which worker served a request is read from its access-log line (the X-Request-Id the test sets).
+// OpenAI-compatible mock (test/helpers/worker-pool.ts: every request on its own connection, and the worker it reached).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { runCli } from '../src/cli/main.js';
 import { capture } from './helpers/capture.js';
 import { offeredChunkIds, startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
+import { killStarted, logLine, logLines, send, sendToOtherWorker, spawnMain, startPool, type Pool, type Reply } from './helpers/worker-pool.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS_PER_MINUTE = 6;
@@ -30,109 +28,6 @@ const citingAnswer = (request: ChatRequestBody): string => {
   const cited = offered.find((id) => id.startsWith('van-colour#')) ?? offered[0] ?? 'none';
   return JSON.stringify({ answer: 'Here is what the approved articles say.', citations: [cited], confidence: 0.9, abstained: false });
 };
-
-interface Reply {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-  /** The cluster worker id that served the request, from its access-log line. */
-  readonly worker: number;
-}
-
-interface Pool {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly output: () => string;
-}
-
-const children = new Set<ChildProcess>();
-
-function spawnMain(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', AIRLOCK_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { child, output: () => text };
-}
-
-/** Starts the primary and waits for its "listening on every worker" line. */
-async function startPool(env: Record<string, string>): Promise<Pool> {
-  const { child, output } = spawnMain({ PORT: '0', AIRLOCK_PROCESSES: '2', ...env });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const match = /"port":(\d+)[^\n]*"msg":"airlock listening on every worker"/.exec(output());
-    if (match !== null) return { child, port: Number(match[1]), output };
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before listening:\n${output().slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`not listening within 120 s:\n${output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** JSON log lines of the pool so far. */
-const logLines = (pool: Pool): Array<Record<string, unknown>> =>
-  pool
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-/** Waits until the log holds a line matching `accept` (pino writes asynchronously) and returns it. */
-async function logLine(pool: Pool, accept: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const found = logLines(pool).find(accept);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no log line for ${what}:\n${pool.output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** One request on a connection of its own (no keep-alive), and the worker that served it. */
-async function send(pool: Pool, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const requestId = `processes-${randomUUID()}`;
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const { status, headers, body } = await new Promise<{ status: number; headers: Reply['headers']; body: string }>((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: pool.port,
-        path,
-        method: payload === undefined ? 'GET' : 'POST',
-        agent: false,
-        headers: {
-          'x-request-id': requestId,
-          ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-  const line = await logLine(pool, (entry) => entry['msg'] === 'request' && entry['request_id'] === requestId, `request ${requestId}`);
-  return { status, headers, body, worker: line['worker'] as number };
-}
-
-/** Sends until a worker other than `worker` serves the request (the primary hands connections out in turn). */
-async function sendToOtherWorker(pool: Pool, worker: number, path: string, options: Parameters<typeof send>[2]): Promise<Reply> {
-  for (let attempt = 0; attempt < 4; attempt += 1) {
-    const reply = await send(pool, path, options);
-    if (reply.worker !== worker) return reply;
-  }
-  throw new Error(`four requests in a row were served by worker ${worker}`);
-}
 
 let counter = 0;
 const envelope = (data: Record<string, unknown>) => ({
@@ -178,7 +73,7 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   });
 
   after(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killStarted();
     await upstream?.close();
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -299,7 +194,7 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
 
 describe('AIRLOCK_PROCESSES refused or failing at boot', () => {
   after(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killStarted();
   });
 
   test('on PostgreSQL without Redis, more than one process exits 1 before listening, naming AIRLOCK_PROCESSES and AIRLOCK_REDIS_URL', async () => {
