@@ -192,6 +192,22 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   });
 });
 
+test('airlock doctor names the process count and where the limits they share are kept', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'airlock-processes-'));
+  try {
+    const out = capture();
+    await runCli(['doctor', '--json'], { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'), AIRLOCK_PROCESSES: '2' }, out.stream, capture().stream);
+    const checks = (JSON.parse(out.text()) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks;
+    assert.deepEqual(checks.find((check) => check.check === 'processes'), {
+      check: 'processes',
+      ok: true,
+      detail: '2 worker processes (node:cluster) on one port; rate limits, token budgets and concurrency caps shared through the SQLite file',
+    });
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 describe('AIRLOCK_PROCESSES refused or failing at boot', () => {
   after(() => {
     killStarted();
