@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { runCli } from '../src/cli/main.js';
 import { capture } from './helpers/capture.js';
 import { offeredChunkIds, startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
-import { killStarted, logLine, logLines, send, sendToOtherWorker, spawnMain, startPool, type Pool, type Reply } from './helpers/worker-pool.js';
+import { assertOneRateLimitAcrossWorkers, assertRetryReplayedOnOtherWorker, killStarted, logLine, logLines, poolEnv, send, sendToOtherWorker, spawnMain, startPool, type Pool } from './helpers/worker-pool.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS_PER_MINUTE = 6;
@@ -56,19 +56,7 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   before(async () => {
     upstream = await startMockUpstream([{ kind: 'answer', content: citingAnswer, delayMs: UPSTREAM_DELAY_MS }]);
     dataDir = mkdtempSync(join(tmpdir(), 'airlock-processes-'));
-    env = {
-      AIRLOCK_DATA_DIR: dataDir,
-      AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'),
-      AIRLOCK_CORPUS_DIR: join(ROOT, 'test', 'fixtures', 'support-corpus'),
-      AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL,
-      AIRLOCK_UPSTREAM_MAX_RETRIES: '0',
-      AIRLOCK_MODEL: 'mock-model',
-      AIRLOCK_ALLOWED_MODELS: 'mock-model',
-      AIRLOCK_RATE_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
-      AIRLOCK_RATE_TOKENS_PER_DAY: String(TOKENS_PER_DAY),
-      AIRLOCK_MAX_CONCURRENT_PER_KEY: '1',
-      AIRLOCK_IDEMPOTENCY_WAIT_MS: '10000',
-    };
+    env = { ...poolEnv(dataDir, upstream.baseURL, REQUESTS_PER_MINUTE), AIRLOCK_RATE_TOKENS_PER_DAY: String(TOKENS_PER_DAY) };
     pool = await startPool(env);
   });
 
@@ -79,29 +67,12 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   });
 
   test('RL-1 RL-2: one key sending twice its per-minute limit to both workers gets exactly the limit through, not one limit per worker', async () => {
-    const key = await newKey('rate');
-    const replies: Reply[] = [];
-    // Invalid envelopes: counted by the limiter, then refused before the model, so the test costs no upstream call.
-    for (let i = 0; i < REQUESTS_PER_MINUTE * 2; i += 1) replies.push(await send(pool, '/v1/tasks/lead.classify', { key, body: { not: 'an envelope' } }));
-    assert.deepEqual(new Set(replies.map((reply) => reply.worker)).size, 2, 'both workers served requests');
-    const statuses = replies.map((reply) => reply.status);
-    assert.equal(statuses.filter((status) => status === 400).length, REQUESTS_PER_MINUTE, statuses.join(','));
-    assert.equal(statuses.filter((status) => status === 429).length, REQUESTS_PER_MINUTE, statuses.join(','));
-    const last = replies.at(-1)!;
-    assert.match(String(last.headers['ratelimit']), /"per-key-task-minute";r=0;/);
+    await assertOneRateLimitAcrossWorkers(pool, await newKey('rate'), REQUESTS_PER_MINUTE);
   });
 
   test('IDEM-5 IDEM-6: an idempotent retry that lands on the other worker gets the stored response, and the model is called once', async () => {
-    const key = await newKey('idempotency');
-    const call = ask(key, REFUND_QUESTION, { 'idempotency-key': `retry-${randomUUID()}` });
-    const calls = upstream.requests.length;
-    const first = await send(pool, '/v1/tasks/support.answer', call);
-    assert.equal(first.status, 200, first.body);
-    const retry = await sendToOtherWorker(pool, first.worker, '/v1/tasks/support.answer', call);
-    assert.equal(retry.status, 200, retry.body);
-    assert.equal(retry.headers['idempotent-replayed'], 'true');
-    assert.deepEqual(JSON.parse(retry.body), JSON.parse(first.body));
-    assert.equal(upstream.requests.length - calls, 1, 'one model call for one idempotency key');
+    const call = ask(await newKey('idempotency'), REFUND_QUESTION, { 'idempotency-key': `retry-${randomUUID()}` });
+    await assertRetryReplayedOnOtherWorker(pool, call, () => upstream.requests.length);
   });
 
   test('LLM10-6: with a cap of one execution per key, two calls of one key running at once on the two workers get one 200 and one 429', async () => {

@@ -1,6 +1,7 @@
 // AIRLOCK_PROCESSES pools for tests: the real entry point (src/main.ts) as a node:cluster primary with its workers, and
 // requests that each open their own connection (so the primary hands them to the workers in turn) and report which
 // worker served them, read from its access-log line by the X-Request-Id the request carried.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -21,6 +22,23 @@ export interface Pool {
   readonly port: number;
   readonly output: () => string;
 }
+
+/**
+ * The settings both pool suites share: the bundled tasks, the small support corpus, the mock as the only model, one
+ * execution per key at a time, and duplicates that wait long enough for an original on the other worker.
+ */
+export const poolEnv = (dataDir: string, upstreamBaseUrl: string, requestsPerMinute: number): Record<string, string> => ({
+  AIRLOCK_DATA_DIR: dataDir,
+  AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'),
+  AIRLOCK_CORPUS_DIR: join(ROOT, 'test', 'fixtures', 'support-corpus'),
+  AIRLOCK_UPSTREAM_BASE_URL: upstreamBaseUrl,
+  AIRLOCK_UPSTREAM_MAX_RETRIES: '0',
+  AIRLOCK_MODEL: 'mock-model',
+  AIRLOCK_ALLOWED_MODELS: 'mock-model',
+  AIRLOCK_RATE_REQUESTS_PER_MINUTE: String(requestsPerMinute),
+  AIRLOCK_MAX_CONCURRENT_PER_KEY: '1',
+  AIRLOCK_IDEMPOTENCY_WAIT_MS: '10000',
+});
 
 const children = new Set<ChildProcess>();
 
@@ -114,4 +132,30 @@ export async function sendToOtherWorker(pool: Pool, worker: number, path: string
     if (reply.worker !== worker) return reply;
   }
   throw new Error(`four requests in a row were served by worker ${worker}`);
+}
+
+/**
+ * RL-1: `key` sends twice `perMinute` requests, spread over the workers; exactly `perMinute` pass (400: invalid envelopes,
+ * counted by the limiter and refused before the model) and the rest are 429, whichever worker counted them.
+ */
+export async function assertOneRateLimitAcrossWorkers(pool: Pool, key: string, perMinute: number): Promise<void> {
+  const replies: Reply[] = [];
+  for (let i = 0; i < perMinute * 2; i += 1) replies.push(await send(pool, '/v1/tasks/lead.classify', { key, body: { not: 'an envelope' } }));
+  assert.equal(new Set(replies.map((reply) => reply.worker)).size, 2, 'both workers served requests');
+  const statuses = replies.map((reply) => reply.status);
+  assert.equal(statuses.filter((status) => status === 400).length, perMinute, statuses.join(','));
+  assert.equal(statuses.filter((status) => status === 429).length, perMinute, statuses.join(','));
+  assert.match(String(replies.at(-1)?.headers['ratelimit']), /"per-key-task-minute";r=0;/);
+}
+
+/** IDEM-5, IDEM-6: `call` (with an Idempotency-Key) answered once, then replayed by the other worker; `modelCalls` counts upstream calls. */
+export async function assertRetryReplayedOnOtherWorker(pool: Pool, call: Parameters<typeof send>[2], modelCalls: () => number): Promise<void> {
+  const before = modelCalls();
+  const first = await send(pool, '/v1/tasks/support.answer', call);
+  assert.equal(first.status, 200, first.body);
+  const retry = await sendToOtherWorker(pool, first.worker, '/v1/tasks/support.answer', call);
+  assert.equal(retry.status, 200, retry.body);
+  assert.equal(retry.headers['idempotent-replayed'], 'true');
+  assert.deepEqual(JSON.parse(retry.body), JSON.parse(first.body));
+  assert.equal(modelCalls() - before, 1, 'one model call for one idempotency key');
 }

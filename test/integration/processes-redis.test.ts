@@ -12,10 +12,9 @@ import { createKeyAdmin } from '../../src/admin/keys.js';
 import { answering, startMockUpstream, type MockUpstream } from '../helpers/mock-upstream.js';
 import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
 import { dataDirSecretBox } from '../helpers/context.js';
-import { killStarted, send, sendToOtherWorker, startPool, type Pool, type Reply } from '../helpers/worker-pool.js';
+import { assertOneRateLimitAcrossWorkers, assertRetryReplayedOnOtherWorker, killStarted, poolEnv, send, startPool, type Pool } from '../helpers/worker-pool.js';
 
 const engines = requireEngines();
-const ROOT = join(import.meta.dirname, '..', '..');
 const REQUESTS_PER_MINUTE = 6;
 const QUESTION = 'How many business days until my refund is paid?';
 
@@ -44,20 +43,7 @@ describe('AIRLOCK_PROCESSES=2 on PostgreSQL + Redis (issue 17 item 4)', () => {
     // Same data dir, so the same generated at-rest key as the workers.
     store = await openPostgresStore({ url: database.url, poolSize: 2, secretBox: dataDirSecretBox(dataDir) });
     upstream = await startMockUpstream([{ kind: 'answer', content: answering(() => 'Refunds are paid within five business days.'), delayMs: 1_000 }]);
-    pool = await startPool({
-      AIRLOCK_DATABASE_URL: database.url,
-      AIRLOCK_REDIS_URL: engines.redisUrl,
-      AIRLOCK_DATA_DIR: dataDir,
-      AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'),
-      AIRLOCK_CORPUS_DIR: join(ROOT, 'test', 'fixtures', 'support-corpus'),
-      AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL,
-      AIRLOCK_UPSTREAM_MAX_RETRIES: '0',
-      AIRLOCK_MODEL: 'mock-model',
-      AIRLOCK_ALLOWED_MODELS: 'mock-model',
-      AIRLOCK_RATE_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
-      AIRLOCK_MAX_CONCURRENT_PER_KEY: '1',
-      AIRLOCK_IDEMPOTENCY_WAIT_MS: '10000',
-    });
+    pool = await startPool({ ...poolEnv(dataDir, upstream.baseURL, REQUESTS_PER_MINUTE), AIRLOCK_DATABASE_URL: database.url, AIRLOCK_REDIS_URL: engines.redisUrl });
   });
 
   after(async () => {
@@ -69,27 +55,12 @@ describe('AIRLOCK_PROCESSES=2 on PostgreSQL + Redis (issue 17 item 4)', () => {
   });
 
   test('RL-1 RL-2: one key sending twice its per-minute limit to both workers gets exactly the limit through', async () => {
-    const key = await newKey('rate');
-    const replies: Reply[] = [];
-    // Invalid envelopes: counted by the limiter, then refused before the model.
-    for (let i = 0; i < REQUESTS_PER_MINUTE * 2; i += 1) replies.push(await send(pool, '/v1/tasks/lead.classify', { key, body: { not: 'an envelope' } }));
-    assert.equal(new Set(replies.map((reply) => reply.worker)).size, 2, 'both workers served requests');
-    const statuses = replies.map((reply) => reply.status);
-    assert.equal(statuses.filter((status) => status === 400).length, REQUESTS_PER_MINUTE, statuses.join(','));
-    assert.equal(statuses.filter((status) => status === 429).length, REQUESTS_PER_MINUTE, statuses.join(','));
+    await assertOneRateLimitAcrossWorkers(pool, await newKey('rate'), REQUESTS_PER_MINUTE);
   });
 
   test('IDEM-5 IDEM-6: an idempotent retry that lands on the other worker gets the stored response, and the model is called once', async () => {
-    const key = await newKey('idempotency');
-    const request = call(key, { 'idempotency-key': `retry-${randomUUID()}` });
-    const calls = upstream.requests.length;
-    const first = await send(pool, '/v1/tasks/support.answer', request);
-    assert.equal(first.status, 200, first.body);
-    const retry = await sendToOtherWorker(pool, first.worker, '/v1/tasks/support.answer', request);
-    assert.equal(retry.status, 200, retry.body);
-    assert.equal(retry.headers['idempotent-replayed'], 'true');
-    assert.deepEqual(JSON.parse(retry.body), JSON.parse(first.body));
-    assert.equal(upstream.requests.length - calls, 1);
+    const request = call(await newKey('idempotency'), { 'idempotency-key': `retry-${randomUUID()}` });
+    await assertRetryReplayedOnOtherWorker(pool, request, () => upstream.requests.length);
   });
 
   test('LLM10-6: with a cap of one execution per key, two calls of one key running at once on the two workers get one 200 and one 429', async () => {
