@@ -4,6 +4,7 @@
 //
 // Options: --duration=10 --warmup=5 --reps=2 --concurrency=1,32,64 --chunks=100000,10000 --delay-ms=0
 //          --systems=mock,bare,portkey,airlock --nice=-10 --profile --reuse-db=/tmp/airlock-bench/run-… (adds a `node --cpu-prof` Airlock run at c=32 and summarises it)
+//          --retrieval=fixed (every search answered with the first one's hits: the guard chain's own cost)
 //          --processes=1,2 (or --processes 2): Airlock with AIRLOCK_PROCESSES=N, its workers on CPUs 0…N-1, the load on CPU N
 //          (shared with the last worker when the machine has no CPU to spare); prints each throughput against 1 process's
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -54,6 +55,7 @@ const LOAD_CPU = String(Math.min(Math.max(...PROCESSES), cpus().length - 1));
 /** The CPUs N Airlock workers are pinned to. */
 const sutCpus = (processes: number): string => (processes === 1 ? SUT_CPU : `0-${processes - 1}`);
 const PROFILE = process.argv.includes('--profile');
+const RETRIEVAL = option('retrieval', 'real');
 /** A previous run's scratch folder whose db-<chunks> databases are used instead of building new ones (quick A/B runs). */
 const REUSE = option('reuse-db', '');
 /**
@@ -450,6 +452,7 @@ async function startAirlock(dir: string, mockPort: number, processes: number, ex
       AIRLOCK_RATE_TOKENS_PER_DAY: '1000000000000',
       // One key carries the whole run: its cap on concurrent executions must exceed the benchmark's concurrency.
       AIRLOCK_MAX_CONCURRENT_PER_KEY: '10000',
+      BENCH_RETRIEVAL: RETRIEVAL,
     },
   });
 }
@@ -556,7 +559,7 @@ async function main(): Promise<void> {
     node: process.version,
     wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'unknown',
   };
-  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS, processes: PROCESSES });
+  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS, retrieval: RETRIEVAL, processes: PROCESSES });
   log(`results → ${RESULTS}; scratch → ${RUN_DIR}`);
 
   const dirs = new Map<number, string>();
