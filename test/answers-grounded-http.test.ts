@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { rmSync } from 'node:fs';
+import { createTestContext, editedBundledTasks, envelope, type TestContext } from './helpers/context.js';
 
 const BUNDLED_CORPUS = join(import.meta.dirname, '..', 'corpus');
 
@@ -47,5 +48,41 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
       const body = await ask(question);
       assert.equal(body.status, 'abstained', question);
     }
+  });
+});
+
+describe('the task policy sets the answer threshold (issue 16 item 2)', () => {
+  const question = 'Can I change my delivery address?';
+  const answerWith = async (threshold: number | undefined): Promise<{ status: string; output: { confidence: number; abstained: boolean } }> => {
+    const tasksDir = editedBundledTasks({
+      'support.answer': (spec) => {
+        if (threshold !== undefined) spec['answer_threshold'] = threshold;
+      },
+    });
+    const ctx = await createTestContext({ corpusDir: BUNDLED_CORPUS, tasksDir });
+    try {
+      const { key } = await ctx.createKey(['tasks:*']);
+      const response = await request(ctx.app)
+        .post('/v1/tasks/support.answer')
+        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+        .send(JSON.stringify(envelope({ question })));
+      assert.equal(response.status, 200);
+      return response.body;
+    } finally {
+      await ctx.close();
+      rmSync(tasksDir, { recursive: true, force: true });
+    }
+  };
+
+  test('task.json answer_threshold above the answer\'s confidence turns the answer into an abstention; below it, the answer stands', async () => {
+    const usual = await answerWith(undefined);
+    assert.equal(usual.status, 'ok');
+    const strict = await answerWith(Math.min(1, usual.output.confidence + 0.05));
+    assert.equal(strict.status, 'abstained');
+    assert.deepEqual(strict.output, { answer: '', citations: [], confidence: 0, abstained: true });
+    // The confidence shown is rounded to two places: just below it the answer still clears the threshold.
+    const lenient = await answerWith(usual.output.confidence - 0.01);
+    assert.equal(lenient.status, 'ok');
+    assert.equal(lenient.output.confidence, usual.output.confidence);
   });
 });
