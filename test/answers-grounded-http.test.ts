@@ -35,6 +35,23 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
     assert.match(body.output.citations[0] ?? '', /^payment-methods#/);
   });
 
+  test('a newcomer\'s first questions are answered from the section that answers them, cited (pause, skip, decaf, shop hours…)', async () => {
+    const expected: ReadonlyArray<readonly [string, string, RegExp]> = [
+      ['How do I pause my subscription?', 'subscription-pause-skip-cancel', /^Choose Pause to stop deliveries/],
+      ['Can I skip a delivery?', 'subscription-pause-skip-cancel', /^Choose Skip next delivery/],
+      ['Do you have decaf coffee?', 'allergy-and-decaf', /Decaf is our only decaffeinated coffee/],
+      ['When is the roastery shop open?', 'contact-and-support-hours', /open on Saturdays from 10:00 to 16:00/],
+      ['How long is the password reset link valid?', 'account-and-password-reset', /valid for 60 minutes/],
+      ['What happens if a payment fails?', 'payment-methods', /we try again after 24 hours/],
+    ];
+    for (const [question, document, answer] of expected) {
+      const body = await ask(question);
+      assert.equal(body.status, 'ok', question);
+      assert.match(body.output.answer, answer, question);
+      assert.match(body.output.citations[0] ?? '', new RegExp(`^${document}#`), question);
+    }
+  });
+
   test('a near-miss question whose key term the corpus lacks is abstained on', async () => {
     for (const question of ['How long is the password reset link valid in Japan?', 'When did the roastery open its Berlin shop?']) {
       const body = await ask(question);

@@ -49,15 +49,16 @@ export interface TypedWord extends Word {
 /** Whether each word belongs to a span of `kind`: a date or duration, a number or amount, or a name (a capital inside the sentence). */
 export function typedWordsOf(words: readonly Word[], kind: AnswerKind): TypedWord[] {
   const isNumber = (i: number): boolean => NUMBER_WORD.test(words[i]?.lower ?? '');
-  const typed = (word: Word, i: number): boolean => {
+  const typed: boolean[] = [];
+  const typedAt = (word: Word, i: number): boolean => {
     switch (kind) {
       case 'any':
         return false;
       case 'date':
-        // A year, a month or weekday, a century; or a number and its time unit ("3 business days").
         // "may" is a month only when capitalised inside the sentence.
         if (word.lower === 'may') return i > 0 && word.raw === 'May';
-        return DATE_WORD.test(word.lower) || (isNumber(i) && TIME_UNIT.test(words[i + 1]?.lower ?? '')) || (TIME_UNIT.test(word.lower) && isNumber(i - 1));
+        // A year, a month, a weekday, a century; or a number and the time unit words after it ("3 business days").
+        return DATE_WORD.test(word.lower) || (isNumber(i) && TIME_UNIT.test(words[i + 1]?.lower ?? '')) || (TIME_UNIT.test(word.lower) && (typed[i - 1] ?? false));
       case 'number':
         return isNumber(i);
       case 'person':
@@ -65,7 +66,8 @@ export function typedWordsOf(words: readonly Word[], kind: AnswerKind): TypedWor
         return /^\p{Lu}/u.test(word.raw) && (i > 0 || !/^\p{Lu}\p{Ll}+$/u.test(word.raw));
     }
   };
-  return words.map((word, i) => ({ ...word, typed: typed(word, i) }));
+  words.forEach((word, i) => typed.push(typedAt(word, i)));
+  return words.map((word, i) => ({ ...word, typed: typed[i] ?? false }));
 }
 
 /** True when `sentence` holds a span of the asked kind that the question does not already state. */
