@@ -7,11 +7,12 @@ import type { Config } from './config.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { SqliteDatabase } from './store/sqlite/db.js';
 import { CORPUS_MIGRATIONS } from './store/sqlite/corpus-schema.js';
-import { createSqliteCorpus } from './store/sqlite/corpus.js';
+import { openPostgresCorpus, openSqliteCorpus } from './corpus/open.js';
 import { openPostgresStore } from './store/postgres/index.js';
-import { openPostgresCorpus } from './store/postgres/corpus.js';
 import { openRedis, redisConcurrencyStore, redisRateLimiters, withRedis } from './store/redis/index.js';
-import type { CorpusOptions, CorpusStore } from './store/corpus.js';
+import { createSqliteConcurrencyStore, createSqliteRateLimiters } from './store/sqlite/rate-limits.js';
+import type { Corpus } from './corpus/corpus.js';
+import type { CorpusOpenOptions } from './corpus/open.js';
 import type { Store } from './store/types.js';
 import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
@@ -21,12 +22,16 @@ import { createOfflineModel, offlineRefusal } from './model/offline.js';
 import { createOpenAIModel, upstreamDeadlineMs } from './model/openai.js';
 import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
+import { builtInChecks } from './guard/checks/index.js';
+import { modelScreenCheck } from './guard/checks/model-screen.js';
+import { createTextScreen, type TextScreen } from './guard/model-screen.js';
+import { createScreenClassifier } from './model/screen-classifier.js';
 import type { CheckRegistry } from './guard/types.js';
 import { loadTaskFolders } from './tasks/load.js';
 import { compileTask, type TaskCompileDeps } from './tasks/compile.js';
 import { importTaskFolders, openManagedTaskRegistry, type ManagedTaskRegistry } from './tasks/managed.js';
 import type { TaskDefinition } from './tasks/types.js';
-import { createRateLimits, type ConcurrencyStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
+import { createRateLimits, createScreenCallBudget, type ConcurrencyStore, type RateLimiterStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
 import type { RetentionPolicy } from './retention.js';
@@ -39,10 +44,13 @@ import type { Logger } from 'pino';
 export interface Runtime {
   readonly config: Config;
   readonly store: Store;
-  readonly corpus: CorpusStore;
-  /** Shared (Redis) rate-limit counters when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  readonly corpus: Corpus;
+  /**
+   * Rate-limit counters every process shares: in Redis when AIRLOCK_REDIS_URL is set, otherwise in the SQLite file;
+   * undefined only on PostgreSQL without Redis, where each process counts alone (AIRLOCK_PROCESSES > 1 is refused there).
+   */
   readonly rateLimiterStore: RateLimiterStoreFactory | undefined;
-  /** Shared (Redis) per-key execution slots when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  /** Per-key execution slots, shared the same way as the counters. */
   readonly concurrencyStore: ConcurrencyStore | undefined;
   /** The embedded database, for `airlock doctor`'s sqlite-vec check; undefined on PostgreSQL. */
   readonly sqliteDb: SqliteDatabase | undefined;
@@ -176,6 +184,38 @@ export function createModel(config: Config, onAttempt?: () => void, model: strin
   });
 }
 
+/**
+ * LLM01-5: the model screen when AIRLOCK_SCREEN_MODEL is set, otherwise undefined (off: no call is ever made). The
+ * endpoint defaults to the task upstream; its key too, but only when the screen shares that upstream, so the task
+ * provider's key never travels to another host. The call budget counts in `budgetStore` (Redis: one count for all).
+ */
+export function createModelScreen(config: Config, budgetStore?: RateLimiterStoreFactory, onAttempt?: () => void): TextScreen | undefined {
+  const model = config.AIRLOCK_SCREEN_MODEL;
+  if (model === undefined) return undefined;
+  const baseURL = config.AIRLOCK_SCREEN_BASE_URL ?? config.AIRLOCK_UPSTREAM_BASE_URL;
+  const apiKey = config.AIRLOCK_SCREEN_API_KEY ?? (config.AIRLOCK_SCREEN_BASE_URL === undefined ? config.OPENAI_API_KEY : undefined);
+  const budget = createScreenCallBudget({ callsPerMinute: config.AIRLOCK_SCREEN_CALLS_PER_MINUTE, random: Math.random, ...(budgetStore === undefined ? {} : { storeFactory: budgetStore }) });
+  return createTextScreen({
+    classify: createScreenClassifier({
+      // Local servers (Ollama, vLLM) ignore the key, but the SDK requires one.
+      apiKey: apiKey ?? 'not-needed',
+      ...(baseURL === undefined ? {} : { baseURL }),
+      model,
+      format: config.AIRLOCK_SCREEN_FORMAT,
+      timeoutMs: config.AIRLOCK_SCREEN_TIMEOUT_MS,
+      ...(onAttempt === undefined ? {} : { onAttempt }),
+    }),
+    budget,
+    now: Date.now,
+    cacheEntries: config.AIRLOCK_SCREEN_CACHE_ENTRIES,
+    cacheTtlMs: config.AIRLOCK_SCREEN_CACHE_TTL_SECONDS * 1000,
+    cacheScope: `${config.AIRLOCK_SCREEN_FORMAT}:${baseURL ?? ''}:${model}`,
+  });
+}
+
+/** Every registered check, `model_screen` bound to the screen (or refusing policies that name it when there is none). */
+export const checkRegistryFor = (screen: TextScreen | undefined): CheckRegistry => createCheckRegistry([...builtInChecks, modelScreenCheck(screen)]);
+
 export interface OpenRuntimeOptions {
   readonly onUpstreamAttempt?: () => void;
   /** Failures in background work (the corpus replica's LISTEN connection); requests report their own. */
@@ -183,7 +223,7 @@ export interface OpenRuntimeOptions {
 }
 
 /** The system of record: PostgreSQL when AIRLOCK_DATABASE_URL is set, otherwise the embedded SQLite file. */
-async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: CorpusStore; sqliteDb?: SqliteDatabase }> {
+async function openStores(config: Config, corpusOptions: CorpusOpenOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: Corpus; sqliteDb?: SqliteDatabase }> {
   const secretBox = openSecretBox(config);
   if (config.AIRLOCK_DATABASE_URL === undefined) {
     mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
@@ -195,7 +235,7 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
       ...(config.AIRLOCK_SQLITE_VEC_SHA256 === undefined ? {} : { expectedExtensionSha256: config.AIRLOCK_SQLITE_VEC_SHA256 }),
     });
     try {
-      return { store, corpus: createSqliteCorpus(store.db, corpusOptions), sqliteDb: store.db };
+      return { store, corpus: openSqliteCorpus(store.db, { ...corpusOptions, ...(onBackgroundError === undefined ? {} : { onBackgroundError }) }), sqliteDb: store.db };
     } catch (error) {
       await store.close();
       throw error;
@@ -207,7 +247,7 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
       ...corpusOptions,
       pool: store.pool,
       listenUrl: config.AIRLOCK_DATABASE_URL,
-      ...(onBackgroundError === undefined ? {} : { onReplicaError: onBackgroundError }),
+      ...(onBackgroundError === undefined ? {} : { onBackgroundError }),
     });
     return { store, corpus };
   } catch (error) {
@@ -242,8 +282,49 @@ function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMa
   return new Map(config.AIRLOCK_ALLOWED_MODELS.map((id) => [id, createModel(config, onAttempt, id)]));
 }
 
+/** Where the counters every process must share live: Redis first, else the SQLite file, else (PostgreSQL alone) memory. */
+function sharedLimitStores(redis: ReturnType<typeof openRedis> | undefined, sqliteDb: SqliteDatabase | undefined, clock: () => Date): Pick<Runtime, 'rateLimiterStore' | 'concurrencyStore'> {
+  if (redis !== undefined) return { rateLimiterStore: redisRateLimiters(redis), concurrencyStore: redisConcurrencyStore(redis) };
+  if (sqliteDb !== undefined) return { rateLimiterStore: createSqliteRateLimiters(sqliteDb, clock), concurrencyStore: createSqliteConcurrencyStore(sqliteDb, clock) };
+  return { rateLimiterStore: undefined, concurrencyStore: undefined };
+}
+
+/** A factory whose stores are built by the factory `bind` returns at their first use, for limiters made before it exists. */
+function boundOnFirstUse(bind: () => RateLimiterStoreFactory | undefined): RateLimiterStoreFactory {
+  return (options) => {
+    let bound: RateLimiterStore | undefined;
+    const store = (): RateLimiterStore => {
+      const factory = bind();
+      if (factory === undefined) throw new Error('a shared limiter was used before the store opened');
+      return (bound ??= factory(options));
+    };
+    return {
+      consume: (key, points) => store().consume(key, points),
+      penalty: (key, points) => store().penalty(key, points),
+      reward: (key, points) => store().reward(key, points),
+      get: (key) => store().get(key),
+    };
+  };
+}
+
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
-  const checks = createCheckRegistry();
+  // Opened first (it connects lazily) so the model screen's call budget counts in Redis with every other limit.
+  const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
+  try {
+    return await openRuntimeWith(config, options, redis);
+  } catch (error) {
+    redis?.disconnect();
+    throw error;
+  }
+}
+
+async function openRuntimeWith(config: Config, options: OpenRuntimeOptions, redis: ReturnType<typeof openRedis> | undefined): Promise<Runtime> {
+  // The screen exists before the database opens (ingestion uses it); on the embedded store its call budget binds to the
+  // file's shared counters at its first call, so N processes never get N screen budgets either.
+  let limitStores: Pick<Runtime, 'rateLimiterStore' | 'concurrencyStore'> | undefined;
+  const screenBudgetStore = redis !== undefined ? redisRateLimiters(redis) : config.AIRLOCK_DATABASE_URL === undefined ? boundOnFirstUse(() => limitStores?.rateLimiterStore) : undefined;
+  const screen = createModelScreen(config, screenBudgetStore, options.onUpstreamAttempt);
+  const checks = checkRegistryFor(screen);
   const compileDeps = taskCompileDeps(config, checks);
   // Fail closed before touching the database: an invalid folder stops the process, naming file and pointer.
   const folders = loadTaskFolders(config.AIRLOCK_TASKS_DIR, compileDeps);
@@ -252,10 +333,16 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
   const embedder = createEmbedder(config);
   const opened = await openStores(
     config,
-    { embedder, clock, newId, chunking: DEFAULT_CHUNKING, maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES },
+    {
+      embedder,
+      clock,
+      newId,
+      chunking: DEFAULT_CHUNKING,
+      maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
+      ...(config.AIRLOCK_SCREEN_INGEST && screen !== undefined ? { screen } : {}),
+    },
     options.onBackgroundError,
   );
-  const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
   const store = redis === undefined ? opened.store : withRedis(opened.store, redis);
   const { corpus } = opened;
   let tasks: ManagedTaskRegistry;
@@ -267,12 +354,12 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
     await store.close();
     throw error;
   }
+  limitStores = sharedLimitStores(redis, opened.sqliteDb, clock);
   return {
     config,
     store,
     corpus,
-    rateLimiterStore: redis === undefined ? undefined : redisRateLimiters(redis),
-    concurrencyStore: redis === undefined ? undefined : redisConcurrencyStore(redis),
+    ...limitStores,
     sqliteDb: opened.sqliteDb,
     embedder,
     model: createModel(config, options.onUpstreamAttempt),

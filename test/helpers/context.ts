@@ -1,6 +1,6 @@
 // Builds a real app for tests: a fresh SQLite file with sqlite-vec, the fixture corpus ingested and approved, the
 // bundled task folders and checks, and logs captured in memory. No ports; supertest drives the app directly.
-import type { CorpusStore } from '../../src/store/corpus.js';
+import type { Corpus } from '../../src/corpus/corpus.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +11,10 @@ import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
-import { createSqliteCorpus } from '../../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../../src/corpus/open.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
-import { ingestPath } from '../../src/retrieval/corpus-files.js';
+import { ingestPath } from '../../src/corpus/files.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 import type { ModelClient } from '../../src/model/types.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
@@ -27,7 +27,8 @@ import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Environment } from '../../src/store/types.js';
-import { openSecretBox } from '../../src/runtime.js';
+import { checkRegistryFor, openSecretBox } from '../../src/runtime.js';
+import type { TextScreen } from '../../src/guard/model-screen.js';
 import { loadConfig } from '../../src/config.js';
 import { createSecretBox, type SecretBox } from '../../src/security/secret-box.js';
 
@@ -76,12 +77,16 @@ export interface TestContextOptions {
   readonly secretBox?: SecretBox;
   /** AIRLOCK_WEBHOOK_ALLOW_HOSTS for this app. */
   readonly webhookAllowHosts?: readonly string[];
+  /** The model screen `model_screen` uses (createModelScreen); absent, as by default, the check is not configured. */
+  readonly modelScreen?: TextScreen;
+  /** Also screen ingested chunks with `modelScreen` (AIRLOCK_SCREEN_INGEST). */
+  readonly screenIngest?: boolean;
 }
 
 export interface TestContext {
   readonly app: Express;
   readonly store: SqliteStore;
-  readonly corpus: CorpusStore;
+  readonly corpus: Corpus;
   readonly dir: string;
   /** Every log line the app wrote, as text. */
   readonly logs: string[];
@@ -93,13 +98,14 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'airlock-test-'));
   const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: options.secretBox ?? dataDirSecretBox(dir) });
   const clock = options.clock ?? ((): Date => new Date());
-  const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING });
+  const ingestScreen = options.screenIngest === true ? options.modelScreen : undefined;
+  const corpus = openSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING, ...(ingestScreen === undefined ? {} : { screen: ingestScreen }) });
   const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;
   if (corpusDir !== null) await ingestPath(corpus, corpusDir, { approve: true, actor: 'test' });
   const logCapture = capture();
   const logs = logCapture.writes;
   const destination = logCapture.stream;
-  const checks = createCheckRegistry();
+  const checks = options.modelScreen === undefined ? createCheckRegistry() : checkRegistryFor(options.modelScreen);
   const environment = options.environment ?? 'development';
   const keyAdmin = createKeyAdmin({ keys: store.keys, environment, clock, random: randomBytes });
   // As at boot: the task folders are imported into the store and the active versions served from it.

@@ -10,7 +10,7 @@ import { CreateKeyRequest } from '../../admin/keys.js';
 import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
 import { approveDrafts, ApproveDraftsRequest, draftApprovalAudit } from '../../admin/corpus.js';
 import type { TaskAdmin } from '../../admin/tasks.js';
-import type { CorpusStore } from '../../store/corpus.js';
+import type { Corpus } from '../../corpus/corpus.js';
 import type { AuditStore } from '../../store/types.js';
 import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
 import { parseJson, rawBody } from '../middleware/json-body.js';
@@ -22,7 +22,7 @@ export interface AdminRouteDeps {
   readonly keys: KeyAdmin;
   readonly reviews: ReviewAdmin;
   readonly tasks: TaskAdmin;
-  readonly corpus: CorpusStore;
+  readonly corpus: Corpus;
   readonly audit: AuditStore;
   readonly uploadLimitBytes: number;
 }
@@ -104,7 +104,7 @@ export const ADMIN_OPERATIONS: readonly DocumentedOperation[] = [
   { method: 'post', path: '/admin/keys/:id/rotate', tag: 'keys', summary: 'Rotate a key with an overlap window', body: RotateBody, success: { status: 201, description: 'The new key, shown once' } },
   { method: 'post', path: '/admin/keys/:id/rotate-secret', tag: 'keys', summary: 'Rotate a key\'s signing secret', body: RotateBody, success: { status: 201, description: 'The new secret, shown once' } },
   { method: 'get', path: '/admin/corpus/documents', tag: 'corpus', summary: 'List corpus documents', query: DocumentsQuery, success: { status: 200, description: 'Documents and corpus statistics' } },
-  { method: 'post', path: '/admin/corpus/documents', tag: 'corpus', summary: 'Upload a document as a new draft version', body: UploadDocument, success: { status: 201, description: 'The document and its new version' } },
+  { method: 'post', path: '/admin/corpus/documents', tag: 'corpus', summary: 'Upload a document as a new draft version', body: UploadDocument, success: { status: 201, description: 'The document and its new version' }, problems: { 429: 'The model screen call budget is spent (AIRLOCK_SCREEN_INGEST)', 503: 'Storage or the ingest model screen unavailable (screen_unavailable: nothing stored)' } },
   { method: 'get', path: '/admin/corpus/documents/:id', tag: 'corpus', summary: 'A document and its versions', success: { status: 200, description: 'The document' } },
   { method: 'get', path: '/admin/corpus/documents/:id/versions/:version/chunks', tag: 'corpus', summary: 'The chunks of one version', success: { status: 200, description: 'The chunks' } },
   { method: 'get', path: '/admin/corpus/documents/:id/diff', tag: 'corpus', summary: 'Unified diff between two versions', query: DiffQuery, success: { status: 200, description: 'The diff' } },
