@@ -213,23 +213,35 @@ export interface JailbreakScore {
   readonly decisive: boolean;
 }
 
+/** The text the signal patterns read: normalised caller text, lower-cased, quotes straightened, whitespace collapsed. */
+export const patternText = (visible: string): string => visible.toLowerCase().replace(/[’‘`]/g, "'").replace(/\s+/g, ' ');
+
+/**
+ * Combines fired signals under a model: the noisy-OR score, and whether the evidence is decisive (a strong signal, or
+ * two signals the model gives weight; a signal weighing nothing is no evidence). `extraWeights` are further noisy-OR
+ * terms (a decoded payload's own score).
+ */
+export function judgeSignals(signals: readonly string[], model: JailbreakModel, extraWeights: readonly number[] = []): JailbreakScore {
+  const weights = [...signals.map((name) => model.weights[name] ?? 0), ...extraWeights];
+  const score = 1 - weights.reduce((rest, weight) => rest * (1 - weight), 1);
+  const weighted = signals.filter((name) => (model.weights[name] ?? 0) > 0);
+  const decisive = weighted.length >= 2 || signals.some((name) => STRONG_SIGNALS.has(name));
+  return { score: Math.round(score * 1000) / 1000, signals, decisive };
+}
+
 /** Scores one caller text in [0, 1]. Exported for the evaluation script, which passes refitted models. */
 export function scoreJailbreak(text: string, model: JailbreakModel = SHIPPED_MODEL): JailbreakScore {
   const visible = normaliseText(text);
-  const normal = visible.toLowerCase().replace(/[’‘`]/g, "'").replace(/\s+/g, ' ');
+  const normal = patternText(visible);
   const signals = SIGNALS.filter((signal) => signal.pattern.test(normal)).map((signal) => signal.name);
   if (suffixBits(visible) >= model.suffixBits) signals.push('adversarial_suffix');
   if (visible !== text && hadLookAlikes(text)) signals.push('mixed_script_word');
-  const weights = signals.map((name) => model.weights[name] ?? 0);
   const payloads = decodedPayloads(visible);
-  if (payloads.length > 0) {
-    const inner = payloads.map((payload) => scoreJailbreak(payload, model)).reduce((max, next) => (next.score > max.score ? next : max));
-    weights.push(model.weights['base64_payload'] ?? 0, inner.score);
-    signals.push('base64_payload', ...inner.signals.map((name) => `base64:${name}`));
-  }
-  const score = 1 - weights.reduce((rest, weight) => rest * (1 - weight), 1);
-  const decisive = signals.length >= 2 || signals.some((name) => STRONG_SIGNALS.has(name));
-  return { score: Math.round(score * 1000) / 1000, signals, decisive };
+  if (payloads.length === 0) return judgeSignals(signals, model);
+  const inner = payloads.map((payload) => scoreJailbreak(payload, model)).reduce((max, next) => (next.score > max.score ? next : max));
+  const judged = judgeSignals([...signals, 'base64_payload', ...inner.signals.map((name) => `base64:${name}`)], model, [inner.score]);
+  // An encoded payload that itself carries a signal is two pieces of evidence: the encoding and what it hides.
+  return { ...judged, decisive: judged.decisive || inner.signals.length > 0 };
 }
 
 /** Whether a scored text trips the screen at `threshold`. */
