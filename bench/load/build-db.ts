@@ -42,7 +42,7 @@ export async function buildDatabase(dir: string, chunks: number): Promise<BuildR
   for (let i = 0; i < documents; i += 1) {
     const topic = i % text.topics;
     const content = Array.from({ length: CHUNKS_PER_DOCUMENT }, () => text.paragraph(topic, SENTENCES_PER_CHUNK)).join('\n\n');
-    await corpus.ingestDocument({
+    const ingested = await corpus.ingestDocument({
       id: `doc-${i}`,
       collection: i % 2 === 0 ? 'help' : 'pricing',
       source: 'bench',
@@ -53,6 +53,9 @@ export async function buildDatabase(dir: string, chunks: number): Promise<BuildR
       actor: 'bench',
       approve: true,
     });
+    // Word salad opening with a verb ("Examine devices …") reads to the ingest scan as a task for the reader; the
+    // benchmark wants every chunk searchable, so the admin override approves those few versions too.
+    if (ingested.version.state === 'quarantined') await corpus.approve(ingested.document.id, ingested.version.version, 'bench');
   }
   const keys = createKeyAdmin({ keys: store.keys, environment: 'development', clock, random: randomBytes });
   const created = await keys.create({ name: 'load-bench', scopes: ['tasks:support.answer'], require_signature: true });

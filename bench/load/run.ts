@@ -15,6 +15,7 @@ import { signWebhook } from '../../src/security/webhook-signature.js';
 import { buildPrompt } from '../../src/model/prompt.js';
 import { loadTaskFolders } from '../../src/tasks/load.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
+import { JailbreakScreenConfig, scoreJailbreak, screenTrips } from '../../src/guard/checks/jailbreak-screen.js';
 import { offlineRefusal } from '../../src/model/offline.js';
 import { CHUNKS_PER_DOCUMENT, type BenchKey } from './build-db.js';
 import { createSyntheticText } from './synthetic.js';
@@ -232,10 +233,20 @@ function writeStaticRequests(file: string, headers: Record<string, string>): voi
 }
 
 const text = createSyntheticText();
+/** support.answer runs the screen at its default threshold. */
+const JAILBREAK_THRESHOLD = JailbreakScreenConfig.parse({}).threshold;
 /** Questions on topics the corpus holds (a small corpus covers fewer topics), so every call gets context and a model call. */
 const questionsFor = (chunks: number): string[] => {
   const topics = Math.min(text.topics, Math.ceil(chunks / CHUNKS_PER_DOCUMENT));
-  return Array.from({ length: 2000 }, (_, i) => text.question((i * 7) % topics));
+  // A question the input screen refuses never reaches retrieval or the model: redraw it, so that every call measured
+  // is the full pipeline (the run counts any other outcome as an error).
+  const screened = (topic: number): string => {
+    for (;;) {
+      const question = text.question(topic);
+      if (!screenTrips(scoreJailbreak(question), JAILBREAK_THRESHOLD)) return question;
+    }
+  };
+  return Array.from({ length: 2000 }, (_, i) => screened((i * 7) % topics));
 };
 let batch = 0;
 
@@ -400,6 +411,8 @@ async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readon
       // "Limits high": the limiter runs and counts on every request but never refuses one here.
       AIRLOCK_RATE_REQUESTS_PER_MINUTE: '100000000',
       AIRLOCK_RATE_TOKENS_PER_DAY: '1000000000000',
+      // One key carries the whole run: its cap on concurrent executions must exceed the benchmark's concurrency.
+      AIRLOCK_MAX_CONCURRENT_PER_KEY: '10000',
     },
   });
 }
