@@ -1,9 +1,13 @@
 // Configuration: parsed once from the environment with zod, defaults in the schema, then deep-frozen.
 // An invalid value throws before the server listens, naming the variable.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ENVIRONMENTS } from './store/types.js';
 import { parseSecretKey } from './security/secret-box.js';
+import { SCREEN_FORMATS } from './contracts/screen-verdict.js';
+import { packageRoot } from './package-info.js';
 
 const Flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const PositiveInt = z.coerce.number().int().positive();
@@ -65,6 +69,15 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_UPSTREAM_DEADLINE_MS: PositiveInt.max(600_000).optional().describe('B3: bounds a whole upstream call, retries and their waits included; default: every attempt at its timeout plus the backoff'),
   AIRLOCK_EMBEDDINGS_MODEL: z.string().min(1).optional().describe('Use an OpenAI-compatible embeddings model instead of the local embedder'),
   AIRLOCK_EMBEDDINGS_DIMENSION: PositiveInt.max(8192).default(1536),
+  AIRLOCK_SCREEN_MODEL: z.string().min(1).optional().describe('LLM01-5: the classification model of the model_screen check and the ingest screen; unset: off'),
+  AIRLOCK_SCREEN_FORMAT: z.enum(SCREEN_FORMATS).default('json').describe('json: strict JSON verdict (any instruction model); llama_guard: its plain-text safe / unsafe answer'),
+  AIRLOCK_SCREEN_BASE_URL: z.url({ protocol: /^https?$/ }).optional().describe('OpenAI-compatible endpoint of the screen model; default: AIRLOCK_UPSTREAM_BASE_URL'),
+  AIRLOCK_SCREEN_API_KEY: z.string().min(1).optional().describe('Key for the screen endpoint; default: OPENAI_API_KEY, but only when the screen shares the task upstream'),
+  AIRLOCK_SCREEN_TIMEOUT_MS: PositiveInt.max(60_000).default(5_000).describe('One screen call, no retry; past it the text does not pass'),
+  AIRLOCK_SCREEN_CALLS_PER_MINUTE: PositiveInt.max(1_000_000).default(60).describe('LLM10-5: screen model calls per API key (or ingest actor) per minute; cache hits are free'),
+  AIRLOCK_SCREEN_CACHE_ENTRIES: PositiveInt.max(1_000_000).default(10_000).describe('Verdicts kept per process, by text hash'),
+  AIRLOCK_SCREEN_CACHE_TTL_SECONDS: PositiveInt.max(7 * 86_400).default(3_600),
+  AIRLOCK_SCREEN_INGEST: Flag.default(false).describe('Screen every chunk of an ingested document: unsafe quarantines it, no verdict refuses the upload (503)'),
   AIRLOCK_IDEMPOTENCY_TTL_HOURS: PositiveInt.max(24 * 30).default(24),
   AIRLOCK_AUDIT_RETENTION_DAYS: PositiveInt.max(3650).default(180).describe('B12: audit rows older than this are purged by the retention job'),
   AIRLOCK_RETENTION_INTERVAL_MINUTES: PositiveInt.max(24 * 60).default(60).describe('B12: how often the server runs the retention job'),
@@ -101,6 +114,16 @@ export const ConfigSchema = z.strictObject({
   if (upstreamChat && !allowed.includes(config.AIRLOCK_MODEL)) {
     ctx.addIssue({ code: 'custom', path: ['AIRLOCK_MODEL'], message: notAllowed(config.AIRLOCK_MODEL) });
   }
+  const screen = config.AIRLOCK_SCREEN_MODEL;
+  if (screen !== undefined && !allowed.includes(screen)) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_SCREEN_MODEL'], message: notAllowed(screen) });
+  }
+  if (screen !== undefined && config.AIRLOCK_SCREEN_BASE_URL === undefined && !upstreamChat) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_SCREEN_BASE_URL'], message: 'is required for AIRLOCK_SCREEN_MODEL when no task upstream is configured' });
+  }
+  if (screen === undefined && config.AIRLOCK_SCREEN_INGEST) {
+    ctx.addIssue({ code: 'custom', path: ['AIRLOCK_SCREEN_INGEST'], message: 'needs AIRLOCK_SCREEN_MODEL' });
+  }
   // Setting an embeddings model always selects the upstream embedder, with or without a key.
   const embeddings = config.AIRLOCK_EMBEDDINGS_MODEL;
   if (embeddings !== undefined && !allowed.includes(embeddings)) {
@@ -126,6 +149,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** The folders the bundled defaults (./data, ./corpus, ./tasks) point at, and whether the process cannot run without one. */
+const BUNDLED_FOLDERS = [
+  { variable: 'AIRLOCK_DATA_DIR', folder: 'data', required: false },
+  { variable: 'AIRLOCK_CORPUS_DIR', folder: 'corpus', required: false },
+  { variable: 'AIRLOCK_TASKS_DIR', folder: 'tasks', required: true },
+] as const;
+
+/**
+ * The defaults are relative to where the process runs. Started elsewhere (a service manager, `node
+ * /opt/airlock/dist/src/main.js`, the CLI from another folder), the server and the CLI both fall back to the package's
+ * own folders, so they find the bundled tasks and share one database; a required folder found nowhere is named with
+ * the variable to set.
+ */
+export function withBundledFolders(
+  env: Readonly<Record<string, string | undefined>>,
+  where: { readonly cwd: string; readonly root: string | undefined } = { cwd: process.cwd(), root: packageRoot() },
+): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const { variable, folder, required } of BUNDLED_FOLDERS) {
+    if ((env[variable] ?? '') !== '' || existsSync(join(where.cwd, folder))) continue;
+    if (where.root !== undefined && existsSync(join(where.root, folder))) resolved[variable] = join(where.root, folder);
+    else if (required) throw new ConfigError(`no ${folder} folder in ${where.cwd}${where.root === undefined ? '' : ` or ${where.root}`}; set ${variable}`);
+  }
+  return resolved;
 }
 
 /**

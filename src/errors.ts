@@ -44,6 +44,7 @@ export const PROBLEMS = {
   model_not_configured: { status: 503, title: 'No model is configured for this task', retryable: false },
   store_unavailable: { status: 503, title: 'Storage unavailable', retryable: true },
   not_ready: { status: 503, title: 'Service not ready', retryable: true },
+  screen_unavailable: { status: 503, title: 'A required screen could not decide', retryable: true },
   upstream_timeout: { status: 504, title: 'Upstream model timed out', retryable: true },
 } as const satisfies Record<string, ProblemSpec>;
 

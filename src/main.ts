@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { describeUnknownVariables, loadConfig, unknownVariables } from './config.js';
+import { describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders } from './config.js';
 import { createLogger } from './logger.js';
 import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime, retentionPolicy } from './runtime.js';
 import { scheduleRetention } from './retention.js';
@@ -15,7 +15,7 @@ import { packageVersion } from './package-info.js';
 const version = packageVersion();
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(withBundledFolders(process.env));
   const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
   const unknown = unknownVariables(process.env);
   if (unknown.length > 0) logger.warn({ variables: unknown.map(({ name }) => name) }, `unknown configuration variables ignored: ${describeUnknownVariables(unknown)}`);

@@ -21,12 +21,16 @@ import { createOfflineModel, offlineRefusal } from './model/offline.js';
 import { createOpenAIModel, upstreamDeadlineMs } from './model/openai.js';
 import type { ModelClient } from './model/types.js';
 import { createCheckRegistry } from './guard/registry.js';
+import { builtInChecks } from './guard/checks/index.js';
+import { modelScreenCheck } from './guard/checks/model-screen.js';
+import { createTextScreen, type TextScreen } from './guard/model-screen.js';
+import { createScreenClassifier } from './model/screen-classifier.js';
 import type { CheckRegistry } from './guard/types.js';
 import { loadTaskFolders } from './tasks/load.js';
 import { compileTask, type TaskCompileDeps } from './tasks/compile.js';
 import { importTaskFolders, openManagedTaskRegistry, type ManagedTaskRegistry } from './tasks/managed.js';
 import type { TaskDefinition } from './tasks/types.js';
-import { createRateLimits, type ConcurrencyStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
+import { createRateLimits, createScreenCallBudget, type ConcurrencyStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
 import type { RetentionPolicy } from './retention.js';
@@ -176,6 +180,38 @@ export function createModel(config: Config, onAttempt?: () => void, model: strin
   });
 }
 
+/**
+ * LLM01-5: the model screen when AIRLOCK_SCREEN_MODEL is set, otherwise undefined (off: no call is ever made). The
+ * endpoint defaults to the task upstream; its key too, but only when the screen shares that upstream, so the task
+ * provider's key never travels to another host. The call budget counts in `budgetStore` (Redis: one count for all).
+ */
+export function createModelScreen(config: Config, budgetStore?: RateLimiterStoreFactory, onAttempt?: () => void): TextScreen | undefined {
+  const model = config.AIRLOCK_SCREEN_MODEL;
+  if (model === undefined) return undefined;
+  const baseURL = config.AIRLOCK_SCREEN_BASE_URL ?? config.AIRLOCK_UPSTREAM_BASE_URL;
+  const apiKey = config.AIRLOCK_SCREEN_API_KEY ?? (config.AIRLOCK_SCREEN_BASE_URL === undefined ? config.OPENAI_API_KEY : undefined);
+  const budget = createScreenCallBudget({ callsPerMinute: config.AIRLOCK_SCREEN_CALLS_PER_MINUTE, random: Math.random, ...(budgetStore === undefined ? {} : { storeFactory: budgetStore }) });
+  return createTextScreen({
+    classify: createScreenClassifier({
+      // Local servers (Ollama, vLLM) ignore the key, but the SDK requires one.
+      apiKey: apiKey ?? 'not-needed',
+      ...(baseURL === undefined ? {} : { baseURL }),
+      model,
+      format: config.AIRLOCK_SCREEN_FORMAT,
+      timeoutMs: config.AIRLOCK_SCREEN_TIMEOUT_MS,
+      ...(onAttempt === undefined ? {} : { onAttempt }),
+    }),
+    budget,
+    now: Date.now,
+    cacheEntries: config.AIRLOCK_SCREEN_CACHE_ENTRIES,
+    cacheTtlMs: config.AIRLOCK_SCREEN_CACHE_TTL_SECONDS * 1000,
+    cacheScope: `${config.AIRLOCK_SCREEN_FORMAT}:${baseURL ?? ''}:${model}`,
+  });
+}
+
+/** Every registered check, `model_screen` bound to the screen (or refusing policies that name it when there is none). */
+export const checkRegistryFor = (screen: TextScreen | undefined): CheckRegistry => createCheckRegistry([...builtInChecks, modelScreenCheck(screen)]);
+
 export interface OpenRuntimeOptions {
   readonly onUpstreamAttempt?: () => void;
   /** Failures in background work (the corpus replica's LISTEN connection); requests report their own. */
@@ -243,7 +279,19 @@ function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMa
 }
 
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
-  const checks = createCheckRegistry();
+  // Opened first (it connects lazily) so the model screen's call budget counts in Redis with every other limit.
+  const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
+  try {
+    return await openRuntimeWith(config, options, redis);
+  } catch (error) {
+    redis?.disconnect();
+    throw error;
+  }
+}
+
+async function openRuntimeWith(config: Config, options: OpenRuntimeOptions, redis: ReturnType<typeof openRedis> | undefined): Promise<Runtime> {
+  const screen = createModelScreen(config, redis === undefined ? undefined : redisRateLimiters(redis), options.onUpstreamAttempt);
+  const checks = checkRegistryFor(screen);
   const compileDeps = taskCompileDeps(config, checks);
   // Fail closed before touching the database: an invalid folder stops the process, naming file and pointer.
   const folders = loadTaskFolders(config.AIRLOCK_TASKS_DIR, compileDeps);
@@ -252,10 +300,16 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
   const embedder = createEmbedder(config);
   const opened = await openStores(
     config,
-    { embedder, clock, newId, chunking: DEFAULT_CHUNKING, maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES },
+    {
+      embedder,
+      clock,
+      newId,
+      chunking: DEFAULT_CHUNKING,
+      maxDocumentBytes: config.AIRLOCK_UPLOAD_LIMIT_BYTES,
+      ...(config.AIRLOCK_SCREEN_INGEST && screen !== undefined ? { screen } : {}),
+    },
     options.onBackgroundError,
   );
-  const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
   const store = redis === undefined ? opened.store : withRedis(opened.store, redis);
   const { corpus } = opened;
   let tasks: ManagedTaskRegistry;

@@ -78,4 +78,43 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
     await page.locator('#status').getByText(`Deleted the endpoint ${receiver.url}.`).waitFor();
     assert.deepEqual(await ctx.store.webhooks.listEndpoints(), []);
   });
+
+  test('an endpoint whose receiver answered 410 Gone, when shown, then it is marked disabled with the reason, and Enable sends to it again', async () => {
+    const gone = await startWebhookReceiver([410]);
+    try {
+      const created = await request(ctx.app)
+        .post('/admin/webhooks')
+        .set({ authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' })
+        .send(JSON.stringify({ url: gone.url, events: ['request.completed'] }));
+      assert.equal(created.status, 201, created.text);
+      const { key } = await ctx.createKey(['tasks:*']);
+      const asked = await request(ctx.app)
+        .post('/v1/tasks/support.answer')
+        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+        .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
+      assert.equal(asked.status, 200);
+      await createDeliveryWorker({
+        store: ctx.store.webhooks,
+        send: (message) => sendWebhook(message, { allowHosts: new Set(['127.0.0.1']), timeoutMs: 2_000, clock: () => new Date() }),
+        clock: () => new Date(),
+        random: () => 0.5,
+        newLeaseToken: randomUUID,
+        timers: { setTimeout: () => assert.fail('no timer expected'), clearTimeout: () => undefined },
+        schedule: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 60_000 },
+        leaseMs: 30_000,
+        pollMs: 1_000,
+      }).runOnce();
+
+      await page.reload();
+      const row = page.locator(`#webhook-rows tr[data-endpoint="${created.body.id}"]`);
+      await row.getByText('disabled').waitFor();
+      await row.getByText('HTTP 410 Gone').waitFor();
+      await row.getByRole('button', { name: 'Enable' }).click();
+      await page.locator('#status').getByText(/^Enabled /).waitFor();
+      assert.equal((await ctx.store.webhooks.getEndpoint(created.body.id))?.disabledAt, null);
+      assert.equal(await row.getByRole('button', { name: 'Enable' }).count(), 0);
+    } finally {
+      await gone.close();
+    }
+  });
 });

@@ -64,6 +64,37 @@ describe('issue 13 item 6: first-hour fixes', () => {
     }
   });
 
+  test('start, when run from a folder without tasks/ and no AIRLOCK_TASKS_DIR, then it serves the bundled tasks and corpus of the package', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'airlock-elsewhere-'));
+    // tsx by its location: a bare 'tsx' would be resolved from the other folder.
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN], {
+      cwd: elsewhere,
+      env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', AIRLOCK_DATA_DIR: join(elsewhere, 'data') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const listening = await new Promise<boolean>((resolve) => {
+        const killer = setTimeout(() => resolve(false), 60_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          if (stdout.includes('airlock listening')) (clearTimeout(killer), resolve(true));
+        });
+        void exited.then(() => (clearTimeout(killer), resolve(false)));
+      });
+      assert.equal(listening, true, stderr);
+      assert.match(stdout, /"task":"support\.answer"/);
+      assert.match(stdout, /bundled corpus ingested and approved/);
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   const doctor = async (env: Record<string, string>) => {
     const out = capture();
     const code = await runCli(['doctor', '--json'], { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, ...env }, out.stream, capture().stream);

@@ -133,6 +133,45 @@ describe('outbound webhooks (issue 14)', () => {
     assert.deepEqual([delivery?.state, delivery?.attempts, delivery?.lastError], ['dead', 1, 'HTTP 400']);
   });
 
+  test('410 Gone (Standard Webhooks), when the receiver answers it, then the endpoint is disabled, its other pending deliveries are dead-lettered, new events are not enqueued, and after enable they flow again', async () => {
+    const { key, endpoint } = await keyWithEndpoint(['request.completed']);
+    const before = receiver.received.length;
+    // The first event's delivery fails once and waits for its retry; the second one's is answered 410.
+    assert.equal((await ask(key.key, 'valid')).status, 200);
+    receiver.script([500]);
+    await worker.runOnce();
+    assert.equal((await ask(key.key, 'valid')).status, 200);
+    receiver.script([410, 200, 200]);
+    await worker.runOnce();
+    await attemptRound();
+    await attemptRound();
+
+    assert.deepEqual(receiver.received.slice(before).map((entry) => entry.answered), [500, 410], 'nothing is sent after the 410, not even the due retry');
+    const dead = await deliveriesOf(endpoint.id);
+    assert.deepEqual(dead.map((delivery) => delivery.state), ['dead', 'dead']);
+    assert.deepEqual(dead.map((delivery) => delivery.lastError).sort(), ['HTTP 410', 'endpoint disabled: HTTP 410 Gone']);
+    const abandoned = dead.find((delivery) => delivery.lastError?.startsWith('endpoint disabled'));
+    const listed = (await request(ctx.app).get('/admin/webhooks').set(admin())).body as { endpoints: Array<{ id: string; disabled_reason: string | null; disabled_at: string | null }> };
+    const shown = listed.endpoints.find((candidate) => candidate.id === endpoint.id);
+    assert.equal(shown?.disabled_reason, 'HTTP 410 Gone');
+    assert.notEqual(shown?.disabled_at, null);
+
+    assert.equal((await ask(key.key, 'valid')).status, 200);
+    assert.equal((await deliveriesOf(endpoint.id)).length, 2, 'a disabled endpoint gets no new deliveries');
+    const refused = await request(ctx.app).post(`/admin/webhooks/deliveries/${abandoned!.id}/redeliver`).set(admin());
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.code, 'state_conflict');
+
+    const enabled = await request(ctx.app).post(`/admin/webhooks/${endpoint.id}/enable`).set(admin());
+    assert.equal(enabled.status, 200, enabled.text);
+    assert.equal(enabled.body.disabled_at, null);
+    assert.equal((await request(ctx.app).post('/admin/webhooks/we_missing/enable').set(admin())).status, 404);
+    assert.equal((await ask(key.key, 'valid')).status, 200);
+    assert.equal((await request(ctx.app).post(`/admin/webhooks/deliveries/${abandoned!.id}/redeliver`).set(admin())).status, 200);
+    await attemptRound();
+    assert.deepEqual(receiver.received.slice(before).map((entry) => entry.answered), [500, 410, 200, 200], 'the new event and the redelivered dead letter are sent');
+  });
+
   test('a 429 with Retry-After, when received, then the next attempt is scheduled exactly that far ahead', async () => {
     const { key, endpoint } = await keyWithEndpoint(['request.completed']);
     assert.equal((await ask(key.key, 'valid')).status, 200);

@@ -4,13 +4,12 @@ import { parseArgs } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, type Config } from '../config.js';
-import { databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
+import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders, type Config } from '../config.js';
+import { checkRegistryFor, createModelScreen, databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
 import { purgeExpired } from '../retention.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
 import { webhooksCommand } from './webhooks.js';
-import { createCheckRegistry } from '../guard/registry.js';
 import { loadTaskFolders, readTaskFolder } from '../tasks/load.js';
 import { TASK_FILE } from '../tasks/compile.js';
 import { createTaskAdmin, type TaskAdmin } from '../admin/tasks.js';
@@ -19,7 +18,7 @@ import { print, step, table, type CliIO } from './output.js';
 import { need, UsageError, withRuntime } from './common.js';
 import { keysCommand } from './keys.js';
 import { corpusCommand } from './corpus.js';
-import { packageRoot, packageVersion } from '../package-info.js';
+import { packageVersion } from '../package-info.js';
 import { verifySqliteVecExtension } from '../store/sqlite/extension-integrity.js';
 import { probeUpstream } from '../model/upstream-diagnosis.js';
 
@@ -53,6 +52,7 @@ Usage: airlock <command> [options]            (add --json for machine-readable o
   webhooks create --url URL --events review.resolved[,request.completed] [--key ID | --task NAME]
                                      register a signed webhook endpoint; its whsec_ secret is printed once
   webhooks list | delete ID | test ID
+  webhooks enable ID                 send to an endpoint again after its receiver answered 410 Gone (which disables it)
   webhooks deliveries [--state dead] [--endpoint ID]
   webhooks redeliver DELIVERY_ID     put a dead-lettered delivery back in the outbox
   tasks check [DIR]                  validate task folders without starting (exit 1 naming file and JSON pointer)
@@ -80,28 +80,6 @@ function commandHelp(area: string): string | undefined {
     if (inEntry) lines.push(line);
   }
   return lines.length === 0 ? undefined : `Usage: airlock ${area} <action> [options]            (add --json for machine-readable output)\n\n${lines.join('\n')}`;
-}
-
-/**
- * The folders the bundled defaults point at (./data, ./policies …) are relative to where the command runs. Run from
- * elsewhere, the CLI uses the project's own folders; a required one found nowhere is named with the variable to set.
- */
-const PROJECT_FOLDERS: ReadonlyArray<{ readonly variable: string; readonly folder: string; readonly required: boolean }> = [
-  { variable: 'AIRLOCK_DATA_DIR', folder: 'data', required: false },
-  { variable: 'AIRLOCK_CORPUS_DIR', folder: 'corpus', required: false },
-  { variable: 'AIRLOCK_TASKS_DIR', folder: 'tasks', required: true },
-];
-
-function withProjectFolders(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
-  const root = packageRoot();
-  const resolved: Record<string, string | undefined> = { ...env };
-  // Only variables this version knows: setting one it does not would be reported as a typo.
-  for (const { variable, folder, required } of PROJECT_FOLDERS.filter(({ variable }) => unknownVariables({ [variable]: '' }).length === 0)) {
-    if (env[variable] !== undefined || existsSync(folder)) continue;
-    if (root !== undefined && existsSync(join(root, folder))) resolved[variable] = join(root, folder);
-    else if (required) throw new UsageError(`no ${folder} folder in ${process.cwd()}${root === undefined ? '' : ` or ${root}`}; set ${variable}`);
-  }
-  return resolved;
 }
 
 /** `airlock corpus list | head` closes the pipe early: that ends the output, not with a stack trace. */
@@ -173,12 +151,12 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     if (!COMMANDS.includes(`${area} ${action ?? ''}`.trim())) {
       throw new UsageError(`unknown command "${positionals.join(' ')}"; run "airlock help"`);
     }
-    env = withProjectFolders(env);
+    env = withBundledFolders(env);
     if (area === 'doctor') return await doctor(env, io);
     const config = loadConfig(env);
     if (area === 'tasks' && action === 'check') {
       const dir = resolve(target ?? config.AIRLOCK_TASKS_DIR);
-      const tasks = loadTaskFolders(dir, taskCompileDeps(config, createCheckRegistry())).map(describeServing);
+      const tasks = loadTaskFolders(dir, taskCompileDeps(config, checkRegistryFor(createModelScreen(config)))).map(describeServing);
       print(io, { ok: true, dir, tasks }, () => [`ok: ${tasks.length} tasks in ${dir}`, ...tasks.map((task) => `  ${task.name.padEnd(24)} input ${task.input_versions.join(', ')}  ${task.serving}`)].join('\n'));
       return 0;
     }
@@ -271,7 +249,7 @@ const COMMANDS = [
   'keys create', 'keys list', 'keys revoke', 'keys rotate', 'keys rotate-secret', 'keys reseal', 'maintenance purge',
   'corpus ingest', 'corpus sync', 'corpus list', 'corpus approve', 'corpus retire', 'corpus reindex',
   'reviews list', 'reviews show', 'reviews resolve', 'tasks check', 'tasks list', 'tasks show', 'tasks import', 'tasks activate', 'tasks diff', 'doctor', 'help',
-  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver',
+  'webhooks create', 'webhooks list', 'webhooks delete', 'webhooks test', 'webhooks deliveries', 'webhooks redeliver', 'webhooks enable',
 ];
 
 const parseJsonOption = (value: string, option: string): unknown => {

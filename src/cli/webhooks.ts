@@ -51,12 +51,17 @@ export async function webhooksCommand(
     }
     case 'list': {
       const endpoints = await admin.list();
-      print(io, endpoints, () => table(endpoints, ['id', 'url', 'events', 'key_id', 'task', 'created_at']));
+      print(io, endpoints, () => table(endpoints, ['id', 'url', 'events', 'key_id', 'task', 'created_at', 'disabled_reason']));
       return 0;
     }
     case 'delete': {
       const removed = await admin.remove(need(target, 'endpoint id'));
       print(io, removed, () => `deleted ${removed.id}`);
+      return 0;
+    }
+    case 'enable': {
+      const enabled = await admin.enable(need(target, 'endpoint id'));
+      print(io, enabled, () => `${enabled.id}: enabled`);
       return 0;
     }
     case 'test': {

@@ -602,9 +602,10 @@ async function loadWebhooks() {
             el('td', { class: 'mono' }, endpoint.url),
             el('td', {}, endpoint.events.join(', ')),
             el('td', {}, endpoint.task ? `task ${endpoint.task}` : endpoint.key_id ? `key ${endpoint.key_id}` : 'everything'),
-            el('td', {}, when(endpoint.created_at)),
+            el('td', {}, endpoint.disabled_at ? badge('disabled') : when(endpoint.created_at), endpoint.disabled_at ? ` ${endpoint.disabled_reason ?? ''}` : ''),
             el('td', {},
               el('div', { class: 'buttons' },
+                ...(endpoint.disabled_at ? [el('button', { type: 'button', onclick: () => enableWebhook(endpoint) }, 'Enable')] : []),
                 el('button', { type: 'button', class: 'secondary', onclick: () => testWebhook(endpoint) }, 'Send test'),
                 el('button', { type: 'button', class: 'danger', onclick: () => deleteWebhook(endpoint) }, 'Delete'),
               ),
@@ -642,6 +643,11 @@ async function loadDeliveries() {
 async function testWebhook(endpoint) {
   const result = await act('', () => api(`/admin/webhooks/${encodeURIComponent(endpoint.id)}/test`, { method: 'POST' }));
   if (result) say(result.delivered ? `Test event delivered to ${endpoint.url} (HTTP ${result.status}).` : `Test event not delivered to ${endpoint.url}${result.status ? ` (HTTP ${result.status})` : ''}.`, result.delivered ? 'ok' : 'bad');
+}
+
+async function enableWebhook(endpoint) {
+  const enabled = await act(`Enabled ${endpoint.url}: new events are delivered again; redeliver its dead letters if they are still wanted.`, () => api(`/admin/webhooks/${encodeURIComponent(endpoint.id)}/enable`, { method: 'POST' }));
+  if (enabled) await loadWebhooks();
 }
 
 async function deleteWebhook(endpoint) {

@@ -30,6 +30,8 @@ export interface DocumentedOperation {
   readonly body?: z.ZodType;
   /** The success status and what it returns. */
   readonly success: { readonly status: 200 | 201; readonly description: string };
+  /** Problem responses beyond the ones every admin operation has (or a fuller description of one of those). */
+  readonly problems?: Readonly<Record<number, string>>;
 }
 
 /** A name OpenAPI tooling accepts as a component key (letters, digits, `.`, `-`, `_`). */
@@ -60,6 +62,7 @@ function operationObject(operation: DocumentedOperation): [string, Record<string
         403: problemResponse('The key lacks the admin scope'),
         ...(pathParameters.length === 0 ? {} : { 404: problemResponse('Not found') }),
         503: problemResponse('Storage unavailable'),
+        ...Object.fromEntries(Object.entries(operation.problems ?? {}).map(([status, description]) => [status, problemResponse(description)])),
       },
     },
   ];
@@ -129,7 +132,7 @@ export function buildOpenApiDocument(documented: readonly DocumentedTask[], serv
             422: problemResponse('Idempotency-Key reused, input denied, output rejected or sent to review'),
             429: problemResponse('Rate limit or token budget exceeded'),
             502: problemResponse('Upstream rejected the request'),
-            503: problemResponse('Upstream or storage unavailable'),
+            503: problemResponse('Upstream, storage or a required model screen unavailable'),
             504: problemResponse('Upstream timed out'),
           },
         },

@@ -3,7 +3,7 @@
 // throw, or a malformed result is a failure that applies the rule's action (a failed `redact` becomes `review`).
 import { z } from 'zod';
 import type { PolicyRule, RuleAction, TaskRules } from '../contracts/policy.js';
-import type { CheckContext, CheckRegistry, CheckResult, GuardStage } from './types.js';
+import type { CheckContext, CheckRegistry, CheckResult, GuardStage, ScreenUnavailable } from './types.js';
 
 export type StageDecision = 'allow' | 'deny' | 'review';
 export type RuleResult = 'pass' | 'redacted' | 'neutralised' | 'failed';
@@ -17,6 +17,7 @@ export interface RuleOutcome {
   readonly reasons: readonly string[];
   readonly redactions?: Readonly<Record<string, number>>;
   readonly score?: number;
+  readonly unavailable?: ScreenUnavailable;
 }
 
 export interface StageOutcome {
@@ -72,6 +73,7 @@ async function runRule(
   const extras = {
     ...(result.redactions === undefined ? {} : { redactions: result.redactions }),
     ...(result.score === undefined ? {} : { score: result.score }),
+    ...(result.unavailable === undefined ? {} : { unavailable: result.unavailable }),
   };
   const base = { name: rule.check, stage, reasons: result.reasons, ...extras };
   if (!result.tripped) return { outcome: { ...base, result: 'pass' }, value };
@@ -94,6 +96,8 @@ export async function runStage(args: RunStageArgs): Promise<StageOutcome> {
   const outcomes: RuleOutcome[] = [];
   let decision: StageDecision = 'allow';
   for (const rule of args.rules) {
+    // A text already refused is not also handed to an outside classifier (it may hold the very secret refused).
+    if (decision === 'deny' && args.registry.get(rule.check)?.sendsTextOut === true) continue;
     const step = await runRule(args, rule, value);
     value = step.value;
     outcomes.push(step.outcome);

@@ -15,6 +15,8 @@ export interface CheckContext {
   readonly allowedLinkHosts: readonly string[];
   /** The system message sent upstream; output checks look for verbatim overlap with it (LLM07-2). */
   readonly systemPrompt: string;
+  /** The caller's API key id, for checks that spend a per-key budget (model_screen); absent in offline evaluations. */
+  readonly keyId?: string;
 }
 
 export interface CheckResult {
@@ -31,6 +33,17 @@ export interface CheckResult {
   readonly redactions?: Readonly<Record<string, number>>;
   /** Detector score in [0, 1] for scoring checks, so evaluations can report TPR at a fixed FPR (PI-6). */
   readonly score?: number;
+  /**
+   * Set when the check could not decide (its model failed, timed out, answered out of shape, or the key's budget is
+   * spent): the rule fails all the same, and the caller is told to retry after this many seconds instead of being denied.
+   */
+  readonly unavailable?: ScreenUnavailable;
+}
+
+export interface ScreenUnavailable {
+  readonly retryAfterSeconds: number;
+  /** The key's call budget refused the call (LLM10-5: answered like any spent budget, 429). */
+  readonly budgetSpent: boolean;
 }
 
 export interface CheckDefinition<Config = unknown> {
@@ -39,6 +52,8 @@ export interface CheckDefinition<Config = unknown> {
   readonly stages: readonly GuardStage[];
   /** Whether the check can produce `repaired`; policies may only use `redact` with such checks. */
   readonly canRepair: boolean;
+  /** The check sends the text to another service (model_screen): skipped once the stage is denied anyway. */
+  readonly sendsTextOut?: boolean;
   readonly configSchema: z.ZodType<Config>;
   readonly run: (
     context: CheckContext,

@@ -42,9 +42,10 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
+/** The SDK client over our transport, every HTTP attempt reported to `onAttempt`; shared by the task model and the screen. */
+export function createUpstreamClient(options: Pick<OpenAIModelOptions, 'apiKey' | 'baseURL' | 'timeoutMs' | 'maxRetries' | 'onAttempt'>): OpenAI {
   const transport = createHttpFetch();
-  const client = new OpenAI({
+  return new OpenAI({
     apiKey: options.apiKey,
     ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
     timeout: options.timeoutMs,
@@ -54,17 +55,32 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
       return transport(url, init);
     },
   });
+}
 
+/**
+ * Runs one upstream call under our deadline (and the caller's signal, when given); any failure comes back as one of
+ * our problems (RETRY-2), upstream text never echoed.
+ */
+export async function withinDeadline<T>(deadlineMs: number, callerSignal: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const signal = callerSignal === undefined ? deadline : AbortSignal.any([callerSignal, deadline]);
+  try {
+    return await untilAborted(call(signal), signal);
+  } catch (error) {
+    throw toUpstreamProblem(error);
+  }
+}
+
+export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
+  const client = createUpstreamClient(options);
   const deadlineMs = options.deadlineMs ?? upstreamDeadlineMs(options.timeoutMs, options.maxRetries);
 
   return {
     provider: 'openai',
     modelName: options.model,
     async complete(request) {
-      const deadline = AbortSignal.timeout(deadlineMs);
-      const signal = request.signal === undefined ? deadline : AbortSignal.any([request.signal, deadline]);
-      try {
-        const completion = await untilAborted(client.chat.completions.create(
+      const completion = await withinDeadline(deadlineMs, request.signal, (signal) =>
+        client.chat.completions.create(
           {
             model: options.model,
             messages: [
@@ -79,22 +95,20 @@ export function createOpenAIModel(options: OpenAIModelOptions): ModelClient {
             },
           },
           { signal },
-        ), signal);
-        const usage = completion.usage;
-        return {
-          text: completion.choices[0]?.message.content ?? '',
-          usage: {
-            prompt_tokens: usage?.prompt_tokens ?? 0,
-            completion_tokens: usage?.completion_tokens ?? 0,
-            total_tokens: usage?.total_tokens ?? 0,
-          },
-          // An alias such as gpt-4o-mini resolves to a dated snapshot upstream; the reply names the one that answered.
-          // Only an id-shaped value is kept: it is upstream text that lands in responses and the audit log.
-          ...(typeof completion.model === 'string' && REPORTED_MODEL.test(completion.model) ? { model: completion.model } : {}),
-        };
-      } catch (error) {
-        throw toUpstreamProblem(error);
-      }
+        ),
+      );
+      const usage = completion.usage;
+      return {
+        text: completion.choices[0]?.message.content ?? '',
+        usage: {
+          prompt_tokens: usage?.prompt_tokens ?? 0,
+          completion_tokens: usage?.completion_tokens ?? 0,
+          total_tokens: usage?.total_tokens ?? 0,
+        },
+        // An alias such as gpt-4o-mini resolves to a dated snapshot upstream; the reply names the one that answered.
+        // Only an id-shaped value is kept: it is upstream text that lands in responses and the audit log.
+        ...(typeof completion.model === 'string' && REPORTED_MODEL.test(completion.model) ? { model: completion.model } : {}),
+      };
     },
   };
 }

@@ -9,9 +9,9 @@ import type { TaskRegistry } from '../tasks/registry.js';
 import type { Retriever, RetrievedChunk } from '../retrieval/types.js';
 import type { ModelClient } from '../model/types.js';
 import { buildPrompt, estimatePromptTokens } from '../model/prompt.js';
-import type { RateLimits } from '../security/rate-limit.js';
+import { POLICIES, type RateLimits } from '../security/rate-limit.js';
 import { runStage, type StageOutcome } from '../guard/run-stage.js';
-import type { CheckRegistry } from '../guard/types.js';
+import type { CheckRegistry, ScreenUnavailable } from '../guard/types.js';
 import { allowedCollections, type Principal } from '../scopes.js';
 import type { AuditDecision, ReviewRecord } from '../store/types.js';
 import type { PipelineObserver } from '../metrics.js';
@@ -65,6 +65,21 @@ const retrievalQuery = (fields: readonly string[], input: Readonly<Record<string
     .map((value) => (Array.isArray(value) ? value.filter((item) => typeof item === 'string').join(' ') : typeof value === 'string' ? value : ''))
     .filter((text) => text !== '')
     .join(' ');
+
+/**
+ * When every denying rule of a stage failed only because its check could not decide (model_screen without a verdict),
+ * the longest wait any of them asked for; undefined when the stage did not deny or some rule denied on the merits.
+ */
+function undecidedDenial(stage: StageOutcome): ScreenUnavailable | undefined {
+  if (stage.decision !== 'deny') return undefined;
+  const denying = stage.outcomes.filter((outcome) => outcome.result === 'failed' && outcome.action === 'deny');
+  const undecided = denying.flatMap((outcome) => (outcome.unavailable === undefined ? [] : [outcome.unavailable]));
+  if (undecided.length < denying.length) return undefined;
+  return {
+    retryAfterSeconds: Math.max(...undecided.map((entry) => entry.retryAfterSeconds)),
+    budgetSpent: undecided.some((entry) => entry.budgetSpent),
+  };
+}
 
 /** Resolves the task's active definition or says why not, before any work is done. */
 export function resolveTask(tasks: TaskRegistry, name: string): TaskDefinition {
@@ -164,9 +179,28 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       registry: deps.checks,
       rules: spec.input_rules,
       stage: 'input',
-      context: { requestId, task: task.name, retrievedChunkIds: new Set(), canary: '', allowedLinkHosts: spec.allowed_link_hosts, systemPrompt: '' },
+      context: { requestId, task: task.name, retrievedChunkIds: new Set(), canary: '', allowedLinkHosts: spec.allowed_link_hosts, systemPrompt: '', keyId: run.principal.keyId },
       value: run.input,
     }));
+    const undecided = undecidedDenial(inputStage);
+    if (undecided !== undefined) {
+      // Nothing was judged unsafe, but a screen the policy requires gave no verdict: retryable, and not stored for replay.
+      const headers = { 'Retry-After': String(undecided.retryAfterSeconds) };
+      const refused = undecided.budgetSpent
+        ? failure('quota_exceeded', 'denied', {
+            detail: 'The model screen call budget of this key is spent for now; nothing was sent to the model.',
+            headers,
+            extensions: { 'violated-policies': [POLICIES.screenCalls.name] },
+            audit: { reasons: reasonsOf(inputStage) },
+          })
+        : failure('screen_unavailable', 'error', {
+            detail: 'A screen this task requires could not decide (unavailable, too slow or out of shape); nothing was sent to the model.',
+            headers,
+            extensions: { violations: reasonsOf(inputStage) },
+            audit: { reasons: reasonsOf(inputStage) },
+          });
+      return { ...refused, transient: true };
+    }
     if (inputStage.decision === 'deny') {
       return failure('input_denied', 'denied', { detail: 'The input was refused by policy.', extensions: { violations: reasonsOf(inputStage) }, audit: { reasons: reasonsOf(inputStage) } });
     }

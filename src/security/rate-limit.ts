@@ -55,6 +55,7 @@ export const POLICIES = {
   tokens: { name: 'per-key-tokens-day', windowSeconds: 86_400, unit: 'tokens' },
   concurrency: { name: 'per-key-concurrency', windowSeconds: 1, unit: undefined },
   authFailures: { name: 'per-ip-auth-failures-minute', windowSeconds: 60, unit: undefined },
+  screenCalls: { name: 'per-key-screen-calls-minute', windowSeconds: 60, unit: undefined },
 } as const;
 export type PolicyName = (typeof POLICIES)[keyof typeof POLICIES]['name'];
 
@@ -117,6 +118,49 @@ function jitteredSeconds(ms: number, random: RandomFraction): number {
   return Math.ceil((Math.max(ms, 0) / 1000) * (1 + 0.1 * drawFraction(random)));
 }
 
+interface Limiter {
+  readonly policy: Policy;
+  readonly quota: number;
+  readonly store: RateLimiterStore;
+}
+
+/** `allowed` means the quota has room for the next unit: consumed ≤ q after a consume, < q for a peek or charge. */
+function decideFor({ policy, quota }: Limiter, res: RateLimiterRes | null, allowed: boolean, random: RandomFraction): RateLimitDecision {
+  const consumed = res?.consumedPoints ?? 0;
+  // A fresh or never-expiring record has no reset time; report the full window rather than 0.
+  const msToReset = res === null || res.msBeforeNext < 0 ? policy.windowSeconds * 1000 : res.msBeforeNext;
+  const t = jitteredSeconds(msToReset, random);
+  const unit = policy.unit === undefined ? '' : `;qu="${policy.unit}"`;
+  return {
+    allowed,
+    policy: policy.name,
+    policyHeader: `"${policy.name}";q=${quota}${unit};w=${policy.windowSeconds}`,
+    limitHeader: `"${policy.name}";r=${Math.max(quota - consumed, 0)};t=${t}`,
+    ...(allowed ? {} : { retryAfterSeconds: Math.max(t, 1) }),
+  };
+}
+
+async function consumeOne(target: Limiter, key: string, random: RandomFraction): Promise<RateLimitDecision> {
+  try {
+    return decideFor(target, await target.store.consume(key, 1), true, random);
+  } catch (rejection) {
+    // rate-limiter-flexible rejects with a RateLimiterRes when over the limit and with an Error when the store fails.
+    if (rejection instanceof RateLimiterRes) return decideFor(target, rejection, false, random);
+    throw rejection;
+  }
+}
+
+/**
+ * A per-key count of calls in a one-minute window, on the same stores as the other limits (in Redis, one count for
+ * every process): the budget of calls a key may cause to the screen model (LLM10-5).
+ */
+export function createScreenCallBudget(options: { readonly callsPerMinute: number; readonly random: RandomFraction; readonly storeFactory?: RateLimiterStoreFactory }): (keyId: string) => Promise<RateLimitDecision> {
+  const policy = POLICIES.screenCalls;
+  const quota = z.int().min(1).parse(options.callsPerMinute);
+  const target: Limiter = { policy, quota, store: (options.storeFactory ?? memoryStore)({ keyPrefix: policy.name, points: quota, duration: policy.windowSeconds }) };
+  return (keyId) => consumeOne(target, keyId, options.random);
+}
+
 /**
  * Builds the three limiters. A store error (e.g. Redis down) rejects the returned promise rather than allowing the
  * request: whether to fail open is the caller's explicit decision, never a default.
@@ -130,7 +174,7 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
   });
   const { random, storeFactory = memoryStore, concurrencyStore = memoryConcurrencyStore(), slotLeaseMs = 120_000 } = options;
 
-  const limiter = (policy: Policy, quota: number) => ({
+  const limiter = (policy: Policy, quota: number): Limiter => ({
     policy,
     quota,
     store: storeFactory({ keyPrefix: policy.name, points: quota, duration: policy.windowSeconds }),
@@ -138,33 +182,8 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
   const requests = limiter(POLICIES.requests, config.requestsPerMinute);
   const tokens = limiter(POLICIES.tokens, config.tokensPerDay);
   const authFailures = limiter(POLICIES.authFailures, config.authFailuresPerMinutePerIp);
-  type Limiter = typeof requests;
-
-  /** `allowed` means the quota has room for the next unit: consumed ≤ q after a consume, < q for a peek or charge. */
-  const decide = ({ policy, quota }: Limiter, res: RateLimiterRes | null, allowed: boolean): RateLimitDecision => {
-    const consumed = res?.consumedPoints ?? 0;
-    // A fresh or never-expiring record has no reset time; report the full window rather than 0.
-    const msToReset = res === null || res.msBeforeNext < 0 ? policy.windowSeconds * 1000 : res.msBeforeNext;
-    const t = jitteredSeconds(msToReset, random);
-    const unit = policy.unit === undefined ? '' : `;qu="${policy.unit}"`;
-    return {
-      allowed,
-      policy: policy.name,
-      policyHeader: `"${policy.name}";q=${quota}${unit};w=${policy.windowSeconds}`,
-      limitHeader: `"${policy.name}";r=${Math.max(quota - consumed, 0)};t=${t}`,
-      ...(allowed ? {} : { retryAfterSeconds: Math.max(t, 1) }),
-    };
-  };
-
-  const consume = async (target: Limiter, key: string): Promise<RateLimitDecision> => {
-    try {
-      return decide(target, await target.store.consume(key, 1), true);
-    } catch (rejection) {
-      // rate-limiter-flexible rejects with a RateLimiterRes when over the limit and with an Error when the store fails.
-      if (rejection instanceof RateLimiterRes) return decide(target, rejection, false);
-      throw rejection;
-    }
-  };
+  const decide = (target: Limiter, res: RateLimiterRes | null, allowed: boolean): RateLimitDecision => decideFor(target, res, allowed, random);
+  const consume = (target: Limiter, key: string): Promise<RateLimitDecision> => consumeOne(target, key, random);
 
   const peek = async (target: Limiter, key: string): Promise<RateLimitDecision> => {
     const stored = await target.store.get(key);

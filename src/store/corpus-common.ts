@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 import { CollectionName, ContentType, DocumentId } from '../contracts/corpus.js';
 import { chunkText, sha256Hex } from '../retrieval/chunking.js';
 import { scanChunks } from '../retrieval/injection-scan.js';
+import { BUDGET_EXHAUSTED, screenChunks, type TextScreen } from '../guard/model-screen.js';
+import { POLICIES } from '../security/rate-limit.js';
 import { htmlToText, normaliseCorpusText } from '../retrieval/text.js';
 import type { ChunkDraft, ChunkingSettings, Embedder, ScanFinding } from '../retrieval/types.js';
 import type { IngestInput } from './corpus.js';
@@ -70,7 +72,7 @@ function extract(raw: string, contentType: ContentType): { text: string; hiddenB
 /** Everything an ingest does before touching the database: validation, extraction, chunking, the scan and embedding. */
 export async function prepareIngest(
   input: IngestInput,
-  options: { readonly embedder: Embedder; readonly chunking: ChunkingSettings; readonly maxBytes: number; readonly newId: () => string },
+  options: { readonly embedder: Embedder; readonly chunking: ChunkingSettings; readonly maxBytes: number; readonly newId: () => string; readonly screen?: TextScreen | undefined },
 ): Promise<PreparedIngest> {
   const { raw, bytes, contentType } = decodeUpload(input, options.maxBytes);
   const documentId = input.id ?? options.newId();
@@ -78,9 +80,34 @@ export async function prepareIngest(
   const extracted = extract(raw, contentType);
   if (extracted.text === '') throw new AppError('validation_failed', { detail: 'document has no visible text' });
   const drafts = chunkText(extracted.text, options.chunking);
-  const findings = scanChunks(drafts, extracted);
+  const findings = mergeFindings(scanChunks(drafts, extracted), options.screen === undefined ? [] : await screenedFindings(options.screen, drafts, input.actor));
   const vectors = await options.embedder.embed(drafts.map((d) => d.text));
   return { documentId, contentType, sha256: sha256Hex(bytes), bytes: bytes.byteLength, text: extracted.text, drafts, findings, vectors };
+}
+
+/**
+ * LLM04-2, PI-4: the model screen's findings for every chunk, under the ingesting actor's budget. An unsafe verdict is a
+ * finding (the version is quarantined for a person); no verdict refuses the upload, so nothing unscreened is stored
+ * and the same upload can simply be retried.
+ */
+async function screenedFindings(screen: TextScreen, drafts: readonly ChunkDraft[], actor: string): Promise<readonly ScanFinding[]> {
+  const screening = await screenChunks(screen, drafts, actor);
+  if (screening.kind === 'screened') return screening.findings;
+  const retryAfter = { 'Retry-After': String(screening.retryAfterSeconds) };
+  if (screening.reason === BUDGET_EXHAUSTED) {
+    throw new AppError('quota_exceeded', { detail: 'The model screen call budget of this actor is spent for now; nothing was stored.', headers: retryAfter, extensions: { 'violated-policies': [POLICIES.screenCalls.name] } });
+  }
+  throw new AppError('screen_unavailable', {
+    detail: `The model screen could not decide on this document (${screening.reason}); nothing was stored. Retry the upload later.`,
+    headers: retryAfter,
+  });
+}
+
+/** One finding per ordinal, the pattern scan's reasons first. */
+function mergeFindings(scanned: readonly ScanFinding[], screened: readonly ScanFinding[]): ScanFinding[] {
+  const byOrdinal = new Map<number, string[]>();
+  for (const finding of [...scanned, ...screened]) byOrdinal.set(finding.ordinal, [...(byOrdinal.get(finding.ordinal) ?? []), ...finding.reasons]);
+  return [...byOrdinal].sort(([a], [b]) => a - b).map(([ordinal, reasons]) => ({ ordinal, reasons }));
 }
 
 /** Little-endian float32 bytes, the on-disk form of an embedding in both backends. */

@@ -3,6 +3,7 @@
 import type { CorpusChunk, CorpusDocument, CorpusVersion, VersionState } from '../contracts/corpus.js';
 import type { ChunkingSettings, Embedder, Retriever, ScanFinding } from '../retrieval/types.js';
 import type { VectorIndexOptions } from '../retrieval/vector-index.js';
+import type { TextScreen } from '../guard/model-screen.js';
 
 export const REINDEX_COMMAND = 'airlock corpus reindex';
 
@@ -16,6 +17,8 @@ export interface CorpusOptions {
   readonly index?: VectorIndexOptions;
   /** Share of the dense signal in hybrid ranking (0..1); measured by scripts/eval-retrieval.ts. */
   readonly denseWeight?: number;
+  /** The model screen for every ingested chunk (AIRLOCK_SCREEN_INGEST); absent: the pattern scan alone. */
+  readonly screen?: TextScreen;
 }
 
 export interface IngestInput {

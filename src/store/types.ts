@@ -222,7 +222,13 @@ export interface WebhookEndpointRecord {
   readonly secret: string;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** Set when the receiver answered 410 Gone (Standard Webhooks: stop sending); nothing is enqueued or sent until an admin enables it again. */
+  readonly disabledAt: string | null;
+  readonly disabledReason: string | null;
 }
+
+/** An endpoint as registered: never disabled yet. */
+export type NewWebhookEndpoint = Omit<WebhookEndpointRecord, 'disabledAt' | 'disabledReason'>;
 
 export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead';
 
@@ -259,14 +265,18 @@ export interface WebhookAttempt {
   readonly status: number | null;
   readonly error: string | null;
   readonly next: { readonly state: 'delivered'; readonly at: string } | { readonly state: 'pending'; readonly at: string } | { readonly state: 'dead' };
+  /** The receiver said the endpoint is gone: disable it and dead-letter its other pending deliveries, in the same write. */
+  readonly disableEndpoint?: { readonly at: string; readonly reason: string };
 }
 
 export interface WebhookStore {
-  createEndpoint(record: WebhookEndpointRecord): Promise<void>;
+  createEndpoint(record: NewWebhookEndpoint): Promise<void>;
   getEndpoint(id: string): Promise<WebhookEndpointRecord | undefined>;
   listEndpoints(): Promise<WebhookEndpointRecord[]>;
   /** Deletes the endpoint and its deliveries. */
   deleteEndpoint(id: string): Promise<boolean>;
+  /** Clears a disabled endpoint's disabled state; false when there is no such endpoint. */
+  enableEndpoint(id: string): Promise<boolean>;
   /** Endpoints subscribed to `eventType` whose key and task filters match the request. */
   endpointsFor(eventType: string, keyId: string, task: string): Promise<WebhookEndpointRecord[]>;
   enqueue(deliveries: readonly NewWebhookDelivery[]): Promise<void>;

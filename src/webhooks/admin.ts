@@ -48,6 +48,8 @@ const describeEndpoint = (endpoint: WebhookEndpointRecord) => ({
   task: endpoint.task,
   created_at: endpoint.createdAt,
   created_by: endpoint.createdBy,
+  disabled_at: endpoint.disabledAt,
+  disabled_reason: endpoint.disabledReason,
 });
 
 /** A delivery as listed: its state and history, not the payload (it carries the request's output). */
@@ -93,6 +95,8 @@ export function createWebhookAdmin(deps: WebhookAdminDeps) {
         secret: `whsec_${Buffer.from(deps.random(SECRET_BYTES)).toString('base64')}`,
         createdAt: deps.clock().toISOString(),
         createdBy: by,
+        disabledAt: null,
+        disabledReason: null,
       };
       await store.createEndpoint(record);
       return { ...describeEndpoint(record), secret: record.secret };
@@ -103,6 +107,11 @@ export function createWebhookAdmin(deps: WebhookAdminDeps) {
     async remove(id: string) {
       if (!(await store.deleteEndpoint(id))) throw new AppError('not_found', { detail: `No webhook endpoint ${id}.` });
       return { id, deleted: true };
+    },
+    /** Sends to a disabled endpoint again; its dead letters can then be redelivered. */
+    async enable(id: string) {
+      if (!(await store.enableEndpoint(id))) throw new AppError('not_found', { detail: `No webhook endpoint ${id}.` });
+      return describeEndpoint(await endpointOrThrow(id));
     },
     /** Sends one signed `webhook.test` event now, outside the outbox, and reports how the receiver answered. */
     async test(id: string) {
@@ -131,10 +140,12 @@ export function createWebhookAdmin(deps: WebhookAdminDeps) {
     },
     /** A dead letter goes back to the outbox, due now, with the same webhook-id so the receiver can still deduplicate. */
     async redeliver(id: string) {
-      const redelivered = await store.redeliver(id, deps.clock().toISOString());
-      if (redelivered !== undefined) return describeDelivery(redelivered);
       const existing = await store.getDelivery(id);
       if (existing === undefined) throw new AppError('not_found', { detail: `No webhook delivery ${id}.` });
+      const endpoint = await store.getEndpoint(existing.endpointId);
+      if (endpoint?.disabledAt != null) throw new AppError('state_conflict', { detail: `Endpoint ${endpoint.id} is disabled (${endpoint.disabledReason ?? 'by its receiver'}); enable it first.` });
+      const redelivered = await store.redeliver(id, deps.clock().toISOString());
+      if (redelivered !== undefined) return describeDelivery(redelivered);
       throw new AppError('state_conflict', { detail: `Delivery ${id} is ${existing.state}; only dead letters are redelivered.` });
     },
   };

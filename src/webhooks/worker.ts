@@ -1,6 +1,6 @@
 // The delivery worker: leases due outbox rows, sends each signed attempt, and records what happened. Retries follow
 // a bounded exponential schedule with jitter on timeouts, network errors, 429 (Retry-After honoured) and 5xx; any
-// other answer, or a refused address, dead-letters the delivery at once. Every process may run one: the lease makes
+// other answer, or a refused address, dead-letters the delivery at once, and 410 Gone also disables the endpoint. Every process may run one: the lease makes
 // each attempt one worker's, and a delivery whose worker died (kill -9) is taken over when its lease runs out.
 import { backoffDelay, parseRetryAfter } from '../security/retry.js';
 import type { RandomFraction } from '../security/random.js';
@@ -17,6 +17,9 @@ export interface RetrySchedule {
 export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = { maxAttempts: 10, baseDelayMs: 30_000, maxDelayMs: 3_600_000 };
 
 export type AttemptOutcome = 'delivered' | 'retry' | 'dead';
+
+/** Standard Webhooks: a receiver answering 410 Gone wants no more deliveries, so its endpoint is disabled. */
+const GONE = 410;
 
 /** What the attempt means for the delivery: done, due again at some time, or dead-lettered. */
 export function nextStep(result: AttemptResult, attemptsSoFar: number, schedule: RetrySchedule, now: Date, random: RandomFraction): WebhookAttempt['next'] {
@@ -72,13 +75,15 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps) {
 
   async function attempt(delivery: ClaimedWebhookDelivery): Promise<void> {
     const result = await deps.send({ url: delivery.url, messageId: delivery.messageId, payload: delivery.payload, secret: delivery.secret });
-    const next = nextStep(result, delivery.attempts, deps.schedule, deps.clock(), deps.random);
+    const now = deps.clock();
+    const next = nextStep(result, delivery.attempts, deps.schedule, now, deps.random);
     const recorded = await deps.store.recordAttempt({
       id: delivery.id,
       leaseToken: delivery.leaseToken,
       status: result.kind === 'response' ? result.status : null,
       error: describe(result),
       next,
+      ...(result.kind === 'response' && result.status === GONE ? { disableEndpoint: { at: now.toISOString(), reason: 'HTTP 410 Gone' } } : {}),
     });
     if (recorded) deps.onAttempt?.(next.state === 'pending' ? 'retry' : next.state, delivery);
   }

@@ -27,7 +27,8 @@ import { createRateLimits } from '../../src/security/rate-limit.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Environment } from '../../src/store/types.js';
-import { openSecretBox } from '../../src/runtime.js';
+import { checkRegistryFor, openSecretBox } from '../../src/runtime.js';
+import type { TextScreen } from '../../src/guard/model-screen.js';
 import { loadConfig } from '../../src/config.js';
 import { createSecretBox, type SecretBox } from '../../src/security/secret-box.js';
 
@@ -76,6 +77,10 @@ export interface TestContextOptions {
   readonly secretBox?: SecretBox;
   /** AIRLOCK_WEBHOOK_ALLOW_HOSTS for this app. */
   readonly webhookAllowHosts?: readonly string[];
+  /** The model screen `model_screen` uses (createModelScreen); absent, as by default, the check is not configured. */
+  readonly modelScreen?: TextScreen;
+  /** Also screen ingested chunks with `modelScreen` (AIRLOCK_SCREEN_INGEST). */
+  readonly screenIngest?: boolean;
 }
 
 export interface TestContext {
@@ -93,13 +98,14 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'airlock-test-'));
   const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: options.secretBox ?? dataDirSecretBox(dir) });
   const clock = options.clock ?? ((): Date => new Date());
-  const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING });
+  const ingestScreen = options.screenIngest === true ? options.modelScreen : undefined;
+  const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING, ...(ingestScreen === undefined ? {} : { screen: ingestScreen }) });
   const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;
   if (corpusDir !== null) await ingestPath(corpus, corpusDir, { approve: true, actor: 'test' });
   const logCapture = capture();
   const logs = logCapture.writes;
   const destination = logCapture.stream;
-  const checks = createCheckRegistry();
+  const checks = options.modelScreen === undefined ? createCheckRegistry() : checkRegistryFor(options.modelScreen);
   const environment = options.environment ?? 'development';
   const keyAdmin = createKeyAdmin({ keys: store.keys, environment, clock, random: randomBytes });
   // As at boot: the task folders are imported into the store and the active versions served from it.

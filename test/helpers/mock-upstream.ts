@@ -29,6 +29,8 @@ export interface MockUpstream {
   readonly baseURL: string;
   /** Every chat request received, in order (the body as the SDK sent it). */
   readonly requests: ChatRequestBody[];
+  /** The Authorization header of each of those requests, in the same order. */
+  readonly authorizations: Array<string | undefined>;
   /** Behaviours consumed one per request; the last one repeats. */
   setBehaviours(behaviours: readonly UpstreamBehaviour[]): void;
   close(): Promise<void>;
@@ -52,6 +54,7 @@ export const chatCompletion = (content: string, totalTokens = 150) => ({
 export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = []): Promise<MockUpstream> {
   let behaviours = [...initial];
   const requests: ChatRequestBody[] = [];
+  const authorizations: Array<string | undefined> = [];
   const hanging = new Set<import('node:http').ServerResponse>();
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -62,6 +65,7 @@ export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = 
       }
       const body = JSON.parse(text) as ChatRequestBody;
       requests.push(body);
+      authorizations.push(req.headers.authorization);
       const behaviour = behaviours.length > 1 ? behaviours.shift() : behaviours[0];
       if (behaviour === undefined || behaviour.kind === 'hang') {
         hanging.add(res);
@@ -93,6 +97,7 @@ export async function startMockUpstream(initial: readonly UpstreamBehaviour[] = 
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    authorizations,
     setBehaviours(next) {
       behaviours = [...next];
     },

@@ -100,5 +100,34 @@ export function resultsAndOutboxContract(getStore: () => Store): void {
       assert.equal(await store.webhooks.deleteEndpoint(endpointId), true);
       assert.equal(await store.webhooks.getDelivery(first.id), undefined, 'deliveries go with their endpoint');
     });
+
+    test('recordAttempt with disableEndpoint (410 Gone), when it holds the lease, then in one write the endpoint is disabled, its other pending deliveries die, it is neither subscribed nor leased, and enableEndpoint restores it', async () => {
+      const store = getStore();
+      const endpointId = `we_${randomUUID()}`;
+      await store.webhooks.createEndpoint({ id: endpointId, url: 'https://hooks.example.com/gone', events: ['request.completed'], keyId: null, task: null, secret: 'sealed', createdAt: at(0), createdBy: 'admin' });
+      const rows = Array.from({ length: 3 }, (_, i): NewWebhookDelivery => ({ id: `dlv_${randomUUID()}`, messageId: `msg_${randomUUID()}`, endpointId, eventType: 'request.completed', payload: `{"n":${i}}`, createdAt: at(500 + i) }));
+      await store.webhooks.enqueue(rows);
+      const leased = (await store.webhooks.claimDue({ now: at(501), leaseUntil: at(560), leaseToken: 'lease-gone', limit: 100 })).filter((row) => row.endpointId === endpointId);
+      assert.deepEqual(leased.map((row) => row.id).sort(), rows.slice(0, 2).map((row) => row.id).sort(), 'the third is not due yet');
+      const gone = { at: at(502), reason: 'HTTP 410 Gone' };
+      assert.equal(await store.webhooks.recordAttempt({ id: leased[0]!.id, leaseToken: 'wrong', status: 410, error: 'HTTP 410', next: { state: 'dead' }, disableEndpoint: gone }), false);
+      assert.equal((await store.webhooks.getEndpoint(endpointId))?.disabledAt, null, 'a lost lease disables nothing');
+      assert.equal(await store.webhooks.recordAttempt({ id: leased[0]!.id, leaseToken: 'lease-gone', status: 410, error: 'HTTP 410', next: { state: 'dead' }, disableEndpoint: gone }), true);
+
+      const endpoint = await store.webhooks.getEndpoint(endpointId);
+      assert.deepEqual([endpoint?.disabledAt, endpoint?.disabledReason], [gone.at, gone.reason]);
+      const states = await Promise.all(rows.map(async (row) => (await store.webhooks.getDelivery(row.id))?.state));
+      assert.deepEqual(states, ['dead', 'dead', 'dead']);
+      assert.equal(await store.webhooks.recordAttempt({ id: leased[1]!.id, leaseToken: 'lease-gone', status: 200, error: null, next: { state: 'delivered', at: at(503) } }), false, 'the one in flight lost its lease');
+      assert.ok(!(await store.webhooks.endpointsFor('request.completed', 'any-key', 'any-task')).some((e) => e.id === endpointId));
+      await store.webhooks.redeliver(rows[2]!.id, at(600));
+      assert.ok(!(await store.webhooks.claimDue({ now: at(700), leaseUntil: at(760), leaseToken: 'lease-late', limit: 100 })).some((row) => row.endpointId === endpointId), 'a disabled endpoint is never leased');
+
+      assert.equal(await store.webhooks.enableEndpoint(endpointId), true);
+      assert.equal(await store.webhooks.enableEndpoint(`we_${randomUUID()}`), false);
+      assert.equal((await store.webhooks.getEndpoint(endpointId))?.disabledAt, null);
+      assert.ok((await store.webhooks.endpointsFor('request.completed', 'any-key', 'any-task')).some((e) => e.id === endpointId));
+      assert.ok((await store.webhooks.claimDue({ now: at(800), leaseUntil: at(860), leaseToken: 'lease-back', limit: 100 })).some((row) => row.id === rows[2]!.id));
+    });
   });
 }

@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { createRateLimits } from '../../src/security/rate-limit.js';
 import { openRedis, redisConcurrencyStore, redisRateLimiters } from '../../src/store/redis/index.js';
 import { requireEngines } from '../helpers/engines.js';
+import { startMockUpstream } from '../helpers/mock-upstream.js';
+import { loadConfig } from '../../src/config.js';
+import { createModelScreen } from '../../src/runtime.js';
 
 const engines = requireEngines();
 
@@ -67,5 +70,24 @@ test('LLM10-5 LLM10-6 B6: reservations and execution slots on Redis, when two pr
     assert.equal((await b!.acquireSlot(keyId, 'after-lease')).allowed, true);
   } finally {
     await Promise.all(clients.map((client) => client.quit()));
+  }
+});
+
+test('LLM10-5 issue 15 item 4: the model screen call budget on Redis, when two processes screen for one key, then together they make AIRLOCK_SCREEN_CALLS_PER_MINUTE calls and the rest fail closed', async () => {
+  const upstream = await startMockUpstream([{ kind: 'answer', content: JSON.stringify({ verdict: 'safe', category: 'none', confidence: 0.9 }) }]);
+  const clients = [openRedis(engines.redisUrl), openRedis(engines.redisUrl)];
+  try {
+    const config = loadConfig({ AIRLOCK_ALLOWED_MODELS: 'gpt-4o-mini,guard-model', AIRLOCK_SCREEN_MODEL: 'guard-model', AIRLOCK_SCREEN_BASE_URL: upstream.baseURL, AIRLOCK_SCREEN_CALLS_PER_MINUTE: '3' });
+    const screens = clients.map((client) => createModelScreen(config, redisRateLimiters(client)));
+    const keyId = `key_${randomUUID()}`;
+    const outcomes = [];
+    for (let i = 0; i < 6; i += 1) outcomes.push(await screens[i % 2]!.screen(`text number ${i}`, keyId));
+
+    assert.equal(outcomes.filter((outcome) => outcome.kind === 'verdict').length, 3);
+    assert.deepEqual(outcomes.slice(3).map((outcome) => (outcome.kind === 'unavailable' ? outcome.reason : outcome.kind)), ['budget_exhausted', 'budget_exhausted', 'budget_exhausted']);
+    assert.equal(upstream.requests.length, 3, 'one count for both processes, not one each');
+  } finally {
+    await Promise.all(clients.map((client) => client.quit()));
+    await upstream.close();
   }
 });

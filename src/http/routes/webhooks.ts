@@ -17,6 +17,7 @@ export const WEBHOOK_OPERATIONS: readonly DocumentedOperation[] = [
   { method: 'get', path: '/admin/webhooks', tag: 'webhooks', summary: 'List webhook endpoints (never their secrets)', success: { status: 200, description: 'The endpoints' } },
   { method: 'post', path: '/admin/webhooks', tag: 'webhooks', summary: 'Register an endpoint; its whsec_ secret is shown once', body: CreateWebhookRequest, success: { status: 201, description: 'The endpoint and its secret' } },
   { method: 'delete', path: '/admin/webhooks/:id', tag: 'webhooks', summary: 'Delete an endpoint and its deliveries', success: { status: 200, description: 'The deletion' } },
+  { method: 'post', path: '/admin/webhooks/:id/enable', tag: 'webhooks', summary: 'Send to an endpoint again after its receiver answered 410 Gone', success: { status: 200, description: 'The endpoint, enabled' } },
   { method: 'post', path: '/admin/webhooks/:id/test', tag: 'webhooks', summary: 'Send a signed webhook.test event now', success: { status: 200, description: 'How the receiver answered' } },
   { method: 'get', path: '/admin/webhooks/deliveries', tag: 'webhooks', summary: 'List deliveries (dead letters with state=dead)', query: DeliveryQuery, success: { status: 200, description: 'Deliveries, newest first' } },
   { method: 'post', path: '/admin/webhooks/deliveries/:id/redeliver', tag: 'webhooks', summary: 'Put a dead-lettered delivery back in the outbox', success: { status: 200, description: 'The delivery, pending again' } },
@@ -47,6 +48,11 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
     const removed = await deps.webhooks.remove(String(req.params['id']));
     audited(res, { endpoint_id: removed.id });
     res.json(removed);
+  });
+  router.post('/admin/webhooks/:id/enable', ...noBody, async (req, res) => {
+    const enabled = await deps.webhooks.enable(String(req.params['id']));
+    audited(res, { endpoint_id: enabled.id });
+    res.json(enabled);
   });
   router.post('/admin/webhooks/:id/test', ...noBody, async (req, res) => {
     const result = await deps.webhooks.test(String(req.params['id']));

@@ -255,7 +255,7 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
 
   async function ingestDocument(input: IngestInput): Promise<IngestResult> {
     await requireEmbedder(pool);
-    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId });
+    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId, screen: options.screen });
     const { documentId } = prepared;
     return mutate(async (client, events) => {
       const existing = await findDocument(client, documentId);

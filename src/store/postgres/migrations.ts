@@ -242,4 +242,9 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     id: 'pg-007-audit-at-index',
     sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
   },
+  {
+    // A receiver answering 410 Gone disables its endpoint.
+    id: 'pg-008-webhook-endpoint-disabled',
+    sql: 'ALTER TABLE webhook_endpoints ADD COLUMN disabled_at timestamptz, ADD COLUMN disabled_reason text;',
+  },
 ];

@@ -15,6 +15,8 @@ interface EndpointRow {
   secret: string;
   created_at: Date;
   created_by: string;
+  disabled_at: Date | null;
+  disabled_reason: string | null;
 }
 
 interface DeliveryRow {
@@ -41,6 +43,8 @@ const toEndpoint = (box: SecretBox, row: EndpointRow): WebhookEndpointRecord => 
   secret: openWebhookSecret(box, row.id, row.secret),
   createdAt: isoRequired(row.created_at),
   createdBy: row.created_by,
+  disabledAt: iso(row.disabled_at),
+  disabledReason: row.disabled_reason,
 });
 
 const toDelivery = (row: DeliveryRow): WebhookDeliveryRecord => ({
@@ -91,7 +95,7 @@ export function createPostgresWebhookStore(pool: PgPool, box: SecretBox): Webhoo
     },
     async endpointsFor(eventType, keyId, task) {
       const { rows } = await pool.query<EndpointRow>(
-        `SELECT * FROM webhook_endpoints WHERE (key_id IS NULL OR key_id = $2) AND (task IS NULL OR task = $3) AND $1 = ANY (events) ORDER BY id`,
+        `SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL AND (key_id IS NULL OR key_id = $2) AND (task IS NULL OR task = $3) AND $1 = ANY (events) ORDER BY id`,
         [eventType, keyId, task],
       );
       return rows.map((row) => toEndpoint(box, row));
@@ -115,6 +119,7 @@ export function createPostgresWebhookStore(pool: PgPool, box: SecretBox): Webhoo
       const { rows } = await pool.query<DeliveryRow & { url: string; secret: string }>(
         `WITH due AS (
            SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+             AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL)
            ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
          UPDATE webhook_deliveries d SET lease_token = $3, lease_until = $2 FROM due, webhook_endpoints e
          WHERE d.id = due.id AND e.id = d.endpoint_id
@@ -125,14 +130,27 @@ export function createPostgresWebhookStore(pool: PgPool, box: SecretBox): Webhoo
       return rows.map((row) => ({ ...toDelivery(row), leaseToken: claim.leaseToken, url: row.url, secret: openWebhookSecret(box, row.endpoint_id, row.secret) }));
     },
     async recordAttempt(result) {
-      const { next } = result;
-      const { rowCount } = await pool.query(
-        `UPDATE webhook_deliveries SET attempts = attempts + 1, state = $3, last_status = $4, last_error = $5,
-           next_attempt_at = COALESCE($6, next_attempt_at), delivered_at = $7, lease_token = NULL, lease_until = NULL
-         WHERE id = $1 AND lease_token = $2`,
-        [result.id, result.leaseToken, next.state, result.status, result.error, next.state === 'pending' ? next.at : null, next.state === 'delivered' ? next.at : null],
-      );
-      return rowCount === 1;
+      const { next, disableEndpoint } = result;
+      return inTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ endpoint_id: string }>(
+          `UPDATE webhook_deliveries SET attempts = attempts + 1, state = $3, last_status = $4, last_error = $5,
+             next_attempt_at = COALESCE($6, next_attempt_at), delivered_at = $7, lease_token = NULL, lease_until = NULL
+           WHERE id = $1 AND lease_token = $2 RETURNING endpoint_id`,
+          [result.id, result.leaseToken, next.state, result.status, result.error, next.state === 'pending' ? next.at : null, next.state === 'delivered' ? next.at : null],
+        );
+        const endpointId = rows[0]?.endpoint_id;
+        if (endpointId !== undefined && disableEndpoint !== undefined) {
+          await client.query('UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1', [endpointId, disableEndpoint.at, disableEndpoint.reason]);
+          await client.query(
+            `UPDATE webhook_deliveries SET state = 'dead', last_error = $2, lease_token = NULL, lease_until = NULL WHERE endpoint_id = $1 AND state = 'pending'`,
+            [endpointId, `endpoint disabled: ${disableEndpoint.reason}`],
+          );
+        }
+        return endpointId !== undefined;
+      });
+    },
+    async enableEndpoint(id) {
+      return ((await pool.query('UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = $1', [id])).rowCount ?? 0) === 1;
     },
     async redeliver(id, now) {
       const { rows } = await pool.query<DeliveryRow>(

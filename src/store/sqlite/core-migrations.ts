@@ -166,4 +166,12 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
     id: 'core-006-audit-at-index',
     sql: 'CREATE INDEX audit_log_at ON audit_log (at);',
   },
+  {
+    // A receiver answering 410 Gone disables its endpoint.
+    id: 'core-007-webhook-endpoint-disabled',
+    sql: `
+      ALTER TABLE webhook_endpoints ADD COLUMN disabled_at TEXT;
+      ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;
+    `,
+  },
 ];

@@ -301,7 +301,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
 
   async function ingestDocument(input: IngestInput): Promise<IngestResult> {
     requireEmbedder();
-    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId });
+    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId, screen: options.screen });
     const { documentId, contentType, drafts, findings, vectors } = prepared;
     const sha = prepared.sha256;
 

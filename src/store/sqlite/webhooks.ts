@@ -9,6 +9,7 @@ import type {
   NewWebhookDelivery,
   WebhookDeliveryRecord,
   WebhookDeliveryState,
+  WebhookAttempt,
   WebhookEndpointRecord,
   WebhookStore,
 } from '../types.js';
@@ -22,6 +23,8 @@ interface EndpointRow {
   secret: string;
   created_at: string;
   created_by: string;
+  disabled_at: string | null;
+  disabled_reason: string | null;
 }
 
 interface DeliveryRow {
@@ -48,6 +51,8 @@ const toEndpoint = (box: SecretBox, row: EndpointRow): WebhookEndpointRecord => 
   secret: openWebhookSecret(box, row.id, row.secret),
   createdAt: row.created_at,
   createdBy: row.created_by,
+  disabledAt: row.disabled_at,
+  disabledReason: row.disabled_reason,
 });
 
 const toDelivery = (row: DeliveryRow): WebhookDeliveryRecord => ({
@@ -74,7 +79,7 @@ export function createSqliteWebhookStore(db: SqliteDatabase, box: SecretBox): We
   const endpoints = db.prepare<[], EndpointRow>('SELECT * FROM webhook_endpoints ORDER BY created_at, id');
   const deleteEndpoint = db.prepare('DELETE FROM webhook_endpoints WHERE id = ?');
   const subscribed = db.prepare<{ event: string; key_id: string; task: string }, EndpointRow>(
-    `SELECT * FROM webhook_endpoints WHERE (key_id IS NULL OR key_id = @key_id) AND (task IS NULL OR task = @task)
+    `SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL AND (key_id IS NULL OR key_id = @key_id) AND (task IS NULL OR task = @task)
        AND EXISTS (SELECT 1 FROM json_each(webhook_endpoints.events) WHERE value = @event) ORDER BY id`,
   );
   const insertDelivery = db.prepare(`INSERT INTO webhook_deliveries (id, message_id, endpoint_id, event_type, payload, state, created_at, next_attempt_at)
@@ -87,13 +92,37 @@ export function createSqliteWebhookStore(db: SqliteDatabase, box: SecretBox): We
   const lease = db.prepare<{ now: string; lease_until: string; lease_token: string; limit: number }, DeliveryRow & { url: string; secret: string }>(
     `UPDATE webhook_deliveries SET lease_token = @lease_token, lease_until = @lease_until
      WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= @now
-                    AND (lease_until IS NULL OR lease_until <= @now) ORDER BY next_attempt_at LIMIT @limit)
+                    AND (lease_until IS NULL OR lease_until <= @now)
+                    AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL) ORDER BY next_attempt_at LIMIT @limit)
      RETURNING ${DELIVERY_COLUMNS}, (SELECT url FROM webhook_endpoints e WHERE e.id = endpoint_id) AS url,
        (SELECT secret FROM webhook_endpoints e WHERE e.id = endpoint_id) AS secret`,
   );
   const attempt = db.prepare(`UPDATE webhook_deliveries SET attempts = attempts + 1, state = @state, last_status = @status, last_error = @error,
       next_attempt_at = COALESCE(@next_at, next_attempt_at), delivered_at = @delivered_at, lease_token = NULL, lease_until = NULL
     WHERE id = @id AND lease_token = @lease_token`);
+  const disableEndpoint = db.prepare(`UPDATE webhook_endpoints SET disabled_at = @at, disabled_reason = @reason
+    WHERE id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = @id)`);
+  const abandonPending = db.prepare(`UPDATE webhook_deliveries SET state = 'dead', last_error = @error, lease_token = NULL, lease_until = NULL
+    WHERE state = 'pending' AND endpoint_id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = @id)`);
+  const recordAll = db.transaction((result: WebhookAttempt): boolean => {
+    const { next } = result;
+    const recorded =
+      attempt.run({
+        id: result.id,
+        lease_token: result.leaseToken,
+        state: next.state,
+        status: result.status,
+        error: result.error,
+        next_at: next.state === 'pending' ? next.at : null,
+        delivered_at: next.state === 'delivered' ? next.at : null,
+      }).changes === 1;
+    if (recorded && result.disableEndpoint !== undefined) {
+      disableEndpoint.run({ id: result.id, ...result.disableEndpoint });
+      abandonPending.run({ id: result.id, error: `endpoint disabled: ${result.disableEndpoint.reason}` });
+    }
+    return recorded;
+  });
+  const enableEndpoint = db.prepare('UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = ?');
   const redeliver = db.prepare(`UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = @now, lease_token = NULL, lease_until = NULL
     WHERE id = @id AND state = 'dead'`);
   const counts = db.prepare<[], { state: WebhookDeliveryState; n: number }>('SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state');
@@ -161,18 +190,10 @@ export function createSqliteWebhookStore(db: SqliteDatabase, box: SecretBox): We
         .map((row): ClaimedWebhookDelivery => ({ ...toDelivery(row), leaseToken: claim.leaseToken, url: row.url, secret: openWebhookSecret(box, row.endpoint_id, row.secret) }));
     },
     async recordAttempt(result) {
-      const { next } = result;
-      return (
-        attempt.run({
-          id: result.id,
-          lease_token: result.leaseToken,
-          state: next.state,
-          status: result.status,
-          error: result.error,
-          next_at: next.state === 'pending' ? next.at : null,
-          delivered_at: next.state === 'delivered' ? next.at : null,
-        }).changes === 1
-      );
+      return recordAll.immediate(result);
+    },
+    async enableEndpoint(id) {
+      return enableEndpoint.run(id).changes === 1;
     },
     async redeliver(id, now) {
       if (redeliver.run({ id, now }).changes === 0) return undefined;
