@@ -33,8 +33,20 @@ describe('character language model (issue 15 item 2)', () => {
     assert.ok(mean(words.slice(englishWords)) > mean(words.slice(0, englishWords)) + 2, `${mean(words.slice(englishWords))} vs ${mean(words.slice(0, englishWords))}`);
   });
 
-  test('the shipped model, when rebuilt from its own serialisation, then it keeps only n-grams up to ORDER', () => {
-    const longest = Math.max(...CHAR_LM_COUNTS.split('\n').map((line) => line.slice(0, line.lastIndexOf('\t')).length));
-    assert.equal(longest, ORDER);
+  test('the shipped model, when read back, then it holds n-grams up to ORDER and totals/types only for contexts of ORDER - 1', () => {
+    const lines = CHAR_LM_COUNTS.split('\n').map((line) => line.split('\t'));
+    assert.equal(Math.max(...lines.filter((fields) => fields.length === 2).map(([gram = '']) => gram.length)), ORDER);
+    const contexts = lines.filter((fields) => fields.length === 3);
+    assert.ok(contexts.length > 0 && contexts.every(([context = '']) => context.length === ORDER - 1));
+  });
+
+  test('when the rare followers of a context are pruned, then an unseen follower keeps about the probability it had unpruned (issue 15, LLM01-5)', () => {
+    // "hus" is followed by "k" often and by six other letters once each; pruning drops the six.
+    const texts = [...Array.from({ length: 30 }, () => 'husk'), ...'bhtyel'.split('').map((letter) => `hus${letter}`), 'husband was here'];
+    const unseenFollower = (minTopCount: number) => {
+      const bits = loadCharLanguageModel(serialiseCounts(countNgrams(texts), minTopCount)).surprisals('husw');
+      return bits[bits.length - 1] ?? 0;
+    };
+    assert.ok(Math.abs(unseenFollower(2) - unseenFollower(1)) < 0.5, `${unseenFollower(2)} vs ${unseenFollower(1)} bits`);
   });
 });
