@@ -1,16 +1,20 @@
 // Retrieval quality on SQuAD v2 (part a): each paragraph is a document, each answerable question a query; prints R@1/5/10
 // and MRR per mode, on all articles and on two disjoint article halves (tuning on one, checking on the other), and how well
 // the score floor (policies' min_score) separates answerable questions from off-topic ones (banking77 texts, LLM09-2).
-import type { CorpusStore } from '../src/store/corpus.js';
+import type { Corpus, SearchMode } from '../src/corpus/corpus.js';
 import { join } from 'node:path';
 import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
-import { bootstrapCorpus } from '../src/retrieval/corpus-files.js';
+import { bootstrapCorpus } from '../src/corpus/files.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
-import { CORPUS_MIGRATIONS, createSqliteCorpus, type SearchMode } from '../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../src/corpus/open.js';
+import { CORPUS_MIGRATIONS } from '../src/store/sqlite/corpus.js';
 import { banking77, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 
 const file = process.argv[2] ?? SQUAD_PART_A;
+// K=5 measures what the tasks retrieve (R@1 and R@5 of 5 chunks); CANDIDATES sets the engine's depth per list.
+const K = Number(process.env['K'] ?? 30);
+const CANDIDATES = process.env['CANDIDATES'] === undefined ? undefined : Number(process.env['CANDIDATES']);
 const FLOORS = [0.1, 0.15, 0.2, 0.25, 0.3];
 const POLICY_FLOOR = 0.2;
 
@@ -20,14 +24,15 @@ interface Query {
   readonly article: number;
 }
 
-const openCorpus = (denseWeight?: number): { corpus: CorpusStore; close: () => void } => {
+const openCorpus = (denseWeight?: number): { corpus: Corpus; close: () => void } => {
   const db = openDatabase({ path: ':memory:', migrations: CORPUS_MIGRATIONS });
-  const corpus = createSqliteCorpus(db, {
+  const corpus = openSqliteCorpus(db, {
     embedder: createHashingEmbedder(),
     clock: () => new Date(),
     newId: () => 'unused',
     chunking: DEFAULT_CHUNKING,
     ...(denseWeight === undefined ? {} : { denseWeight }),
+    ...(CANDIDATES === undefined ? {} : { candidatesPerList: CANDIDATES }),
   });
   return { corpus, close: () => db.close() };
 };
@@ -50,7 +55,7 @@ for (const mode of ['dense', 'lexical', 'hybrid'] as SearchMode[]) {
   const timings: number[] = [];
   for (const query of queries) {
     const started = performance.now();
-    const hits = await retriever.search({ query: query.question, collections: ['squad'], k: 30, minScore: 0 });
+    const hits = await retriever.search({ query: query.question, collections: ['squad'], k: K, minScore: 0 });
     timings.push(performance.now() - started);
     const ranked = [...new Set(hits.map((h) => h.documentId))].slice(0, 10);
     const rank = ranked.indexOf(query.gold) + 1;
@@ -80,7 +85,7 @@ for (const mode of ['dense', 'lexical', 'hybrid'] as SearchMode[]) {
 }
 
 /** Top hybrid score per query: what the pipeline compares with min_score before deciding to abstain. */
-async function topScores(target: CorpusStore, texts: readonly string[], collections: string[]): Promise<number[]> {
+async function topScores(target: Corpus, texts: readonly string[], collections: string[]): Promise<number[]> {
   const scores: number[] = [];
   for (const text of texts) scores.push((await target.retriever.search({ query: text, collections, k: 1, minScore: 0 }))[0]?.score ?? 0);
   return scores;

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CorpusStore } from '../src/store/corpus.js';
+import type { Corpus } from '../src/corpus/corpus.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -57,7 +57,7 @@ export const foldAnswer = (text: string): string => text.toLowerCase().replace(/
  * quarantines is a scanner false positive here and is approved anyway, so the figures measure retrieval and answering
  * alone; returns how many were.
  */
-export async function ingestSquad(corpus: CorpusStore, squad: Squad, collection: string): Promise<number> {
+export async function ingestSquad(corpus: Corpus, squad: Squad, collection: string): Promise<number> {
   let quarantined = 0;
   for (const [a, article] of squad.data.entries()) {
     for (const [p, paragraph] of article.paragraphs.entries()) {

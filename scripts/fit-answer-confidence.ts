@@ -7,7 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import type { RetrievedChunk } from '../src/retrieval/types.js';
-import { CORPUS_MIGRATIONS, createSqliteCorpus } from '../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../src/corpus/open.js';
+import { CORPUS_MIGRATIONS } from '../src/store/sqlite/corpus.js';
 import { openDatabase } from '../src/store/sqlite/db.js';
 import { DEFAULT_GROUNDED_ANSWER_OPTIONS } from '../src/model/extractive/answer.js';
 import { confidenceOf, FEATURE_NAMES, type Weights } from '../src/model/extractive/confidence.js';
@@ -30,7 +31,7 @@ interface Asked {
 async function retrieveAll(squad: Squad): Promise<Asked[]> {
   if (cache !== undefined && existsSync(cache)) return JSON.parse(readFileSync(cache, 'utf8')) as Asked[];
   const db = openDatabase({ path: ':memory:', migrations: CORPUS_MIGRATIONS });
-  const corpus = createSqliteCorpus(db, { embedder: createHashingEmbedder(), clock: () => new Date(), newId: () => 'unused', chunking: DEFAULT_CHUNKING });
+  const corpus = openSqliteCorpus(db, { embedder: createHashingEmbedder(), clock: () => new Date(), newId: () => 'unused', chunking: DEFAULT_CHUNKING });
   await ingestSquad(corpus, squad, 'help');
   const asked: Asked[] = [];
   for (const [a, article] of squad.data.entries()) {

@@ -27,7 +27,7 @@ import { openAiCompatRoutes } from './http/routes/openai-compat.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { createKeyAdmin } from './admin/keys.js';
 import { createReviewAdmin } from './admin/reviews.js';
-import type { CorpusStore } from './store/corpus.js';
+import type { Corpus } from './corpus/corpus.js';
 import { resultRoutes } from './http/routes/results.js';
 import { createWebhookEvents } from './webhooks/events.js';
 import { createWebhookAdmin } from './webhooks/admin.js';
@@ -56,7 +56,7 @@ export interface AppDeps extends Omit<TaskPipelineDeps, 'observer'> {
   readonly limits: RateLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly corpus: CorpusStore;
+  readonly corpus: Corpus;
   readonly uploadLimitBytes: number;
   /** API7: hosts webhooks may reach over http or at private addresses; none by default. */
   readonly webhookAllowHosts?: ReadonlySet<string>;

@@ -8,7 +8,7 @@ import { createLogger } from './logger.js';
 import { appDepsFromRuntime, createWebhookWorker, describeServing, openRuntime, retentionPolicy } from './runtime.js';
 import { scheduleRetention } from './retention.js';
 import { createApp } from './app.js';
-import { bootstrapCorpus } from './retrieval/corpus-files.js';
+import { bootstrapCorpus } from './corpus/files.js';
 import { createMetrics } from './metrics.js';
 import { packageVersion } from './package-info.js';
 

@@ -7,11 +7,11 @@ import type { Config } from './config.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { SqliteDatabase } from './store/sqlite/db.js';
 import { CORPUS_MIGRATIONS } from './store/sqlite/corpus-schema.js';
-import { createSqliteCorpus } from './store/sqlite/corpus.js';
+import { openPostgresCorpus, openSqliteCorpus } from './corpus/open.js';
 import { openPostgresStore } from './store/postgres/index.js';
-import { openPostgresCorpus } from './store/postgres/corpus.js';
 import { openRedis, redisConcurrencyStore, redisRateLimiters, withRedis } from './store/redis/index.js';
-import type { CorpusOptions, CorpusStore } from './store/corpus.js';
+import type { Corpus } from './corpus/corpus.js';
+import type { CorpusOpenOptions } from './corpus/open.js';
 import type { Store } from './store/types.js';
 import { createHashingEmbedder } from './retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from './retrieval/chunking.js';
@@ -43,7 +43,7 @@ import type { Logger } from 'pino';
 export interface Runtime {
   readonly config: Config;
   readonly store: Store;
-  readonly corpus: CorpusStore;
+  readonly corpus: Corpus;
   /** Shared (Redis) rate-limit counters when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
   readonly rateLimiterStore: RateLimiterStoreFactory | undefined;
   /** Shared (Redis) per-key execution slots when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
@@ -219,7 +219,7 @@ export interface OpenRuntimeOptions {
 }
 
 /** The system of record: PostgreSQL when AIRLOCK_DATABASE_URL is set, otherwise the embedded SQLite file. */
-async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: CorpusStore; sqliteDb?: SqliteDatabase }> {
+async function openStores(config: Config, corpusOptions: CorpusOpenOptions, onBackgroundError?: (error: unknown) => void): Promise<{ store: Store; corpus: Corpus; sqliteDb?: SqliteDatabase }> {
   const secretBox = openSecretBox(config);
   if (config.AIRLOCK_DATABASE_URL === undefined) {
     mkdirSync(resolve(config.AIRLOCK_DATA_DIR), { recursive: true });
@@ -231,7 +231,7 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
       ...(config.AIRLOCK_SQLITE_VEC_SHA256 === undefined ? {} : { expectedExtensionSha256: config.AIRLOCK_SQLITE_VEC_SHA256 }),
     });
     try {
-      return { store, corpus: createSqliteCorpus(store.db, corpusOptions), sqliteDb: store.db };
+      return { store, corpus: openSqliteCorpus(store.db, { ...corpusOptions, ...(onBackgroundError === undefined ? {} : { onBackgroundError }) }), sqliteDb: store.db };
     } catch (error) {
       await store.close();
       throw error;
@@ -243,7 +243,7 @@ async function openStores(config: Config, corpusOptions: CorpusOptions, onBackgr
       ...corpusOptions,
       pool: store.pool,
       listenUrl: config.AIRLOCK_DATABASE_URL,
-      ...(onBackgroundError === undefined ? {} : { onReplicaError: onBackgroundError }),
+      ...(onBackgroundError === undefined ? {} : { onBackgroundError }),
     });
     return { store, corpus };
   } catch (error) {

@@ -32,6 +32,20 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
     await ctx.close();
   });
 
+  /** One pass of the delivery worker, driven by the test (no timers). */
+  const sendDueDeliveries = () =>
+    createDeliveryWorker({
+      store: ctx.store.webhooks,
+      send: (message) => sendWebhook(message, { allowHosts: new Set(['127.0.0.1']), timeoutMs: 2_000, clock: () => new Date() }),
+      clock: () => new Date(),
+      random: () => 0.5,
+      newLeaseToken: randomUUID,
+      timers: { setTimeout: () => assert.fail('no timer expected'), clearTimeout: () => undefined },
+      schedule: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 60_000 },
+      leaseMs: 30_000,
+      pollMs: 1_000,
+    }).runOnce();
+
   test('an endpoint, when registered, tested, dead-lettered, redelivered and deleted from the console, then each step reaches the store', async () => {
     await ui.signIn(adminKey);
     await page.getByRole('link', { name: 'Webhooks' }).click();
@@ -52,18 +66,7 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
       .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
       .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
     assert.equal(asked.status, 200);
-    const worker = createDeliveryWorker({
-      store: ctx.store.webhooks,
-      send: (message) => sendWebhook(message, { allowHosts: new Set(['127.0.0.1']), timeoutMs: 2_000, clock: () => new Date() }),
-      clock: () => new Date(),
-      random: () => 0.5,
-      newLeaseToken: randomUUID,
-      timers: { setTimeout: () => assert.fail('no timer expected'), clearTimeout: () => undefined },
-      schedule: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 60_000 },
-      leaseMs: 30_000,
-      pollMs: 1_000,
-    });
-    await worker.runOnce();
+    await sendDueDeliveries();
 
     await page.reload();
     const dead = page.locator('#delivery-rows tr').filter({ hasText: 'request.completed' });
@@ -93,17 +96,7 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
         .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
         .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
       assert.equal(asked.status, 200);
-      await createDeliveryWorker({
-        store: ctx.store.webhooks,
-        send: (message) => sendWebhook(message, { allowHosts: new Set(['127.0.0.1']), timeoutMs: 2_000, clock: () => new Date() }),
-        clock: () => new Date(),
-        random: () => 0.5,
-        newLeaseToken: randomUUID,
-        timers: { setTimeout: () => assert.fail('no timer expected'), clearTimeout: () => undefined },
-        schedule: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 60_000 },
-        leaseMs: 30_000,
-        pollMs: 1_000,
-      }).runOnce();
+      await sendDueDeliveries();
 
       await page.reload();
       const row = page.locator(`#webhook-rows tr[data-endpoint="${created.body.id}"]`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ingestPath, type FileOutcome } from '../src/retrieval/corpus-files.js';
+import { ingestPath, type FileOutcome } from '../src/corpus/files.js';
 import { docxWith, pdfWithText } from './helpers/documents.js';
 import { openTestCorpus } from './fixtures/corpus/open-corpus.js';
 

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../src/errors.js';
-import type { IngestInput } from '../src/store/sqlite/corpus.js';
+import type { IngestInput } from '../src/corpus/corpus.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
-import { ingestPath, bootstrapCorpus } from '../src/retrieval/corpus-files.js';
+import { ingestPath, bootstrapCorpus } from '../src/corpus/files.js';
 import { doc, FIXTURE_DIR, openTestCorpus } from './fixtures/corpus/open-corpus.js';
 
 const RETURNS = 'Unopened coffee can be returned within 30 days. Refunds reach the original card within five working days.';

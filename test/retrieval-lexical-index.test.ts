@@ -1,20 +1,24 @@
-// The in-memory BM25 postings (src/retrieval/lexical-index.ts) against a brute-force reference: the chunk scorer that
-// ranks candidates (createLexicalScorer), run over every chunk with the same statistics.
+// The in-memory BM25 postings and stored term sequences (src/retrieval/lexical-index.ts) against a brute-force
+// reference (test/helpers/lexical-reference.ts) that scores every chunk from its text with the same statistics.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createLexicalIndex } from '../src/retrieval/lexical-index.js';
-import { createLexicalScorer, indexTermsOf, queryTerms, smoothedIdf } from '../src/retrieval/lexical.js';
+import { indexTokens, queryTerms, smoothedIdf } from '../src/retrieval/lexical.js';
+import { referenceScorer } from './helpers/lexical-reference.js';
 
 const WORDS = ['refund', 'refunds', 'parcel', 'courier', 'roast', 'roasted', 'decaf', 'grinder', 'invoice', 'café', 'beans', 'water', '2024', 'x'];
 
 const HELP: ReadonlySet<string> = new Set(['help']);
 
+const indexTermsOf = (text: string): string[] => indexTokens(text).filter((term): term is string => term !== null);
+const prepared = (index: ReturnType<typeof createLexicalIndex>, query: string) => index.prepare(queryTerms(query).map((t) => t.term));
+
 const sentence = fc.array(fc.constantFrom(...WORDS, 'the', 'and', 'of'), { minLength: 1, maxLength: 30 }).map((words) => words.join(' '));
 
 /** Brute force: every chunk's BM25 from the scorer (bm25 over the ideal, times the ideal), best first, ties by rowid. */
 function bruteForce(chunks: ReadonlyMap<number, string>, query: string, index: ReturnType<typeof createLexicalIndex>) {
-  const scorer = createLexicalScorer(queryTerms(query), index.stats);
+  const scorer = referenceScorer(query, index.stats);
   return [...chunks]
     .map(([rowid, text]) => ({ rowid, bm25: scorer.evidence(text).bm25 * scorer.ideal }))
     .filter((hit) => hit.bm25 > 0)
@@ -30,7 +34,7 @@ describe('the lexical index', () => {
         for (const [rowid, text] of chunks) index.add(rowid, 'help', text);
         const reference = bruteForce(chunks, query, index);
         const expected = reference.slice(0, depth);
-        const actual = index.top(queryTerms(query).map((t) => t.term), depth, HELP);
+        const actual = index.top(prepared(index, query), depth, HELP);
         assert.equal(actual.length, expected.length);
         // The reference divides by the ideal and multiplies back, so two chunks whose BM25 are equal up to the last
         // bit may swap places (a flaky tie); rank position and score must agree, and each returned chunk must really
@@ -57,7 +61,7 @@ describe('the lexical index', () => {
             index.add(rowid, 'help', texts[rowid] as string);
             live.add(rowid);
           } else {
-            index.remove(rowid, texts[rowid] as string);
+            index.remove(rowid);
             live.delete(rowid);
           }
         }
@@ -68,7 +72,7 @@ describe('the lexical index', () => {
           const holders = [...live].filter((rowid) => indexTermsOf(texts[rowid] as string).includes(term)).length;
           assert.equal(index.stats.documentFrequency(term), holders, term);
         }
-        const found = index.top(['bean'], 20, HELP).map((hit) => hit.rowid).sort((a, b) => a - b);
+        const found = index.top(index.prepare(['bean']), 20, HELP).map((hit) => hit.rowid).sort((a, b) => a - b);
         assert.deepEqual(found, [...live].sort((a, b) => a - b));
         for (let rowid = 0; rowid < 10; rowid += 1) assert.equal(index.collectionOf(rowid), live.has(rowid) ? 'help' : undefined);
       }),
@@ -80,16 +84,16 @@ describe('the lexical index', () => {
     index.add(1, 'pricing', 'refund refund refund policy');
     index.add(2, 'help', 'refund policy');
     index.add(3, 'help', 'refund and a long story about something else entirely, nothing to do with the question');
-    assert.deepEqual(index.top(['refund'], 2, new Set(['help', 'pricing'])).map((hit) => hit.rowid), [1, 2]);
-    assert.deepEqual(index.top(['refund'], 2, HELP).map((hit) => hit.rowid), [2, 3]);
-    assert.deepEqual(index.top(['refund'], 2, new Set(['brand'])), []);
+    assert.deepEqual(index.top(index.prepare(['refund']), 2, new Set(['help', 'pricing'])).map((hit) => hit.rowid), [1, 2]);
+    assert.deepEqual(index.top(index.prepare(['refund']), 2, HELP).map((hit) => hit.rowid), [2, 3]);
+    assert.deepEqual(index.top(index.prepare(['refund']), 2, new Set(['brand'])), []);
     assert.equal(index.collectionOf(1), 'pricing');
     assert.equal(index.collectionOf(4), undefined);
     assert.equal(index.collectionOf(1_000_000), undefined);
   });
 
-  test('indexTermsOf, when a chunk has stopwords, single letters, accents and inflections, then it keeps the stemmed content terms the query side uses', () => {
-    assert.deepEqual(indexTermsOf('The Café refunds X orders in 2 days'), ['cafe', 'refund', 'order', '2', 'dai']);
+  test('indexTokens, when a chunk has stopwords, single letters, accents and inflections, then it keeps the stemmed content terms the query side uses at their positions', () => {
+    assert.deepEqual(indexTokens('The Café refunds X orders in 2 days'), [null, 'cafe', 'refund', null, 'order', null, '2', 'dai']);
     assert.deepEqual(queryTerms('café refunds').map((t) => t.term), ['cafe', 'refund']);
   });
 
@@ -98,6 +102,27 @@ describe('the lexical index', () => {
     index.add(1, 'help', 'beans');
     index.add(2, 'help', 'beans beans');
     assert.ok(smoothedIdf(2, 2) > 0);
-    assert.deepEqual(index.top(['bean'], 5, HELP).map((hit) => hit.rowid), [2, 1]);
+    assert.deepEqual(index.top(index.prepare(['bean']), 5, HELP).map((hit) => hit.rowid), [2, 1]);
+  });
+
+  test('issue 17 item 3: evidence, when computed from the stored term sequences, then BM25, the capped score and term proximity equal the reference computed from each chunk\'s text', () => {
+    fc.assert(
+      fc.property(fc.array(sentence, { minLength: 1, maxLength: 40 }), sentence, (texts, query) => {
+        const index = createLexicalIndex();
+        texts.forEach((text, i) => index.add(i + 1, 'help', text));
+        const scorer = referenceScorer(query, index.stats);
+        const rowids = texts.map((_, i) => i + 1);
+        const evidence = index.evidence(prepared(index, query), rowids);
+        texts.forEach((text, i) => {
+          const expected = scorer.evidence(text);
+          const actual = evidence[i];
+          assert.ok(actual !== undefined);
+          assert.ok(Math.abs(actual.bm25 - expected.bm25) < 1e-9, `bm25 of ${i}`);
+          assert.ok(Math.abs(actual.score - expected.score) < 1e-9, `score of ${i}`);
+          assert.ok(Math.abs(actual.proximity - expected.proximity) < 1e-9, `proximity of ${i}: ${actual.proximity} vs ${expected.proximity}`);
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });

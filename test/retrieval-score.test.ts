@@ -1,15 +1,17 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { createLexicalScorer, queryTerms, smoothedIdf, type LexicalStats } from '../src/retrieval/lexical.js';
+import { queryTerms, smoothedIdf } from '../src/retrieval/lexical.js';
+import { createLexicalIndex } from '../src/retrieval/lexical-index.js';
 import { porterStem } from '../src/retrieval/porter.js';
 import { doc, openTestCorpus } from './fixtures/corpus/open-corpus.js';
 
-const stats = (rows: number, frequencies: Record<string, number>, averageChars = 60): LexicalStats => ({
-  rows,
-  averageChars,
-  documentFrequency: (term) => frequencies[term] ?? 0,
-});
+/** The engine's lexical evidence for `query` over `texts`, indexed as one collection in this order. */
+function evidenceOf(query: string, texts: readonly string[]) {
+  const index = createLexicalIndex();
+  texts.forEach((text, i) => index.add(i + 1, 'help', text));
+  return index.evidence(index.prepare(queryTerms(query).map(({ term }) => term)), texts.map((_, i) => i + 1));
+}
 
 describe('retrieval scores', () => {
   test('porterStem, when compared with FTS5 porter tokenizer output, then every index term is the same', () => {
@@ -38,32 +40,27 @@ describe('retrieval scores', () => {
   });
 
   test('lexical score, when the chunk holds every query term once at average length, then it is 1 whatever the other chunks are', () => {
-    const scorer = createLexicalScorer(queryTerms('refund parcel'), stats(100, { refund: 3, parcel: 10 }, 40));
-    const text = 'Your refund follows the returned parcel.';
-    assert.ok(Math.abs(scorer.score(text.padEnd(40, ' ')) - 1) < 1e-9);
-    assert.equal(scorer.score('Nothing relevant at all in this sentence'), 0);
+    const [full, none] = evidenceOf('refund parcel', ['Your refund follows the returned parcel.', 'Nothing relevant at all in this sentence'.padEnd(40, '.')]);
+    assert.ok(Math.abs((full?.score ?? 0) - 1) < 1e-9, `score ${full?.score}`);
+    assert.equal(none?.score, 0);
   });
 
   test('lexical score, when query terms appear in no approved chunk, then they lower the score by their full weight', () => {
-    const frequencies = { deliveri: 1 };
-    const scorer = createLexicalScorer(queryTerms('Which colour is the delivery van of the roastery?'), stats(3, frequencies));
-    const score = scorer.score('Return unopened products within 30 days of delivery, please.');
+    const texts = ['Return unopened products within 30 days of delivery, please.', 'Espresso needs a fine grind.', 'Decaf is processed with water.'];
+    const [score] = evidenceOf('Which colour is the delivery van of the roastery?', texts).map((evidence) => evidence.score);
     const share = smoothedIdf(3, 1) / (smoothedIdf(3, 1) + 3 * smoothedIdf(3, 0));
-    assert.ok(score > 0 && score <= share + 0.05, `score ${score} vs share ${share}`);
+    assert.ok(score !== undefined && score > 0 && score <= share + 0.05, `score ${score} vs share ${share}`);
     assert.ok(score < 0.2);
   });
 
-  test('lexical evidence, when query terms stand together or far apart, then only the close pair earns proximity and the floor score is unchanged', () => {
-    const scorer = createLexicalScorer(queryTerms('roasting temperature'), stats(100, { roast: 5, temperatur: 5 }, 60));
+  test('lexical evidence, when query terms stand together or far apart, then only the close pair earns proximity and the floor score is the capped BM25', () => {
     const near = 'The roasting temperature of our beans is kept low for a sweet cup.';
     const far = 'Our roasting is slow and careful, and the tasting room keeps its temperature low.';
-    const a = scorer.evidence(near);
-    const b = scorer.evidence(far);
-    assert.ok(a.proximity > 0);
-    assert.equal(b.proximity, 0);
-    assert.equal(a.score, scorer.score(near));
-    assert.equal(a.score, Math.min(1, a.bm25));
-    assert.deepEqual(scorer.evidence('Nothing relevant at all'), { score: 0, bm25: 0, proximity: 0 });
+    const [a, b, none] = evidenceOf('roasting temperature', [near, far, 'Nothing relevant at all']);
+    assert.ok((a?.proximity ?? 0) > 0);
+    assert.equal(b?.proximity, 0);
+    assert.equal(a?.score, Math.min(1, a?.bm25 ?? NaN));
+    assert.deepEqual(none, { score: 0, bm25: 0, proximity: 0 });
   });
 
   test('smoothedIdf, when a term is in most chunks of a tiny corpus, then it still counts (FTS5 idf would be zero)', () => {

@@ -7,7 +7,8 @@ import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/types.js';
 import { freshSecretBox } from './helpers/context.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/sqlite/db.js';
-import { CORPUS_MIGRATIONS, createSqliteCorpus } from '../src/store/sqlite/corpus.js';
+import { CORPUS_MIGRATIONS } from '../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../src/corpus/open.js';
 import { createHashingEmbedder } from '../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
 import { storeContract } from './helpers/store-contract.js';
@@ -27,7 +28,7 @@ storeContract({
       async openCorpus() {
         const db = openDatabase({ path, migrations: CORPUS_MIGRATIONS });
         connections.push(db);
-        return createSqliteCorpus(db, { embedder: createHashingEmbedder(), clock: () => new Date(), newId: randomUUID, chunking: DEFAULT_CHUNKING });
+        return openSqliteCorpus(db, { embedder: createHashingEmbedder(), clock: () => new Date(), newId: randomUUID, chunking: DEFAULT_CHUNKING });
       },
       async openWithSecretBox(secretBox) {
         const other = openSqliteStore({ path, extraMigrations: CORPUS_MIGRATIONS, secretBox });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
-import { createSqliteCorpus } from '../../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../../src/corpus/open.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { openSecretBox } from '../../src/runtime.js';
@@ -36,7 +36,7 @@ export async function buildDatabase(dir: string, chunks: number): Promise<BuildR
   const started = performance.now();
   const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: openSecretBox(loadConfig({ AIRLOCK_DATA_DIR: dir })) });
   const clock = (): Date => new Date();
-  const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: CHUNKING });
+  const corpus = openSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: CHUNKING });
   const text = createSyntheticText();
   const documents = Math.ceil(chunks / CHUNKS_PER_DOCUMENT);
   for (let i = 0; i < documents; i += 1) {

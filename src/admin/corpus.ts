@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { isAppError } from '../errors.js';
 import type { CorpusDocument } from '../contracts/corpus.js';
-import type { CorpusStore } from '../store/corpus.js';
+import type { Corpus } from '../corpus/corpus.js';
 
 export const ApproveDraftsRequest = z.strictObject({
   collection: z.string().regex(/^[a-z][a-z0-9_-]*$/).max(64).optional().describe('Only drafts of this collection'),
@@ -39,7 +39,7 @@ export interface ApproveDraftsResult {
  * Approves the newest version of every document whose newest version is a draft. Each approval is its own
  * transaction, pinned to the version listed, so a version that arrives meanwhile is never approved unseen.
  */
-export async function approveDrafts(corpus: CorpusStore, request: ApproveDraftsRequest, actor: string): Promise<ApproveDraftsResult> {
+export async function approveDrafts(corpus: Corpus, request: ApproveDraftsRequest, actor: string): Promise<ApproveDraftsResult> {
   const { collection, dry_run: dryRun, documents: selection } = ApproveDraftsRequest.parse(request);
   const chosen = selection === undefined ? undefined : new Map(selection.map((item) => [item.id, item.version]));
   // A selection reads only the documents it names, not the whole corpus (the console sends a few from 10,000).
@@ -75,7 +75,7 @@ export async function approveDrafts(corpus: CorpusStore, request: ApproveDraftsR
 }
 
 /** The named documents that exist; an id deleted since it was selected is simply not there. */
-async function existingDocuments(corpus: CorpusStore, ids: readonly string[]): Promise<CorpusDocument[]> {
+async function existingDocuments(corpus: Corpus, ids: readonly string[]): Promise<CorpusDocument[]> {
   const found: CorpusDocument[] = [];
   for (const id of ids) {
     try {

@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { approveDrafts, draftApprovalAudit } from '../admin/corpus.js';
-import { ingestPath } from '../retrieval/corpus-files.js';
-import { syncWordPress, WORDPRESS_TYPES, type WordPressType } from '../retrieval/wordpress.js';
+import { ingestPath } from '../corpus/files.js';
+import { syncWordPress, WORDPRESS_TYPES, type WordPressType } from '../corpus/wordpress.js';
 import type { Runtime } from '../runtime.js';
 import type { IngestResult } from '../store/corpus.js';
 import { audited, CLI_ACTOR, need, UsageError } from './common.js';

@@ -1,9 +1,8 @@
-// The lexical side of the embedded store's hybrid search: BM25 postings of the approved chunks, held in memory beside
-// the vector index and kept in step with it by the same publish, unpublish and reload paths. It replaced FTS5's
-// `ORDER BY bm25()`, which scores every match in C through the auxiliary-function API (~1 µs per match, 39 % of a
-// search at 10k chunks, and at 100k it had to be fed only the rarest terms to stay affordable); here every query term
-// scores its postings from two typed arrays (BENCHMARKS.md, "Retrieval").
-import { DEFAULT_BM25, indexTermsOf, smoothedIdf, type Bm25Parameters, type LexicalStats } from './lexical.js';
+// The lexical side of the retrieval engine: BM25 postings of the approved chunks and each chunk's term sequence, held in
+// memory beside the vector index. A chunk is tokenised once, when it is added; a query then scores the postings of its
+// terms from typed arrays (candidates), and re-reads only the candidates' term sequences for the exact BM25 and term
+// proximity that rank them (evidence). Nothing is re-tokenised at query time (BENCHMARKS.md, "Retrieval").
+import { DEFAULT_BM25, PROXIMITY_WINDOW, indexTokens, smoothedIdf, type Bm25Parameters, type LexicalEvidence, type LexicalStats } from './lexical.js';
 import { grownCapacity, widened } from './typed-arrays.js';
 
 export interface LexicalCandidate {
@@ -12,18 +11,30 @@ export interface LexicalCandidate {
   readonly bm25: number;
 }
 
+/** A query's terms resolved against the index once: ids, idf weights, the ideal chunk's BM25 and the pair weights. */
+export interface LexicalQuery {
+  /** Term id per query term (distinct, in query order); -1 for a term no indexed chunk holds. */
+  readonly ids: Int32Array;
+  readonly weights: Float64Array;
+  /** BM25 of an ideal chunk: every query term once, average length. */
+  readonly ideal: number;
+  /** pairWeights[i]: what query terms i and i + 1 standing within PROXIMITY_WINDOW tokens earn (the smaller idf). */
+  readonly pairWeights: Float64Array;
+}
+
 export interface LexicalIndex {
   /** Indexes an approved chunk of `collection`; a rowid that is already indexed is left as it is. */
   add(rowid: number, collection: string, text: string): void;
-  /** Removes a chunk; `text` must be what it was added with (its terms say which postings to drop). */
-  remove(rowid: number, text: string): void;
-  clear(): void;
+  remove(rowid: number): void;
   /** Corpus statistics over exactly the indexed chunks, for BM25 and the absolute lexical score. */
   readonly stats: LexicalStats;
   /** The collection of an indexed chunk; undefined for any other rowid (not approved, or unknown). */
   collectionOf(rowid: number): string | undefined;
-  /** The `depth` best chunks by BM25 over `terms` (index terms) in `collections`; ties by rowid. */
-  top(terms: readonly string[], depth: number, collections: ReadonlySet<string>): LexicalCandidate[];
+  prepare(terms: readonly string[]): LexicalQuery;
+  /** The `depth` best chunks by BM25 over the query in `collections`; ties by rowid. */
+  top(query: LexicalQuery, depth: number, collections: ReadonlySet<string>): LexicalCandidate[];
+  /** BM25 over the ideal (capped and not) and term proximity of each indexed rowid, from its stored term sequence. */
+  evidence(query: LexicalQuery, rowids: readonly number[]): LexicalEvidence[];
 }
 
 interface Postings {
@@ -36,9 +47,14 @@ const INITIAL_POSTINGS = 4;
 // A term 255 times in one chunk is already deep in BM25's saturation (k1 = 1.2): capping costs nothing measurable
 // and keeps a posting at five bytes.
 const MAX_FREQUENCY = 0xff;
+const NO_EVIDENCE: LexicalEvidence = { score: 0, bm25: 0, proximity: 0 };
 
 export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): LexicalIndex {
-  const postings = new Map<string, Postings>();
+  /** Term → id; ids index `postings`. Terms are never forgotten: the vocabulary grows with the corpus, not with churn. */
+  const termIds = new Map<string, number>();
+  const postings: (Postings | undefined)[] = [];
+  /** Term id at every token position of each indexed chunk (-1: a token that carries no evidence). */
+  const sequences = new Map<number, Int32Array>();
   /** Chunk length in characters by rowid; 0 means not indexed. Lengths feed BM25's length normalisation. */
   let lengths = new Uint32Array(1024);
   // The collection of each indexed rowid as a small number: two bytes a chunk where a Map held ~50 (RSS at 100k).
@@ -50,12 +66,8 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
   // Scratch reused by every query: an accumulator slot per rowid, reset after use through the list of touched rowids.
   let scores = new Float64Array(1024);
   let touched = new Int32Array(0);
-
-  function countTerms(text: string): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const term of indexTermsOf(text)) counts.set(term, (counts.get(term) ?? 0) + 1);
-    return counts;
-  }
+  /** Query position + 1 by term id while evidence is computed, 0 otherwise. */
+  let queryPosition = new Uint8Array(1024);
 
   function grow(rowid: number): void {
     if (rowid < lengths.length) return;
@@ -66,11 +78,21 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     scores = new Float64Array(size);
   }
 
-  function append(term: string, rowid: number, frequency: number): void {
-    let list = postings.get(term);
+  function internTerm(term: string): number {
+    let id = termIds.get(term);
+    if (id === undefined) {
+      id = termIds.size;
+      termIds.set(term, id);
+      if (id >= queryPosition.length) queryPosition = widened(queryPosition, queryPosition.length * 2);
+    }
+    return id;
+  }
+
+  function append(term: number, rowid: number, frequency: number): void {
+    let list = postings[term];
     if (list === undefined) {
       list = { rowids: new Int32Array(INITIAL_POSTINGS), frequencies: new Uint8Array(INITIAL_POSTINGS), size: 0 };
-      postings.set(term, list);
+      postings[term] = list;
     } else if (list.size === list.rowids.length) {
       const capacity = grownCapacity(list.size);
       list.rowids = widened(list.rowids, capacity);
@@ -82,8 +104,8 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
   }
 
   /** Drops `rowid` from a term's postings by moving the last entry into its place (order carries no meaning). */
-  function drop(term: string, rowid: number): void {
-    const list = postings.get(term);
+  function drop(term: number, rowid: number): void {
+    const list = postings[term];
     if (list === undefined) return;
     for (let i = 0; i < list.size; i += 1) {
       if (list.rowids[i] !== rowid) continue;
@@ -93,17 +115,20 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
       list.size = last;
       break;
     }
-    if (list.size === 0) postings.delete(term);
+    if (list.size === 0) postings[term] = undefined;
   }
 
-  function remove(rowid: number, text: string): void {
-    if (rowid >= lengths.length || lengths[rowid] === 0) return;
-    for (const term of countTerms(text).keys()) drop(term, rowid);
-    totalChars -= lengths[rowid] as number;
-    lengths[rowid] = 0;
-    collectionIds[rowid] = 0;
-    rows -= 1;
+  /** Each distinct term of a sequence with its frequency. */
+  function termCounts(sequence: Int32Array): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const term of sequence) if (term >= 0) counts.set(term, (counts.get(term) ?? 0) + 1);
+    return counts;
   }
+
+  const documentFrequency = (term: string): number => {
+    const id = termIds.get(term);
+    return id === undefined ? 0 : (postings[id]?.size ?? 0);
+  };
 
   const stats: LexicalStats = {
     get rows() {
@@ -112,8 +137,14 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     get averageChars() {
       return rows === 0 ? 1 : totalChars / rows;
     },
-    documentFrequency: (term) => postings.get(term)?.size ?? 0,
+    documentFrequency,
   };
+
+  /** Length normalisation of BM25, k1 · (1 − b + b · length / average), as base + slope · length. */
+  const normalisation = (): { base: number; slope: number } => ({
+    base: params.k1 * (1 - params.b),
+    slope: (params.k1 * params.b) / stats.averageChars,
+  });
 
   return {
     stats,
@@ -131,23 +162,34 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
       lengths[rowid] = Math.max(1, text.length);
       totalChars += lengths[rowid] as number;
       rows += 1;
-      for (const [term, frequency] of countTerms(text)) append(term, rowid, frequency);
+      const sequence = Int32Array.from(indexTokens(text), (term) => (term === null ? -1 : internTerm(term)));
+      sequences.set(rowid, sequence);
+      for (const [term, frequency] of termCounts(sequence)) append(term, rowid, frequency);
     },
-    remove,
-    clear() {
-      postings.clear();
-      lengths = new Uint32Array(1024);
-      collectionIds = new Uint16Array(1024);
-      scores = new Float64Array(1024);
-      touched = new Int32Array(0);
-      rows = 0;
-      totalChars = 0;
+    remove(rowid) {
+      const sequence = sequences.get(rowid);
+      if (sequence === undefined) return;
+      for (const term of termCounts(sequence).keys()) drop(term, rowid);
+      sequences.delete(rowid);
+      totalChars -= lengths[rowid] as number;
+      lengths[rowid] = 0;
+      collectionIds[rowid] = 0;
+      rows -= 1;
     },
     collectionOf(rowid) {
       const number = rowid >= 0 && rowid < collectionIds.length ? (collectionIds[rowid] as number) : 0;
       return number === 0 ? undefined : collectionNames[number - 1];
     },
-    top(terms, depth, collections) {
+    prepare(terms) {
+      const distinct = [...new Set(terms)];
+      const ids = Int32Array.from(distinct, (term) => termIds.get(term) ?? -1);
+      // Smoothed idf: a query term no approved chunk holds keeps its full weight in the ideal (LLM09-2).
+      const weights = Float64Array.from(distinct, (term) => smoothedIdf(rows, documentFrequency(term)));
+      const pairWeights = new Float64Array(Math.max(0, distinct.length - 1));
+      for (let i = 0; i < pairWeights.length; i += 1) pairWeights[i] = Math.min(weights[i] as number, weights[i + 1] as number);
+      return { ids, weights, ideal: weights.reduce((sum, weight) => sum + weight, 0), pairWeights };
+    },
+    top(query, depth, collections) {
       if (depth <= 0 || rows === 0) return [];
       const wanted = new Uint8Array(collectionNames.length + 1);
       for (const collection of collections) {
@@ -156,14 +198,11 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
       }
       if (touched.length < scores.length) touched = new Int32Array(scores.length);
       let touchedCount = 0;
-      const { k1, b } = params;
-      // BM25's length normalisation, k1 · (1 − b + b · length / average), as base + slope · length.
-      const base = k1 * (1 - b);
-      const slope = (k1 * b) / stats.averageChars;
-      for (const term of new Set(terms)) {
-        const list = postings.get(term);
+      const { base, slope } = normalisation();
+      for (let q = 0; q < query.ids.length; q += 1) {
+        const list = postings[query.ids[q] as number];
         if (list === undefined) continue;
-        const weight = smoothedIdf(rows, list.size) * (k1 + 1);
+        const weight = (query.weights[q] as number) * (params.k1 + 1);
         const { rowids, frequencies, size } = list;
         for (let i = 0; i < size; i += 1) {
           const rowid = rowids[i] as number;
@@ -194,6 +233,52 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
         }
       }
       return heap.sort((x, y) => y.bm25 - x.bm25 || x.rowid - y.rowid);
+    },
+    evidence(query, candidates) {
+      const n = query.ids.length;
+      if (query.ideal === 0) return candidates.map(() => NO_EVIDENCE);
+      for (let q = 0; q < n; q += 1) {
+        const id = query.ids[q] as number;
+        if (id >= 0) queryPosition[id] = q + 1;
+      }
+      const frequency = new Float64Array(n);
+      const lastSeen = new Float64Array(n);
+      const pairSeen = new Uint8Array(n);
+      const { base, slope } = normalisation();
+      const factor = params.k1 + 1;
+      const result = candidates.map((rowid) => {
+        const sequence = sequences.get(rowid);
+        if (sequence === undefined) return NO_EVIDENCE;
+        frequency.fill(0);
+        lastSeen.fill(-Infinity);
+        pairSeen.fill(0);
+        for (let position = 0; position < sequence.length; position += 1) {
+          const term = sequence[position] as number;
+          if (term < 0) continue;
+          const q = (queryPosition[term] as number) - 1;
+          if (q < 0) continue;
+          frequency[q] = (frequency[q] as number) + 1;
+          // Scanning in text order, the latest earlier occurrence of a neighbouring query term is the closest one.
+          if (q > 0 && position - (lastSeen[q - 1] as number) <= PROXIMITY_WINDOW) pairSeen[q - 1] = 1;
+          if (q + 1 < n && position - (lastSeen[q + 1] as number) <= PROXIMITY_WINDOW) pairSeen[q] = 1;
+          lastSeen[q] = position;
+        }
+        const norm = base + slope * (lengths[rowid] as number);
+        let sum = 0;
+        let proximity = 0;
+        for (let q = 0; q < n; q += 1) {
+          const tf = frequency[q] as number;
+          if (tf > 0) sum += ((query.weights[q] as number) * tf * factor) / (tf + norm);
+          if (pairSeen[q] === 1) proximity += query.pairWeights[q] as number;
+        }
+        const bm25 = sum / query.ideal;
+        return { score: Math.min(1, bm25), bm25, proximity: proximity / query.ideal };
+      });
+      for (let q = 0; q < n; q += 1) {
+        const id = query.ids[q] as number;
+        if (id >= 0) queryPosition[id] = 0;
+      }
+      return result;
     },
   };
 }

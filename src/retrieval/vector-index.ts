@@ -1,8 +1,8 @@
 // In-process KNN over approved chunk vectors: one partition per collection, vectors held once as int8 codes
 // (per-vector scale) in row-major order, plus per-dimension posting lists of each vector's heavy codes. A query
 // accumulates its heaviest dimensions' postings (an inverted index: only vectors with weight there are touched), then
-// re-scores the best partial scores on every dimension it has. It is a cache of what SQLite holds; the corpus store
-// keeps it in step inside the same synchronous section as its writes.
+// re-scores the best partial scores on every dimension it has. Part of the retrieval engine (engine.ts), which keeps it
+// in step with the store's change log.
 import { grownCapacity, widened } from './typed-arrays.js';
 
 export interface VectorHit {
@@ -23,7 +23,6 @@ export interface VectorIndex {
   /** Cosine of the query and an indexed vector (same precision as search); undefined when the rowid is not indexed. */
   similarity(query: Float32Array, rowid: number): number | undefined;
   size(): number;
-  clear(): void;
 }
 
 export interface VectorIndexOptions {
@@ -291,9 +290,5 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
       return sum * (partition.scales[slot] ?? 0);
     },
     size: () => located.size,
-    clear() {
-      partitions.clear();
-      located.clear();
-    },
   };
 }

@@ -1,6 +1,6 @@
 // Builds a real app for tests: a fresh SQLite file with sqlite-vec, the fixture corpus ingested and approved, the
 // bundled task folders and checks, and logs captured in memory. No ports; supertest drives the app directly.
-import type { CorpusStore } from '../../src/store/corpus.js';
+import type { Corpus } from '../../src/corpus/corpus.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +11,10 @@ import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { CORPUS_MIGRATIONS } from '../../src/store/sqlite/corpus-schema.js';
-import { createSqliteCorpus } from '../../src/store/sqlite/corpus.js';
+import { openSqliteCorpus } from '../../src/corpus/open.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
-import { ingestPath } from '../../src/retrieval/corpus-files.js';
+import { ingestPath } from '../../src/corpus/files.js';
 import { createOfflineModel } from '../../src/model/offline.js';
 import type { ModelClient } from '../../src/model/types.js';
 import { createCheckRegistry } from '../../src/guard/registry.js';
@@ -86,7 +86,7 @@ export interface TestContextOptions {
 export interface TestContext {
   readonly app: Express;
   readonly store: SqliteStore;
-  readonly corpus: CorpusStore;
+  readonly corpus: Corpus;
   readonly dir: string;
   /** Every log line the app wrote, as text. */
   readonly logs: string[];
@@ -99,7 +99,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const store = openSqliteStore({ path: join(dir, 'airlock.db'), extraMigrations: CORPUS_MIGRATIONS, secretBox: options.secretBox ?? dataDirSecretBox(dir) });
   const clock = options.clock ?? ((): Date => new Date());
   const ingestScreen = options.screenIngest === true ? options.modelScreen : undefined;
-  const corpus = createSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING, ...(ingestScreen === undefined ? {} : { screen: ingestScreen }) });
+  const corpus = openSqliteCorpus(store.db, { embedder: createHashingEmbedder(), clock, newId: randomUUID, chunking: DEFAULT_CHUNKING, ...(ingestScreen === undefined ? {} : { screen: ingestScreen }) });
   const corpusDir = options.corpusDir === undefined ? FIXTURE_CORPUS : options.corpusDir;
   if (corpusDir !== null) await ingestPath(corpus, corpusDir, { approve: true, actor: 'test' });
   const logCapture = capture();

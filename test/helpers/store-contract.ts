@@ -4,7 +4,7 @@ import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../src/errors.js';
-import type { CorpusStore, IngestInput } from '../../src/store/corpus.js';
+import type { Corpus, IngestInput } from '../../src/corpus/corpus.js';
 import { IdempotencyClaimLostError, type ApiKeyRecord, type AuditRecord, type RequestOutcome, type ReviewRecord, type Store, type StoredResponse } from '../../src/store/types.js';
 import { createSecretBox, SecretBoxError, type SecretBox } from '../../src/security/secret-box.js';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,7 @@ import { resultsAndOutboxContract } from './store-contract-results.js';
 export interface BackendUnderTest {
   readonly store: Store;
   /** Opens another corpus handle on the same database, as a second Airlock process would. */
-  openCorpus(): Promise<CorpusStore>;
+  openCorpus(): Promise<Corpus>;
   /** Another handle on the same database whose signing secrets go through `secretBox`, as a process with other keys would. */
   openWithSecretBox(secretBox: SecretBox): Promise<Store>;
   /** Every byte the backend holds for api_keys, as text, to look for a secret in it. */
@@ -85,7 +85,7 @@ const doc = (id: string, content: string, extra: Partial<IngestInput> = {}): Ing
   ...extra,
 });
 
-const search = (corpus: CorpusStore, query: string) => corpus.retriever.search({ query, collections: ['help'], k: 20, minScore: 0 });
+const search = (corpus: Corpus, query: string) => corpus.retriever.search({ query, collections: ['help'], k: 20, minScore: 0 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -514,8 +514,8 @@ export function storeContract(factory: BackendFactory): void {
     });
 
     describe('corpus', () => {
-      let corpus: CorpusStore;
-      let other: CorpusStore;
+      let corpus: Corpus;
+      let other: Corpus;
       before(async () => {
         corpus = await backend.openCorpus();
         other = await backend.openCorpus();
@@ -560,7 +560,7 @@ export function storeContract(factory: BackendFactory): void {
         for (const [i, id] of ids.entries()) {
           await corpus.ingestDocument(doc(id, `Page document number ${i} about oat milk ${tag}.`, { collection, title: i === 4 ? `Special 100%_Title ${tag}` : `Ordinary ${tag} ${i}`, approve: i % 2 === 0 }));
         }
-        const walk = async (query: Omit<Parameters<CorpusStore['pageDocuments']>[0], 'limit' | 'afterId'>) => {
+        const walk = async (query: Omit<Parameters<Corpus['pageDocuments']>[0], 'limit' | 'afterId'>) => {
           const seen: Array<{ id: string; latestState: string | null }> = [];
           let afterId: string | undefined;
           for (let page = 0; page < 10; page += 1) {

@@ -1,11 +1,16 @@
-// The index replica's catch-up protocol on a real PostgreSQL: a notification that arrives while a catch-up is already
-// running must lead to another catch-up, or the replica stays behind (and /readyz says "catching up") until some later
+// The engine follower's catch-up protocol on a real PostgreSQL: a notification that arrives while a catch-up is already
+// running must lead to another catch-up, or the engine stays behind (and /readyz says "catching up") until some later
 // approval happens to notify it. Two replicas bootstrapping the corpus at once hit exactly this.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
-import { CORPUS_CHANNEL, openIndexReplica, type IndexReplica } from '../../src/store/postgres/corpus-replica.js';
+import { randomUUID } from 'node:crypto';
+import { CORPUS_CHANNEL } from '../../src/store/postgres/corpus-notify.js';
+import { openPostgresCorpus } from '../../src/corpus/open.js';
+import type { Corpus } from '../../src/corpus/corpus.js';
+import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
+import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
 import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
 import { freshSecretBox } from '../helpers/context.js';
 
@@ -19,16 +24,24 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-describe('the corpus index replica', () => {
+describe('the corpus engine follower', () => {
   let database: TestDatabase;
   let store: PostgresStore;
-  let replica: IndexReplica;
+  let replica: Corpus;
   let locker: pg.Client;
 
   before(async () => {
     database = await createTestDatabase(engines.databaseUrl);
     store = await openPostgresStore({ url: database.url, poolSize: 2, secretBox: freshSecretBox() });
-    replica = await openIndexReplica({ pool: store.pool, listenUrl: database.url, dimension: 8 });
+    replica = await openPostgresCorpus({
+      pool: store.pool,
+      listenUrl: database.url,
+      embedder: createHashingEmbedder(),
+      clock: () => new Date(),
+      newId: randomUUID,
+      chunking: DEFAULT_CHUNKING,
+    });
+    await replica.catchUp();
     locker = new pg.Client({ connectionString: database.url });
     await locker.connect();
   });
@@ -44,7 +57,7 @@ describe('the corpus index replica', () => {
   async function commitGeneration(): Promise<number> {
     const { rows } = await store.pool.query<{ generation: number }>(
       `WITH bumped AS (UPDATE corpus_generation SET generation = generation + 1 RETURNING generation)
-       INSERT INTO corpus_events (generation, op, document_id, version) SELECT generation, 'publish', 'absent', 1 FROM bumped
+       INSERT INTO corpus_changes (generation, kind, document_id, version) SELECT generation, 'publish', 'absent', 1 FROM bumped
        RETURNING generation`,
     );
     const generation = Number(rows[0]!.generation);
@@ -52,8 +65,8 @@ describe('the corpus index replica', () => {
     return generation;
   }
 
-  test('corpus, when a generation is notified while a catch-up is running, then the replica catches up to it without being queried', async () => {
-    assert.equal(replica.status().indexedGeneration, 0);
+  test('corpus, when a generation is notified while a catch-up is running, then the engine catches up to it by deltas without being queried', async () => {
+    assert.equal(replica.indexStatus().indexedGeneration, 0);
     // Holding the chunks table makes the next catch-up block inside its delta query, after it read its target.
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE corpus_chunks IN ACCESS EXCLUSIVE MODE');
@@ -63,11 +76,11 @@ describe('the corpus index replica', () => {
       return rows[0]!.waiting > 0;
     });
     const second = await commitGeneration();
-    await waitFor('the second notification', () => replica.status().knownGeneration === second);
+    await waitFor('the second notification', () => replica.indexStatus().knownGeneration === second);
     await locker.query('COMMIT');
 
-    await waitFor('the replica to reach the last generation', () => replica.status().indexedGeneration >= second).catch(() => undefined);
+    await waitFor('the replica to reach the last generation', () => replica.indexStatus().indexedGeneration >= second).catch(() => undefined);
     assert.ok(second > first);
-    assert.deepEqual(replica.status(), { indexedGeneration: second, knownGeneration: second });
+    assert.deepEqual(replica.indexStatus(), { indexedGeneration: second, knownGeneration: second, fullBuilds: 1, deltaGenerations: 2 });
   });
 });

@@ -20,7 +20,7 @@ import { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
-import { ingestPath } from '../../src/retrieval/corpus-files.js';
+import { ingestPath } from '../../src/corpus/files.js';
 import { FIXTURE_CORPUS } from '../helpers/context.js';
 
 const engines = requireEngines();

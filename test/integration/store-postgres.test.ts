@@ -3,9 +3,9 @@
 // the replica catching up from NOTIFY.
 import { randomUUID } from 'node:crypto';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
-import { openPostgresCorpus } from '../../src/store/postgres/corpus.js';
+import { openPostgresCorpus } from '../../src/corpus/open.js';
 import { openRedis, withRedis } from '../../src/store/redis/index.js';
-import type { CorpusStore } from '../../src/store/corpus.js';
+import type { Corpus } from '../../src/corpus/corpus.js';
 import type { Store } from '../../src/store/types.js';
 import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
@@ -26,7 +26,7 @@ function postgresContract<S extends Store & { close(): Promise<void> }>(name: st
       const raw = await openPostgresStore({ url: database.url, secretBox });
       const store = wrap(raw);
       const others: Store[] = [];
-      const handles: Array<{ corpus: CorpusStore; close: () => Promise<void> }> = [];
+      const handles: Array<{ corpus: Corpus; close: () => Promise<void> }> = [];
       return {
         store,
         // Each corpus handle has its own pool and LISTEN connection, as a second Airlock process would.

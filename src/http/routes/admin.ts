@@ -10,7 +10,7 @@ import { CreateKeyRequest } from '../../admin/keys.js';
 import { ResolveReviewRequest, type ReviewAdmin } from '../../admin/reviews.js';
 import { approveDrafts, ApproveDraftsRequest, draftApprovalAudit } from '../../admin/corpus.js';
 import type { TaskAdmin } from '../../admin/tasks.js';
-import type { CorpusStore } from '../../store/corpus.js';
+import type { Corpus } from '../../corpus/corpus.js';
 import type { AuditStore } from '../../store/types.js';
 import { zodIssuesToFieldErrors } from '../../pipeline/field-errors.js';
 import { parseJson, rawBody } from '../middleware/json-body.js';
@@ -22,7 +22,7 @@ export interface AdminRouteDeps {
   readonly keys: KeyAdmin;
   readonly reviews: ReviewAdmin;
   readonly tasks: TaskAdmin;
-  readonly corpus: CorpusStore;
+  readonly corpus: Corpus;
   readonly audit: AuditStore;
   readonly uploadLimitBytes: number;
 }

@@ -1,21 +1,34 @@
-// The governed corpus on PostgreSQL: the same documents, immutable versions, state machine and provenance as the
-// embedded store, full-text search on tsvector/GIN, and dense search on this process's replica of the vector index.
+// The governed corpus rows on PostgreSQL: the same documents, immutable versions, state machine, provenance and change
+// log as the embedded store. Writers serialise on the generation row, so generations commit in order; each NOTIFYs the
+// generation it committed, which every process's engine follower hears (corpus/follower.ts). Nothing here ranks.
 import { AppError } from '../../errors.js';
 import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
-import { chunkId } from '../../retrieval/chunking.js';
-import { tokenize } from '../../retrieval/embedders/hashing.js';
-import { unifiedDiff } from '../../retrieval/line-diff.js';
-import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
-import { REINDEX_COMMAND, containsPattern, type ApproveResult, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type SearchMode } from '../corpus.js';
-import { DEFAULT_MAX_DOCUMENT_BYTES, bytesToVector, cosine, prepareIngest, vectorToBytes } from '../corpus-common.js';
+import type { ScanFinding } from '../../retrieval/types.js';
+import {
+  CHANGE_RETENTION_GENERATIONS,
+  REINDEX_COMMAND,
+  bytesToVector,
+  containsPattern,
+  embedderIdentity,
+  embedderMismatchReason,
+  vectorToBytes,
+  type ApproveResult,
+  type ApprovedChunk,
+  type CorpusChange,
+  type CorpusRows,
+  type CorpusRowsOptions,
+  type IngestResult,
+  type NewVersion,
+} from '../corpus.js';
 import { inTransaction, iso, isoRequired, type PgClient, type PgPool, type Queryable } from './db.js';
-import { CORPUS_CHANNEL, openIndexReplica, readGeneration } from './corpus-replica.js';
+import { CORPUS_CHANNEL, listenForCommits } from './corpus-notify.js';
 
-export interface PostgresCorpusOptions extends CorpusOptions {
+export interface PostgresCorpusRowsOptions extends CorpusRowsOptions {
   readonly pool: PgPool;
-  /** Where the replica LISTENs for approvals made by other processes; omitted, it catches up only on search. */
+  /** Where to LISTEN for generations other processes commit; omitted, followers catch up only when they search. */
   readonly listenUrl?: string;
-  readonly onReplicaError?: (error: unknown) => void;
+  /** Failures of the LISTEN connection (it reconnects by itself); requests report their own. */
+  readonly onListenError?: (error: unknown) => void;
 }
 
 interface DocumentRow {
@@ -49,7 +62,7 @@ interface VersionRow {
   chunk_count: number;
 }
 
-interface HitRow {
+interface ApprovedChunkRow {
   id: number;
   chunk_id: string;
   document_id: string;
@@ -60,17 +73,14 @@ interface HitRow {
   embedding: Buffer;
 }
 
-/** A change to what is retrievable, recorded with the generation so replicas can apply it. */
-interface CorpusEvent {
-  readonly op: 'publish' | 'unpublish' | 'reload';
+type ChangeKind = CorpusChange['kind'];
+
+/** A change to what is retrievable, logged in the transaction that makes it. */
+interface PendingChange {
+  readonly kind: ChangeKind;
   readonly documentId?: string;
   readonly version?: number;
 }
-
-const CANDIDATES_PER_LIST = 50;
-const DEFAULT_DENSE_WEIGHT = 0.4;
-// Events older than this many generations are trimmed; a replica further behind reloads instead of replaying.
-const EVENT_RETENTION = 10_000;
 
 const DOCUMENT_SELECT = `
   SELECT d.id, d.collection, d.source, d.owner, d.title, d.created_at,
@@ -83,23 +93,6 @@ const VERSION_SELECT = `
     v.approved_by, v.approved_at, v.retired_by, v.retired_at, v.chunking, v.embedder, v.findings,
     (SELECT count(*)::int FROM corpus_chunks c WHERE c.document_id = v.document_id AND c.version = v.version) AS chunk_count
   FROM corpus_versions v`;
-
-// Lexical relevance in [0, 1] as the share of the query's content terms a chunk holds (absolute, like the fused score
-// needs), ranked by it and then by cover density. Each term becomes a tsquery by plainto_tsquery, so no user text is
-// ever parsed as tsquery syntax.
-const LEXICAL_SQL = `
-  WITH terms AS (
-    SELECT DISTINCT plainto_tsquery('english', t) AS query FROM unnest($1::text[]) AS t
-  ), usable AS (
-    SELECT query FROM terms WHERE query::text <> ''
-  ), q AS (
-    SELECT string_agg(query::text, ' | ')::tsquery AS any_term, count(*) AS n FROM usable
-  )
-  SELECT c.id, (SELECT count(*) FROM usable u WHERE c.tsv @@ u.query)::float8 / q.n AS coverage
-  FROM corpus_chunks c, q
-  WHERE q.n > 0 AND c.retrievable AND c.collection = ANY($2::text[]) AND c.tsv @@ q.any_term
-  ORDER BY coverage DESC, ts_rank_cd(c.tsv, q.any_term) DESC, c.id
-  LIMIT $3`;
 
 const toDocument = (row: DocumentRow): CorpusDocument => ({
   id: row.id,
@@ -132,37 +125,48 @@ const toVersion = (row: VersionRow): CorpusVersion => ({
   chunkCount: row.chunk_count,
 });
 
-const queryTokens = (query: string): string[] => [...new Set(tokenize(query).filter((t) => t.length > 1))].slice(0, 32);
+const toApprovedChunk = (row: ApprovedChunkRow): ApprovedChunk => ({
+  rowid: row.id,
+  chunkId: row.chunk_id,
+  documentId: row.document_id,
+  version: row.version,
+  collection: row.collection,
+  title: row.title,
+  text: row.text,
+  embedding: bytesToVector(row.embedding),
+});
 
-export async function openPostgresCorpus(options: PostgresCorpusOptions): Promise<CorpusStore> {
-  const { pool, embedder, clock } = options;
-  const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
-  const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
-  const embedderJson = JSON.stringify({ name: embedder.name, dimension: embedder.dimension });
-  const replica = await openIndexReplica({
-    pool,
-    dimension: embedder.dimension,
-    ...(options.listenUrl === undefined ? {} : { listenUrl: options.listenUrl }),
-    ...(options.index === undefined ? {} : { index: options.index }),
-    ...(options.onReplicaError === undefined ? {} : { onError: options.onReplicaError }),
-  });
+const CHUNK_COLUMNS = 'c.id, c.chunk_id, c.document_id, c.version, c.collection, d.title, c.text, c.embedding';
+
+async function readGeneration(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ generation: number }>('SELECT generation FROM corpus_generation');
+  return rows[0]?.generation ?? 0;
+}
+
+export async function openPostgresCorpusRows(options: PostgresCorpusRowsOptions): Promise<CorpusRows> {
+  const { pool, clock } = options;
+  const embedderJson = embedderIdentity(options.embedder);
+  const listeners: ((generation: number) => void)[] = [];
+  const listener =
+    options.listenUrl === undefined
+      ? null
+      : await listenForCommits(
+          options.listenUrl,
+          (generation) => listeners.forEach((notify) => notify(generation)),
+          options.onListenError ?? (() => undefined),
+          () => readGeneration(pool),
+        );
 
   async function embedderMismatch(db: Queryable): Promise<string | null> {
     const { rows } = await db.query<{ stored: string | null; chunks: boolean }>(
       "SELECT (SELECT value FROM corpus_meta WHERE key = 'embedder') AS stored, EXISTS (SELECT 1 FROM corpus_chunks) AS chunks",
     );
-    const stored = rows[0]?.stored ?? null;
-    if (stored === null || stored === embedderJson || rows[0]?.chunks !== true) return null;
-    return `corpus was embedded with ${stored} but the configured embedder is ${embedderJson}; run \`${REINDEX_COMMAND}\``;
+    return embedderMismatchReason(rows[0]?.stored ?? null, embedderJson, rows[0]?.chunks === true ? 1 : 0);
   }
 
-  // The embedder only changes with a reindex, which bumps the generation: checking once per generation is enough.
-  let embedderCheckedAt = -1;
-  async function requireEmbedder(db: Queryable, generation?: number): Promise<void> {
-    if (generation !== undefined && generation === embedderCheckedAt) return;
+  async function requireEmbedder(db: Queryable): Promise<void> {
     const mismatch = await embedderMismatch(db);
     if (mismatch !== null) throw new AppError('not_ready', { detail: mismatch, extensions: { reindex_command: REINDEX_COMMAND } });
-    if (generation !== undefined) embedderCheckedAt = generation;
   }
 
   async function findDocument(db: Queryable, documentId: string): Promise<DocumentRow | undefined> {
@@ -186,57 +190,60 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
     return rows[0]?.version;
   }
 
+  /** Logs the changes under one new generation and announces it; called inside the transaction that made them. */
+  async function logChanges(client: PgClient, current: number, changes: readonly PendingChange[]): Promise<void> {
+    const next = current + 1;
+    await client.query('UPDATE corpus_generation SET generation = $1', [next]);
+    await client.query(
+      'INSERT INTO corpus_changes (generation, kind, document_id, version) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])',
+      [next, changes.map((c) => c.kind), changes.map((c) => c.documentId ?? null), changes.map((c) => c.version ?? null)],
+    );
+    await client.query('DELETE FROM corpus_changes WHERE generation <= $1', [next - CHANGE_RETENTION_GENERATIONS]);
+    await client.query('SELECT pg_notify($1, $2)', [CORPUS_CHANNEL, String(next)]);
+  }
+
   /**
    * Runs a corpus write in one transaction holding the generation row's lock (so writers are serialised and
-   * generations commit in order). When it changed what is retrievable, the generation is bumped, the change recorded
-   * as events and announced with NOTIFY, all in that transaction; this process's replica catches up before returning.
+   * generations commit in order). When it changed what is retrievable, the change is logged under the next generation
+   * and announced with NOTIFY, all in that transaction.
    */
-  async function mutate<T>(body: (client: PgClient, events: CorpusEvent[]) => Promise<T>): Promise<T> {
-    const events: CorpusEvent[] = [];
-    let committed: number | undefined;
-    const result = await inTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ generation: number }>('SELECT generation FROM corpus_generation FOR UPDATE');
-      const current = rows[0]?.generation ?? 0;
+  async function mutate<T>(body: (client: PgClient, changes: PendingChange[]) => Promise<T>): Promise<T> {
+    return inTransaction(pool, async (client) => {
+      const current = await lockGeneration(client);
       await requireEmbedder(client);
-      const value = await body(client, events);
-      if (events.length > 0) {
-        const next = current + 1;
-        await client.query('UPDATE corpus_generation SET generation = $1', [next]);
-        await client.query(
-          'INSERT INTO corpus_events (generation, op, document_id, version) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])',
-          [next, events.map((e) => e.op), events.map((e) => e.documentId ?? null), events.map((e) => e.version ?? null)],
-        );
-        await client.query('DELETE FROM corpus_events WHERE generation <= $1', [next - EVENT_RETENTION]);
-        await client.query('SELECT pg_notify($1, $2)', [CORPUS_CHANNEL, String(next)]);
-        committed = next;
-      }
+      const changes: PendingChange[] = [];
+      const value = await body(client, changes);
+      if (changes.length > 0) await logChanges(client, current, changes);
       return value;
     });
-    if (committed !== undefined) await replica.atLeast(committed);
-    return result;
   }
 
-  async function publish(client: PgClient, documentId: string, version: number, events: CorpusEvent[]): Promise<void> {
+  async function lockGeneration(client: PgClient): Promise<number> {
+    const { rows } = await client.query<{ generation: number }>('SELECT generation FROM corpus_generation FOR UPDATE');
+    return rows[0]?.generation ?? 0;
+  }
+
+  async function publish(client: PgClient, documentId: string, version: number, changes: PendingChange[]): Promise<void> {
     await client.query('UPDATE corpus_chunks SET retrievable = true WHERE document_id = $1 AND version = $2', [documentId, version]);
-    events.push({ op: 'publish', documentId, version });
+    changes.push({ kind: 'publish', documentId, version });
   }
 
-  async function unpublish(client: PgClient, documentId: string, version: number, events: CorpusEvent[]): Promise<void> {
+  async function unpublish(client: PgClient, documentId: string, version: number, changes: PendingChange[]): Promise<void> {
     await client.query('UPDATE corpus_chunks SET retrievable = false WHERE document_id = $1 AND version = $2', [documentId, version]);
-    events.push({ op: 'unpublish', documentId, version });
+    changes.push({ kind: 'unpublish', documentId, version });
   }
 
-  async function retireVersion(client: PgClient, documentId: string, version: number, actor: string, events: CorpusEvent[]): Promise<void> {
+  async function retireVersion(client: PgClient, documentId: string, version: number, actor: string, changes: PendingChange[]): Promise<void> {
     await client.query("UPDATE corpus_versions SET state = 'retired', retired_by = $3, retired_at = $4 WHERE document_id = $1 AND version = $2", [
       documentId,
       version,
       actor,
       clock(),
     ]);
-    await unpublish(client, documentId, version, events);
+    await unpublish(client, documentId, version, changes);
   }
 
-  async function approveInTransaction(client: PgClient, documentId: string, version: number, actor: string, events: CorpusEvent[]): Promise<ApproveResult> {
+  async function approveInTransaction(client: PgClient, documentId: string, version: number, actor: string, changes: PendingChange[]): Promise<ApproveResult> {
     await requireDocument(client, documentId);
     const target = await requireVersion(client, documentId, version);
     // retired → approved is the rollback path (LLM04-1); approved stays approved only once.
@@ -244,20 +251,18 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
       throw new AppError('state_conflict', { detail: `version ${version} of ${documentId} is already approved` });
     }
     const current = await approvedVersion(client, documentId);
-    if (current !== undefined) await retireVersion(client, documentId, current, actor, events);
+    if (current !== undefined) await retireVersion(client, documentId, current, actor, changes);
     await client.query(
       "UPDATE corpus_versions SET state = 'approved', approved_by = $3, approved_at = $4, retired_by = NULL, retired_at = NULL WHERE document_id = $1 AND version = $2",
       [documentId, version, actor, clock()],
     );
-    await publish(client, documentId, version, events);
+    await publish(client, documentId, version, changes);
     return { documentId, version, previousState: target.state, retiredVersion: current ?? null, findings: target.findings as ScanFinding[], actor };
   }
 
-  async function ingestDocument(input: IngestInput): Promise<IngestResult> {
-    await requireEmbedder(pool);
-    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId, screen: options.screen });
-    const { documentId } = prepared;
-    return mutate(async (client, events) => {
+  async function writeVersion(input: NewVersion): Promise<IngestResult> {
+    const { documentId } = input;
+    return mutate(async (client, changes) => {
       const existing = await findDocument(client, documentId);
       if (existing && existing.collection !== input.collection) {
         throw new AppError('state_conflict', {
@@ -266,7 +271,7 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
       }
       if (existing && existing.latest_version !== null) {
         const latest = await requireVersion(client, documentId, existing.latest_version);
-        if (latest.content_sha256 === prepared.sha256) return { created: false, document: toDocument(existing), version: toVersion(latest), retiredVersion: null };
+        if (latest.content_sha256 === input.sha256) return { created: false, document: toDocument(existing), version: toVersion(latest), retiredVersion: null };
       }
       const at = clock();
       if (existing) {
@@ -288,16 +293,16 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
         [
           documentId,
           version,
-          prepared.findings.length > 0 ? 'quarantined' : 'draft',
-          prepared.sha256,
-          prepared.contentType,
-          prepared.bytes,
-          prepared.text,
+          input.findings.length > 0 ? 'quarantined' : 'draft',
+          input.sha256,
+          input.contentType,
+          input.bytes,
+          input.text,
           input.actor,
           at,
-          JSON.stringify(options.chunking),
+          JSON.stringify(input.chunking),
           embedderJson,
-          JSON.stringify(prepared.findings),
+          JSON.stringify(input.findings),
         ],
       );
       await client.query(
@@ -306,18 +311,18 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
         [
           documentId,
           version,
-          prepared.drafts.map((d) => d.ordinal),
-          prepared.drafts.map((d) => chunkId(documentId, d.ordinal, d.text)),
-          prepared.drafts.map(() => input.collection),
-          prepared.drafts.map((d) => d.text),
-          prepared.vectors.map((v) => vectorToBytes(v)),
+          input.chunks.map((chunk) => chunk.ordinal),
+          input.chunks.map((chunk) => chunk.chunkId),
+          input.chunks.map(() => input.collection),
+          input.chunks.map((chunk) => chunk.text),
+          input.chunks.map((chunk) => vectorToBytes(chunk.embedding)),
         ],
       );
       await client.query(
         "INSERT INTO corpus_meta (key, value) VALUES ('embedder', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [embedderJson],
       );
-      const approval = input.approve === true && prepared.findings.length === 0 ? await approveInTransaction(client, documentId, version, input.actor, events) : null;
+      const approval = input.approve && input.findings.length === 0 ? await approveInTransaction(client, documentId, version, input.actor, changes) : null;
       return {
         created: true,
         document: toDocument(await requireDocument(client, documentId)),
@@ -327,60 +332,34 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
     });
   }
 
-  async function search(request: SearchRequest, mode: SearchMode = 'hybrid'): Promise<RetrievedChunk[]> {
-    const collections = [...new Set(request.collections)];
-    if (collections.length === 0 || request.k <= 0) return [];
-    const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
-    const tokens = queryTokens(request.query);
-    // The committed generation is read on every query: whatever approval or retirement committed before this search
-    // began, on any process, is in the index it searches.
-    const [vectors, generation, lexical] = await Promise.all([
-      embedder.embed([request.query]),
-      readGeneration(pool),
-      mode === 'dense' || tokens.length === 0
-        ? Promise.resolve([])
-        : pool.query<{ id: number; coverage: number }>(LEXICAL_SQL, [tokens, collections, depth]).then((result) => result.rows),
-    ]);
-    const queryVector = vectors[0];
-    if (!queryVector) return [];
-    await requireEmbedder(pool, generation);
-    const index = await replica.atLeast(generation);
-    const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
-    const candidates = [...new Set([...dense.map((h) => h.rowid), ...lexical.map((h) => h.id)])];
-    if (candidates.length === 0) return [];
-    // Defence in depth: one statement, one snapshot, re-checks state and collection while reading the text, so a hit
-    // retired since the index was read is dropped and no two versions of one document can both come back.
-    const { rows } = await pool.query<HitRow>(
-      `SELECT c.id, c.chunk_id, c.document_id, c.version, c.collection, d.title, c.text, c.embedding
-       FROM corpus_chunks c
-       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
-       JOIN corpus_documents d ON d.id = c.document_id
-       WHERE c.id = ANY($1::bigint[]) AND c.collection = ANY($2::text[])`,
-      [candidates, collections],
+  /** The log entries of (from, to], with the chunks each names, read by one statement (one snapshot). */
+  async function readChanges(from: number, to: number): Promise<CorpusChange[]> {
+    const { rows } = await pool.query<{ seq: number; generation: number; kind: ChangeKind } & (ApprovedChunkRow | { [K in keyof ApprovedChunkRow]: null })>(
+      `SELECT ch.seq, ch.generation, ch.kind, c.id, c.chunk_id, c.document_id, c.version, c.collection, d.title,
+         CASE WHEN ch.kind = 'publish' THEN c.text END AS text, CASE WHEN ch.kind = 'publish' THEN c.embedding END AS embedding
+       FROM corpus_changes ch
+       LEFT JOIN corpus_chunks c ON c.document_id = ch.document_id AND c.version = ch.version
+       LEFT JOIN corpus_documents d ON d.id = c.document_id
+       WHERE ch.generation > $1 AND ch.generation <= $2 ORDER BY ch.seq, c.id`,
+      [from, to],
     );
-    const coverage = new Map(lexical.map((hit) => [hit.id, hit.coverage]));
-    const dw = mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight;
-    return rows
-      .map((row) => ({
-        row,
-        score: Math.min(1, Math.max(0, dw * Math.max(0, cosine(queryVector, bytesToVector(row.embedding))) + (1 - dw) * (coverage.get(row.id) ?? 0))),
-      }))
-      .filter((hit) => hit.score >= request.minScore)
-      .sort((a, b) => b.score - a.score || a.row.id - b.row.id)
-      .slice(0, request.k)
-      .map(({ row, score }) => ({
-        chunkId: row.chunk_id,
-        documentId: row.document_id,
-        documentVersion: row.version,
-        collection: row.collection,
-        title: row.title,
-        text: row.text,
-        score,
-      }));
+    const changes: CorpusChange[] = [];
+    let seq = -1;
+    for (const row of rows) {
+      if (row.seq !== seq) {
+        seq = row.seq;
+        changes.push(row.kind === 'reload' ? { generation: row.generation, kind: 'reload' } : row.kind === 'publish' ? { generation: row.generation, kind: 'publish', chunks: [] } : { generation: row.generation, kind: 'unpublish', rowids: [] });
+      }
+      const change = changes[changes.length - 1];
+      if (row.id === null || change === undefined) continue;
+      if (change.kind === 'publish') (change.chunks as ApprovedChunk[]).push(toApprovedChunk(row));
+      else if (change.kind === 'unpublish') (change.rowids as number[]).push(row.id);
+    }
+    return changes;
   }
 
   return {
-    ingestDocument,
+    writeVersion,
     async listDocuments(filter = {}) {
       const { rows } = await pool.query<DocumentRow>(`${DOCUMENT_SELECT} WHERE $1::text IS NULL OR d.collection = $1 ORDER BY d.collection, d.id`, [
         filter.collection ?? null,
@@ -412,27 +391,23 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
       );
       return rows.map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, version: row.version, ordinal: row.ordinal, text: row.text }));
     },
-    async diffVersions(documentId, from, to) {
-      await requireVersion(pool, documentId, from);
-      await requireVersion(pool, documentId, to);
-      const { rows } = await pool.query<{ version: number; text: string }>(
-        'SELECT version, text FROM corpus_versions WHERE document_id = $1 AND version = ANY($2::int[])',
-        [documentId, [from, to]],
-      );
-      const text = (v: number): string => rows.find((row) => row.version === v)?.text ?? '';
-      return { documentId, from, to, diff: unifiedDiff(text(from), text(to), { from: `${documentId}@${from}`, to: `${documentId}@${to}` }) };
+    async versionText(documentId, version) {
+      const { rows } = await pool.query<{ text: string }>('SELECT text FROM corpus_versions WHERE document_id = $1 AND version = $2', [documentId, version]);
+      const row = rows[0];
+      if (!row) throw new AppError('not_found', { detail: `document ${documentId} has no version ${version}` });
+      return row.text;
     },
     approve: (documentId, version, actor) =>
-      mutate(async (client, events) => {
+      mutate(async (client, changes) => {
         const target = version ?? (await requireDocument(client, documentId)).latest_version ?? 0;
-        return approveInTransaction(client, documentId, target, actor, events);
+        return approveInTransaction(client, documentId, target, actor, changes);
       }),
     retire: (documentId, actor) =>
-      mutate(async (client, events) => {
+      mutate(async (client, changes) => {
         await requireDocument(client, documentId);
         const current = await approvedVersion(client, documentId);
         if (current === undefined) throw new AppError('state_conflict', { detail: `document ${documentId} has no approved version` });
-        await retireVersion(client, documentId, current, actor, events);
+        await retireVersion(client, documentId, current, actor, changes);
         return { documentId, version: current, previousState: 'approved' as const, actor };
       }),
     deleteDraft: (documentId, version, actor) =>
@@ -463,36 +438,37 @@ export async function openPostgresCorpus(options: PostgresCorpusOptions): Promis
         generation: row?.generation ?? 0,
       };
     },
-    async reindex(actor) {
+    embedderMismatch: () => embedderMismatch(pool),
+    async chunkTexts() {
       const { rows } = await pool.query<{ id: number; text: string }>('SELECT id, text FROM corpus_chunks ORDER BY id');
-      const vectors: Float32Array[] = [];
-      for (let i = 0; i < rows.length; i += 256) vectors.push(...(await embedder.embed(rows.slice(i, i + 256).map((r) => r.text))));
+      return rows.map((row) => ({ rowid: row.id, text: row.text }));
+    },
+    async replaceEmbeddings(rowids, vectors) {
       // Not through mutate(): the embedder check there is exactly what a reindex exists to repair.
-      const next = await inTransaction(pool, async (client) => {
-        const { rows: gen } = await client.query<{ generation: number }>('SELECT generation FROM corpus_generation FOR UPDATE');
-        const generation = (gen[0]?.generation ?? 0) + 1;
+      await inTransaction(pool, async (client) => {
+        const current = await lockGeneration(client);
         await client.query('UPDATE corpus_chunks c SET embedding = u.embedding FROM unnest($1::bigint[], $2::bytea[]) AS u(id, embedding) WHERE c.id = u.id', [
-          rows.map((r) => r.id),
-          vectors.map((v) => vectorToBytes(v)),
+          rowids,
+          vectors.map((vector) => vectorToBytes(vector)),
         ]);
         await client.query('UPDATE corpus_versions SET embedder = $1', [embedderJson]);
         await client.query("INSERT INTO corpus_meta (key, value) VALUES ('embedder', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [embedderJson]);
-        await client.query('UPDATE corpus_generation SET generation = $1', [generation]);
-        await client.query("INSERT INTO corpus_events (generation, op) VALUES ($1, 'reload')", [generation]);
-        await client.query('SELECT pg_notify($1, $2)', [CORPUS_CHANNEL, String(generation)]);
-        return generation;
+        await logChanges(client, current, [{ kind: 'reload' }]);
       });
-      embedderCheckedAt = -1;
-      await replica.atLeast(next);
-      return { chunks: rows.length, embedder: embedder.name, dimension: embedder.dimension, actor };
     },
-    retriever: { search: (request) => search(request) },
-    retrieverFor: (mode) => ({ search: (request) => search(request, mode) }),
-    indexStatus: () => replica.status(),
-    async catchUp() {
-      const generation = await readGeneration(pool);
-      if ((await embedderMismatch(pool)) === null) await replica.atLeast(generation);
+    async loadApproved(afterRowid, limit) {
+      const { rows } = await pool.query<ApprovedChunkRow>(
+        `SELECT ${CHUNK_COLUMNS} FROM corpus_chunks c JOIN corpus_documents d ON d.id = c.document_id
+         WHERE c.retrievable AND c.id > $1 ORDER BY c.id LIMIT $2`,
+        [afterRowid, limit],
+      );
+      return rows.map(toApprovedChunk);
     },
-    close: () => replica.close(),
+    latestGeneration: () => readGeneration(pool),
+    changesSince: (generation, generations) => readChanges(generation, generation + generations),
+    onCommitted: (notify) => {
+      listeners.push(notify);
+    },
+    close: async () => listener?.close(),
   };
 }

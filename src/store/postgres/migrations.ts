@@ -247,4 +247,16 @@ export const POSTGRES_MIGRATIONS: readonly PgMigration[] = [
     id: 'pg-008-webhook-endpoint-disabled',
     sql: 'ALTER TABLE webhook_endpoints ADD COLUMN disabled_at timestamptz, ADD COLUMN disabled_reason text;',
   },
+  {
+    // Issue 17: one retrieval engine ranks on every backend, in memory, fed by this log (the same shape as SQLite's
+    // corpus_changes); PostgreSQL full-text search is no longer used, so its column and GIN index go.
+    id: 'pg-009-corpus-changes',
+    sql: `
+      ALTER TABLE corpus_events RENAME TO corpus_changes;
+      ALTER TABLE corpus_changes RENAME COLUMN op TO kind;
+      ALTER INDEX corpus_events_generation RENAME TO corpus_changes_generation;
+      DROP INDEX corpus_chunks_tsv;
+      ALTER TABLE corpus_chunks DROP COLUMN tsv;
+    `,
+  },
 ];

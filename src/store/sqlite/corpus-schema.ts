@@ -1,4 +1,4 @@
-// Migrations of the governed corpus: documents, immutable versions, chunks, and the FTS5 index of approved chunks.
+// Migrations of the governed corpus: documents, immutable versions, chunks, and the change log of what is retrievable.
 import type { Migration } from './db.js';
 
 export const CORPUS_MIGRATIONS: Migration[] = [
@@ -73,5 +73,21 @@ export const CORPUS_MIGRATIONS: Migration[] = [
     // ~1 µs per match and was the largest part of a search; the tables would only be kept in step for nothing.
     id: 'corpus-003-drop-fts',
     sql: `DROP TABLE corpus_fts_vocab; DROP TABLE corpus_fts;`,
+  },
+  {
+    // The ordered log of what became retrievable or stopped being, one generation per transaction: every process's
+    // retrieval engine replays it as deltas (issue 17), so a change the CLI makes on the file reaches a running server
+    // without a full reload. Same shape as PostgreSQL's corpus_changes.
+    id: 'corpus-004-changes',
+    sql: `
+      CREATE TABLE corpus_changes (
+        seq INTEGER PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('publish', 'unpublish', 'reload')),
+        document_id TEXT,
+        version INTEGER
+      ) STRICT;
+      CREATE INDEX corpus_changes_generation ON corpus_changes (generation);
+    `,
   },
 ];

@@ -1,23 +1,28 @@
-// The governed corpus on SQLite: versioned documents, the draft/quarantine/approve/retire state machine, and hybrid search
-// over approved chunks only (LLM04-1, LLM04-3, LLM08-1, LLM08-2).
+// The governed corpus rows on SQLite: versioned documents, the draft/quarantine/approve/retire state machine (LLM04-1,
+// LLM04-3, LLM08-2), chunks with their embeddings, and the change log the retrieval engine of every process follows.
+// Nothing here ranks (retrieval/engine.ts does, from these rows).
 import { AppError } from '../../errors.js';
 import type { ContentType, CorpusDocument, CorpusVersion, VersionState } from '../../contracts/corpus.js';
-import { chunkId } from '../../retrieval/chunking.js';
-import { fusedScore, hybridRankScore } from '../../retrieval/fusion.js';
-import { createLexicalScorer, queryTerms } from '../../retrieval/lexical.js';
-import { createLexicalIndex } from '../../retrieval/lexical-index.js';
-import { unifiedDiff } from '../../retrieval/line-diff.js';
-import type { RetrievedChunk, ScanFinding, SearchRequest } from '../../retrieval/types.js';
-import { createVectorIndex } from '../../retrieval/vector-index.js';
-import { REINDEX_COMMAND, containsPattern, type CorpusOptions, type CorpusStore, type IngestInput, type IngestResult, type ApproveResult, type SearchMode } from '../corpus.js';
-import { DEFAULT_MAX_DOCUMENT_BYTES, bytesToVector, prepareIngest, vectorToBytes } from '../corpus-common.js';
+import type { ScanFinding } from '../../retrieval/types.js';
+import {
+  CHANGE_RETENTION_GENERATIONS,
+  REINDEX_COMMAND,
+  bytesToVector,
+  containsPattern,
+  embedderIdentity,
+  embedderMismatchReason,
+  vectorToBytes,
+  type ApproveResult,
+  type ApprovedChunk,
+  type CorpusChange,
+  type CorpusRows,
+  type CorpusRowsOptions,
+  type IngestResult,
+  type NewVersion,
+} from '../corpus.js';
 import type { SqliteDatabase } from './db.js';
 
 export { CORPUS_MIGRATIONS } from './corpus-schema.js';
-
-export { REINDEX_COMMAND } from '../corpus.js';
-export type { ApproveResult, CorpusOptions, CorpusStats, IngestInput, IngestResult, SearchMode, StateChange, VersionDiff } from '../corpus.js';
-
 
 interface DocumentRow {
   id: string;
@@ -59,11 +64,43 @@ interface ChunkRow {
   text: string;
 }
 
-const CANDIDATES_PER_LIST = 50;
-const DEFAULT_DENSE_WEIGHT = 0.4;
+interface ApprovedChunkRow {
+  rowid: number;
+  chunk_id: string;
+  document_id: string;
+  version: number;
+  collection: string;
+  title: string;
+  text: string;
+  embedding: Buffer;
+}
 
-const toBlob = vectorToBytes;
-const fromBlob = bytesToVector;
+type ChangeKind = CorpusChange['kind'];
+
+interface ChangeRow {
+  generation: number;
+  kind: ChangeKind;
+  document_id: string | null;
+  version: number | null;
+}
+
+/** A change to what is retrievable, logged in the transaction that makes it. */
+interface PendingChange {
+  readonly kind: ChangeKind;
+  readonly documentId?: string;
+  readonly version?: number;
+}
+
+const toApprovedChunk = (row: ApprovedChunkRow): ApprovedChunk => ({
+  rowid: row.rowid,
+  chunkId: row.chunk_id,
+  documentId: row.document_id,
+  version: row.version,
+  collection: row.collection,
+  title: row.title,
+  text: row.text,
+  embedding: bytesToVector(row.embedding),
+});
 
 const toDocument = (row: DocumentRow): CorpusDocument => ({
   id: row.id,
@@ -96,15 +133,12 @@ const toVersion = (row: VersionRow): CorpusVersion => ({
   chunkCount: row.chunk_count,
 });
 
-export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): CorpusStore {
-  const { embedder, clock } = options;
-  const maxBytes = options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
-  const embedderJson = JSON.stringify({ name: embedder.name, dimension: embedder.dimension });
-  const index = createVectorIndex(embedder.dimension, options.index);
-  const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
-  let indexedGeneration = -1;
-  /** BM25 postings of the approved chunks, and their collections; kept in step with `index` (same sync and publish paths). */
-  const lexical = createLexicalIndex();
+
+const CHUNK_COLUMNS = 'c.rowid, c.chunk_id, c.document_id, c.version, d.collection, d.title, c.text, c.embedding';
+
+export function createSqliteCorpusRows(db: SqliteDatabase, options: CorpusRowsOptions): CorpusRows {
+  const { clock } = options;
+  const embedderJson = embedderIdentity(options.embedder);
 
   const documentSelect = `
     SELECT d.*, (SELECT MAX(version) FROM corpus_versions v WHERE v.document_id = d.id) AS latest_version,
@@ -117,7 +151,15 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
   const sql = {
     meta: db.prepare<[string], string>('SELECT value FROM corpus_meta WHERE key = ?').pluck(),
     setMeta: db.prepare('INSERT INTO corpus_meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    bumpGeneration: db.prepare("UPDATE corpus_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"),
+    bumpGeneration: db.prepare<[], number>(
+      "UPDATE corpus_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation' RETURNING CAST(value AS INTEGER)",
+    ).pluck(),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    logChange: db.prepare('INSERT INTO corpus_changes (generation, kind, document_id, version) VALUES (@generation, @kind, @documentId, @version)'),
+    trimChanges: db.prepare('DELETE FROM corpus_changes WHERE generation <= ?'),
+    changes: db.prepare<[number, number], ChangeRow>(
+      'SELECT generation, kind, document_id, version FROM corpus_changes WHERE generation > ? AND generation <= ? ORDER BY seq',
+    ),
     chunkCount: db.prepare<[], number>('SELECT COUNT(*) FROM corpus_chunks').pluck(),
     document: db.prepare<[string], DocumentRow>(`${documentSelect} WHERE d.id = ?`),
     documents: db.prepare<{ collection: string | null }, DocumentRow>(
@@ -168,8 +210,16 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     chunks: db.prepare<[string, number], ChunkRow>(
       'SELECT rowid, chunk_id, document_id, version, ordinal, text FROM corpus_chunks WHERE document_id = ? AND version = ? ORDER BY ordinal',
     ),
-    versionChunks: db.prepare<[string, number], { rowid: number; embedding: Buffer; text: string }>(
-      'SELECT rowid, embedding, text FROM corpus_chunks WHERE document_id = ? AND version = ?',
+    versionChunks: db.prepare<[string, number], ApprovedChunkRow>(
+      `SELECT ${CHUNK_COLUMNS} FROM corpus_chunks c JOIN corpus_documents d ON d.id = c.document_id
+       WHERE c.document_id = ? AND c.version = ? ORDER BY c.rowid`,
+    ),
+    versionRowids: db.prepare<[string, number], number>('SELECT rowid FROM corpus_chunks WHERE document_id = ? AND version = ? ORDER BY rowid').pluck(),
+    approvedPage: db.prepare<[number, number], ApprovedChunkRow>(
+      `SELECT ${CHUNK_COLUMNS} FROM corpus_chunks c
+       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
+       JOIN corpus_documents d ON d.id = c.document_id
+       WHERE c.rowid > ? ORDER BY c.rowid LIMIT ?`,
     ),
     allChunkTexts: db.prepare<[], { rowid: number; text: string }>('SELECT rowid, text FROM corpus_chunks ORDER BY rowid'),
     setEmbedding: db.prepare('UPDATE corpus_chunks SET embedding = @embedding WHERE rowid = @rowid'),
@@ -178,29 +228,17 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       `SELECT COUNT(*) FROM corpus_chunks c
        JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'`,
     ).pluck(),
-    approvedChunks: db.prepare<[], { rowid: number; collection: string; embedding: Buffer; text: string }>(
-      `SELECT c.rowid, d.collection, c.embedding, c.text FROM corpus_chunks c
-       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
-       JOIN corpus_documents d ON d.id = c.document_id`,
-    ),
-    // Defence in depth: each candidate is re-checked against state and collection in the same statement that reads its
-    // text. One fixed-arity statement per rowid (a primary-key lookup) instead of a json_each list.
-    hit: db.prepare<{ rowid: number; collection: string }, ChunkRow & { collection: string; title: string }>(
-      `SELECT c.rowid, c.chunk_id, c.document_id, c.version, c.ordinal, c.text, d.collection, d.title
-       FROM corpus_chunks c
-       JOIN corpus_versions v ON v.document_id = c.document_id AND v.version = c.version AND v.state = 'approved'
-       JOIN corpus_documents d ON d.id = c.document_id
-       WHERE c.rowid = @rowid AND d.collection = @collection`,
-    ),
   };
 
   const generation = (): number => Number(sql.meta.get('generation') ?? 0);
 
-  /** Null when the stored index was built by this embedder (or nothing is stored yet); otherwise why it cannot be used. */
+  // The generation as last read, and the data_version it was read at: another connection's commit changes
+  // data_version, so a follower's per-search check costs one pragma until something really changed.
+  let knownGeneration = -1;
+  let knownAtDataVersion = -1;
+
   function embedderMismatch(): string | null {
-    const stored = sql.meta.get('embedder');
-    if (stored === undefined || stored === embedderJson || sql.chunkCount.get() === 0) return null;
-    return `corpus was embedded with ${stored} but the configured embedder is ${embedderJson}; run \`${REINDEX_COMMAND}\``;
+    return embedderMismatchReason(sql.meta.get('embedder') ?? null, embedderJson, sql.chunkCount.get() ?? 0);
   }
 
   function requireEmbedder(): void {
@@ -208,57 +246,26 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     if (mismatch !== null) throw new AppError('not_ready', { detail: mismatch, extensions: { reindex_command: REINDEX_COMMAND } });
   }
 
-  /** Reloads the in-process index when another connection (the CLI, another process) changed approvals. */
-  function syncIndex(): void {
-    const current = generation();
-    if (current === indexedGeneration) return;
-    index.clear();
-    lexical.clear();
-    for (const row of sql.approvedChunks.iterate()) {
-      index.add(row.rowid, row.collection, fromBlob(row.embedding));
-      lexical.add(row.rowid, row.collection, row.text);
+  /** Logs the changes under one new generation; called inside the transaction that made them. */
+  function logChanges(changes: readonly PendingChange[]): void {
+    if (changes.length === 0) return;
+    const next = sql.bumpGeneration.get() ?? 0;
+    for (const change of changes) {
+      sql.logChange.run({ generation: next, kind: change.kind, documentId: change.documentId ?? null, version: change.version ?? null });
     }
-    indexedGeneration = current;
+    sql.trimChanges.run(next - CHANGE_RETENTION_GENERATIONS);
   }
 
-  type IndexOp = () => void;
-
-  /** Moves a version's chunks into or out of both indexes; index edits run only after the transaction commits. */
-  function publish(documentId: string, version: number, collection: string, ops: IndexOp[]): void {
-    const rows = sql.versionChunks.all(documentId, version);
-    ops.push(() => {
-      for (const row of rows) {
-        index.add(row.rowid, collection, fromBlob(row.embedding));
-        lexical.add(row.rowid, collection, row.text);
-      }
-    });
-  }
-
-  function unpublish(documentId: string, version: number, ops: IndexOp[]): void {
-    const rows = sql.versionChunks.all(documentId, version);
-    ops.push(() => {
-      for (const row of rows) {
-        index.remove(row.rowid);
-        lexical.remove(row.rowid, row.text);
-      }
-    });
-  }
-
-  /**
-   * Runs a state change and then the matching index edits with no await in between, so no search can observe the
-   * database and the in-process index disagreeing (and never two versions of one document).
-   */
-  function mutate<T>(body: (ops: IndexOp[]) => T): T {
+  /** Runs a corpus write in one transaction; what it changed about retrievability is logged in that transaction. */
+  function mutate<T>(body: (changes: PendingChange[]) => T): T {
     requireEmbedder();
-    syncIndex();
-    const ops: IndexOp[] = [];
     const result = db.transaction(() => {
-      const value = body(ops);
-      if (ops.length > 0) sql.bumpGeneration.run();
+      const changes: PendingChange[] = [];
+      const value = body(changes);
+      logChanges(changes);
       return value;
     })();
-    for (const op of ops) op();
-    if (ops.length > 0) indexedGeneration = generation();
+    knownGeneration = -1;
     return result;
   }
 
@@ -274,8 +281,8 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     return row;
   }
 
-  function approveInTransaction(documentId: string, version: number, actor: string, ops: IndexOp[]): ApproveResult {
-    const document = requireDocument(documentId);
+  function approveInTransaction(documentId: string, version: number, actor: string, changes: PendingChange[]): ApproveResult {
+    requireDocument(documentId);
     const target = requireVersion(documentId, version);
     // retired → approved is the rollback path (LLM04-1); approved stays approved only once.
     if (target.state === 'approved') {
@@ -285,10 +292,10 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     const current = sql.approvedVersion.get(documentId);
     if (current) {
       sql.setRetired.run({ documentId, version: current.version, actor, at });
-      unpublish(documentId, current.version, ops);
+      changes.push({ kind: 'unpublish', documentId, version: current.version });
     }
     sql.setApproved.run({ documentId, version, actor, at });
-    publish(documentId, version, document.collection, ops);
+    changes.push({ kind: 'publish', documentId, version });
     return {
       documentId,
       version,
@@ -299,13 +306,9 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     };
   }
 
-  async function ingestDocument(input: IngestInput): Promise<IngestResult> {
-    requireEmbedder();
-    const prepared = await prepareIngest(input, { embedder, chunking: options.chunking, maxBytes, newId: options.newId, screen: options.screen });
-    const { documentId, contentType, drafts, findings, vectors } = prepared;
-    const sha = prepared.sha256;
-
-    return mutate((ops) => {
+  function writeVersion(input: NewVersion): IngestResult {
+    const { documentId } = input;
+    return mutate((changes) => {
       const existing = sql.document.get(documentId);
       if (existing && existing.collection !== input.collection) {
         throw new AppError('state_conflict', {
@@ -313,7 +316,7 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         });
       }
       const latest = existing ? sql.latestVersion.get(documentId) : undefined;
-      if (existing && latest && latest.content_sha256 === sha) {
+      if (existing && latest && latest.content_sha256 === input.sha256) {
         return { created: false, document: toDocument(existing), version: toVersion(latest), retiredVersion: null };
       }
       const at = clock().toISOString();
@@ -324,29 +327,22 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
       sql.insertVersion.run({
         documentId,
         version,
-        state: findings.length > 0 ? 'quarantined' : 'draft',
-        sha,
-        contentType,
-        bytes: prepared.bytes,
-        text: prepared.text,
+        state: input.findings.length > 0 ? 'quarantined' : 'draft',
+        sha: input.sha256,
+        contentType: input.contentType,
+        bytes: input.bytes,
+        text: input.text,
         actor: input.actor,
         at,
-        chunking: JSON.stringify(options.chunking),
+        chunking: JSON.stringify(input.chunking),
         embedder: embedderJson,
-        findings: JSON.stringify(findings),
+        findings: JSON.stringify(input.findings),
       });
-      drafts.forEach((draft, i) => {
-        sql.insertChunk.run({
-          documentId,
-          version,
-          ordinal: draft.ordinal,
-          chunkId: chunkId(documentId, draft.ordinal, draft.text),
-          text: draft.text,
-          embedding: toBlob(vectors[i] as Float32Array),
-        });
-      });
+      for (const chunk of input.chunks) {
+        sql.insertChunk.run({ documentId, version, ordinal: chunk.ordinal, chunkId: chunk.chunkId, text: chunk.text, embedding: vectorToBytes(chunk.embedding) });
+      }
       sql.setMeta.run({ key: 'embedder', value: embedderJson });
-      const approval = input.approve === true && findings.length === 0 ? approveInTransaction(documentId, version, input.actor, ops) : null;
+      const approval = input.approve && input.findings.length === 0 ? approveInTransaction(documentId, version, input.actor, changes) : null;
       return {
         created: true,
         document: toDocument(requireDocument(documentId)),
@@ -356,66 +352,17 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
     });
   }
 
-  async function search(request: SearchRequest, mode: SearchMode = 'hybrid'): Promise<RetrievedChunk[]> {
-    requireEmbedder();
-    const collections = [...new Set(request.collections)];
-    if (collections.length === 0 || request.k <= 0) return [];
-    const [queryVector] = await embedder.embed([request.query]);
-    if (!queryVector) return [];
-    // Everything below is synchronous: one consistent view of the approved set.
-    syncIndex();
-    const depth = Math.max(request.k * 4, CANDIDATES_PER_LIST);
-    const dense = mode === 'lexical' ? [] : index.search(queryVector, collections, depth);
-    const terms = mode === 'dense' ? [] : queryTerms(request.query);
-    const allowed = new Set(collections);
-    const lexicalCandidates = lexical.top(
-      terms.map(({ term }) => term),
-      depth,
-      allowed,
-    );
-    const denseSimilarity = new Map(dense.map((h) => [h.rowid, h.similarity]));
-    const rows: (ChunkRow & { collection: string; title: string })[] = [];
-    for (const rowid of new Set([...denseSimilarity.keys(), ...lexicalCandidates.map((h) => h.rowid)])) {
-      // A rowid of unknown collection is never a candidate (fail closed); `hit` re-checks state and collection in SQL.
-      const collection = lexical.collectionOf(rowid);
-      if (collection === undefined || !allowed.has(collection)) continue;
-      const row = sql.hit.get({ rowid, collection });
-      if (row) rows.push(row);
-    }
-    const lexicalScorer = createLexicalScorer(terms, lexical.stats);
-    const weight = mode === 'dense' ? 1 : mode === 'lexical' ? 0 : denseWeight;
-    // Cosine from the vectors the index holds: a lexical candidate the dense list missed is scored there too.
-    const cosineOf = (rowid: number): number => denseSimilarity.get(rowid) ?? index.similarity(queryVector, rowid) ?? 0;
-    // Two numbers per candidate: the absolute score a hit reports and the floor compares (fusedScore), and the rank
-    // (hybridRankScore: uncapped BM25 re-ranked by cosine and term proximity; pure BM25 or cosine in a single mode).
-    const scored = rows
-      .map((row) => {
-        const cosine = weight > 0 ? cosineOf(row.rowid) : 0;
-        const evidence = weight < 1 ? lexicalScorer.evidence(row.text) : null;
-        const score = fusedScore(cosine, evidence?.score ?? 0, weight);
-        const rank = evidence === null ? score : weight === 0 ? evidence.bm25 : hybridRankScore(cosine, evidence.bm25, evidence.proximity);
-        return { row, score, rank };
-      })
-      .sort((a, b) => b.rank - a.rank || b.score - a.score || a.row.rowid - b.row.rowid);
-    const results: RetrievedChunk[] = [];
-    for (const { row, score } of scored) {
-      if (score < request.minScore) continue;
-      results.push({
-        chunkId: row.chunk_id,
-        documentId: row.document_id,
-        documentVersion: row.version,
-        collection: row.collection,
-        title: row.title,
-        text: row.text,
-        score,
-      });
-      if (results.length === request.k) break;
-    }
-    return results;
-  }
+  /** The log entries of (from, to], with the rows each names, read in one snapshot. */
+  const readChanges = db.transaction((from: number, to: number): CorpusChange[] =>
+    sql.changes.all(from, to).map((row): CorpusChange => {
+      if (row.kind === 'reload' || row.document_id === null || row.version === null) return { generation: row.generation, kind: 'reload' };
+      if (row.kind === 'publish') return { generation: row.generation, kind: 'publish', chunks: sql.versionChunks.all(row.document_id, row.version).map(toApprovedChunk) };
+      return { generation: row.generation, kind: 'unpublish', rowids: sql.versionRowids.all(row.document_id, row.version) };
+    }),
+  );
 
   return {
-    ingestDocument,
+    writeVersion: async (input) => writeVersion(input),
     listDocuments: async (filter = {}) => sql.documents.all({ collection: filter.collection ?? null }).map(toDocument),
     pageDocuments: async (query) => {
       const rows = sql.documentPage.all({
@@ -442,24 +389,19 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         text: row.text,
       }));
     },
-    diffVersions: async (documentId, from, to) => {
-      requireVersion(documentId, from);
-      requireVersion(documentId, to);
-      const diff = unifiedDiff(sql.versionText.get(documentId, from) ?? '', sql.versionText.get(documentId, to) ?? '', {
-        from: `${documentId}@${from}`,
-        to: `${documentId}@${to}`,
-      });
-      return { documentId, from, to, diff };
+    versionText: async (documentId, version) => {
+      requireVersion(documentId, version);
+      return sql.versionText.get(documentId, version) ?? '';
     },
     approve: async (documentId, version, actor) =>
-      mutate((ops) => approveInTransaction(documentId, version ?? requireDocument(documentId).latest_version ?? 0, actor, ops)),
+      mutate((changes) => approveInTransaction(documentId, version ?? requireDocument(documentId).latest_version ?? 0, actor, changes)),
     retire: async (documentId, actor) =>
-      mutate((ops) => {
+      mutate((changes) => {
         requireDocument(documentId);
         const current = sql.approvedVersion.get(documentId);
         if (!current) throw new AppError('state_conflict', { detail: `document ${documentId} has no approved version` });
         sql.setRetired.run({ documentId, version: current.version, actor, at: clock().toISOString() });
-        unpublish(documentId, current.version, ops);
+        changes.push({ kind: 'unpublish', documentId, version: current.version });
         return { documentId, version: current.version, previousState: 'approved' as const, actor };
       }),
     deleteDraft: async (documentId, version, actor) =>
@@ -483,25 +425,27 @@ export function createSqliteCorpus(db: SqliteDatabase, options: CorpusOptions): 
         generation: generation(),
       };
     },
-    async reindex(actor) {
-      const rows = sql.allChunkTexts.all();
-      const vectors: Float32Array[] = [];
-      for (let i = 0; i < rows.length; i += 256) vectors.push(...(await embedder.embed(rows.slice(i, i + 256).map((r) => r.text))));
+    embedderMismatch: async () => embedderMismatch(),
+    chunkTexts: async () => sql.allChunkTexts.all(),
+    async replaceEmbeddings(rowids, vectors) {
       db.transaction(() => {
-        rows.forEach((row, i) => sql.setEmbedding.run({ rowid: row.rowid, embedding: toBlob(vectors[i] as Float32Array) }));
+        rowids.forEach((rowid, i) => sql.setEmbedding.run({ rowid, embedding: vectorToBytes(vectors[i] as Float32Array) }));
         sql.setVersionsEmbedder.run(embedderJson);
         sql.setMeta.run({ key: 'embedder', value: embedderJson });
-        sql.bumpGeneration.run();
+        logChanges([{ kind: 'reload' }]);
       })();
-      syncIndex();
-      return { chunks: rows.length, embedder: embedder.name, dimension: embedder.dimension, actor };
+      knownGeneration = -1;
     },
-    retriever: { search: (request) => search(request) },
-    retrieverFor: (mode) => ({ search: (request) => search(request, mode) }),
-    indexStatus: () => ({ indexedGeneration, knownGeneration: generation() }),
-    catchUp: async () => {
-      if (embedderMismatch() === null) syncIndex();
+    loadApproved: async (afterRowid, limit) => sql.approvedPage.all(afterRowid, limit).map(toApprovedChunk),
+    latestGeneration: async () => {
+      const dataVersion = sql.dataVersion.get() ?? 0;
+      if (knownGeneration < 0 || dataVersion !== knownAtDataVersion) {
+        knownAtDataVersion = dataVersion;
+        knownGeneration = generation();
+      }
+      return knownGeneration;
     },
+    changesSince: async (from, generations) => readChanges(from, from + generations),
     // The file and its connection belong to the store, which closes them.
     close: async () => undefined,
   };

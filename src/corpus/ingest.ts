@@ -1,28 +1,30 @@
-// Backend-neutral steps of the corpus: checking and preparing an upload (decode, extract, chunk, scan, embed) before any
-// write, and the byte encoding of stored vectors. Both corpus stores call these so their behaviour cannot drift apart.
+// Ingestion before any write: checking an upload (size, media type, UTF-8, metadata), extracting its visible text,
+// chunking, scanning (patterns, and the model screen when configured) and embedding it. The store then only persists the resulting rows (store/corpus.ts NewVersion).
 import { AppError } from '../errors.js';
 import { CollectionName, ContentType, DocumentId } from '../contracts/corpus.js';
-import { chunkText, sha256Hex } from '../retrieval/chunking.js';
+import { chunkId, chunkText, sha256Hex } from '../retrieval/chunking.js';
 import { scanChunks } from '../retrieval/injection-scan.js';
 import { BUDGET_EXHAUSTED, screenChunks, type TextScreen } from '../guard/model-screen.js';
 import { POLICIES } from '../security/rate-limit.js';
 import { htmlToText, normaliseCorpusText } from '../retrieval/text.js';
 import type { ChunkDraft, ChunkingSettings, Embedder, ScanFinding } from '../retrieval/types.js';
-import type { IngestInput } from './corpus.js';
+import type { NewVersion } from '../store/corpus.js';
+
+export interface IngestInput {
+  readonly id?: string;
+  readonly collection: string;
+  readonly source: string;
+  readonly owner: string;
+  readonly title: string;
+  /** Raw upload; bytes are hashed as received (LLM04-1) and must be UTF-8 text. */
+  readonly content: string | Uint8Array;
+  readonly contentType: string;
+  readonly actor: string;
+  /** Approve at once when the scan is clean; a flagged version is quarantined regardless. */
+  readonly approve?: boolean;
+}
 
 export const DEFAULT_MAX_DOCUMENT_BYTES = 2 * 1024 * 1024;
-
-/** An upload that passed every check, ready to be written in one transaction. */
-export interface PreparedIngest {
-  readonly documentId: string;
-  readonly contentType: ContentType;
-  readonly sha256: string;
-  readonly bytes: number;
-  readonly text: string;
-  readonly drafts: readonly ChunkDraft[];
-  readonly findings: readonly ScanFinding[];
-  readonly vectors: readonly Float32Array[];
-}
 
 /** Checks an upload before any work is done; every failure leaves the store untouched. */
 function decodeUpload(input: IngestInput, maxBytes: number): { raw: string; bytes: Uint8Array; contentType: ContentType } {
@@ -70,10 +72,10 @@ function extract(raw: string, contentType: ContentType): { text: string; hiddenB
 }
 
 /** Everything an ingest does before touching the database: validation, extraction, chunking, the scan and embedding. */
-export async function prepareIngest(
+export async function prepareVersion(
   input: IngestInput,
   options: { readonly embedder: Embedder; readonly chunking: ChunkingSettings; readonly maxBytes: number; readonly newId: () => string; readonly screen?: TextScreen | undefined },
-): Promise<PreparedIngest> {
+): Promise<NewVersion> {
   const { raw, bytes, contentType } = decodeUpload(input, options.maxBytes);
   const documentId = input.id ?? options.newId();
   validateMetadata(input, documentId);
@@ -82,7 +84,27 @@ export async function prepareIngest(
   const drafts = chunkText(extracted.text, options.chunking);
   const findings = mergeFindings(scanChunks(drafts, extracted), options.screen === undefined ? [] : await screenedFindings(options.screen, drafts, input.actor));
   const vectors = await options.embedder.embed(drafts.map((d) => d.text));
-  return { documentId, contentType, sha256: sha256Hex(bytes), bytes: bytes.byteLength, text: extracted.text, drafts, findings, vectors };
+  return {
+    documentId,
+    collection: input.collection,
+    source: input.source,
+    owner: input.owner,
+    title: input.title,
+    actor: input.actor,
+    contentType,
+    sha256: sha256Hex(bytes),
+    bytes: bytes.byteLength,
+    text: extracted.text,
+    chunking: options.chunking,
+    findings,
+    chunks: drafts.map((draft, i) => ({
+      ordinal: draft.ordinal,
+      chunkId: chunkId(documentId, draft.ordinal, draft.text),
+      text: draft.text,
+      embedding: vectors[i] as Float32Array,
+    })),
+    approve: input.approve === true,
+  };
 }
 
 /**
@@ -108,17 +130,4 @@ function mergeFindings(scanned: readonly ScanFinding[], screened: readonly ScanF
   const byOrdinal = new Map<number, string[]>();
   for (const finding of [...scanned, ...screened]) byOrdinal.set(finding.ordinal, [...(byOrdinal.get(finding.ordinal) ?? []), ...finding.reasons]);
   return [...byOrdinal].sort(([a], [b]) => a - b).map(([ordinal, reasons]) => ({ ordinal, reasons }));
-}
-
-/** Little-endian float32 bytes, the on-disk form of an embedding in both backends. */
-export const vectorToBytes = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-
-// Copy out of the driver-owned buffer: it may be unaligned for a Float32Array view and may be reused.
-export const bytesToVector = (bytes: Uint8Array): Float32Array => new Float32Array(Uint8Array.from(bytes).buffer);
-
-/** Cosine of two unit vectors. */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  for (let i = 0; i < a.length; i += 1) dot += (a[i] ?? 0) * (b[i] ?? 0);
-  return dot;
 }

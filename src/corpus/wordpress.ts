@@ -4,8 +4,9 @@
 // the site are only proposed for retirement: a person retires them, as any other document.
 import { z } from 'zod';
 import { isAppError } from '../errors.js';
-import type { CorpusStore, IngestResult } from '../store/corpus.js';
-import { htmlToText } from './text.js';
+import type { IngestResult } from '../store/corpus.js';
+import { htmlToText } from '../retrieval/text.js';
+import type { Corpus } from './corpus.js';
 
 export const WORDPRESS_TYPES = ['posts', 'pages'] as const;
 export type WordPressType = (typeof WORDPRESS_TYPES)[number];
@@ -109,7 +110,7 @@ async function fetchType(root: URL, type: WordPressType, options: WordPressSyncO
 }
 
 /** Syncs the site into `options.collection`: new and changed items become drafts, unchanged ones are no-ops. */
-export async function syncWordPress(corpus: CorpusStore, options: WordPressSyncOptions): Promise<WordPressSyncResult> {
+export async function syncWordPress(corpus: Corpus, options: WordPressSyncOptions): Promise<WordPressSyncResult> {
   const root = apiRoot(options.url);
   const fetched: Array<{ type: WordPressType; item: WordPressItem }> = [];
   for (const type of options.types) fetched.push(...(await fetchType(root, type, options)).map((item) => ({ type, item })));

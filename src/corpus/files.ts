@@ -3,9 +3,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { AppError, isAppError } from '../errors.js';
-import type { CorpusStore, IngestResult } from '../store/corpus.js';
-import { readDocument } from './document-formats.js';
-import { documentMeta, idFromPath, titleFromPath } from './front-matter.js';
+import { readDocument } from '../retrieval/document-formats.js';
+import { documentMeta, idFromPath, titleFromPath } from '../retrieval/front-matter.js';
+import type { IngestResult } from '../store/corpus.js';
+import type { Corpus } from './corpus.js';
 
 export interface IngestPathOptions {
   /** The collection of files whose front matter names none. */
@@ -52,7 +53,7 @@ function refusal(error: unknown): { code: string; detail: string } | undefined {
 }
 
 /** Ingests every file under `target`, or `target` itself when it is a file (`airlock corpus ingest <dir|file>`). */
-export async function ingestPath(corpus: CorpusStore, target: string, options: IngestPathOptions): Promise<FileOutcome[]> {
+export async function ingestPath(corpus: Corpus, target: string, options: IngestPathOptions): Promise<FileOutcome[]> {
   const single = !(await stat(target)).isDirectory();
   const root = single ? dirname(target) : target;
   const files = single ? [target] : await listFiles(target);
@@ -105,6 +106,6 @@ export async function ingestPath(corpus: CorpusStore, target: string, options: I
  * First-start load of the bundled corpus/ directory: every file ingested and approved. A bundled file that the scanner
  * quarantines stays quarantined (it is reported, never force-approved) so a poisoned commit cannot bypass review.
  */
-export async function bootstrapCorpus(corpus: CorpusStore, dir: string, actor: string): Promise<FileOutcome[]> {
+export async function bootstrapCorpus(corpus: Corpus, dir: string, actor: string): Promise<FileOutcome[]> {
   return ingestPath(corpus, dir, { approve: true, actor });
 }
