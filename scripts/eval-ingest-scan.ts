@@ -112,6 +112,16 @@ function fitFold(train: readonly Evidence[], refitVocabulary: boolean): FoldScan
 const flags = (scan: FoldScan, evidence: Evidence): boolean => noisyOr(scan.fired(evidence), scan.weights) >= FLAG_AT;
 const quarantined = (evidence: Evidence): boolean => firedAll(evidence).length > 0;
 
+/** The most frequent literals, on held-out documents the fold misses, that no training finding of the same rule used. */
+function unsupportedLiterals(held: readonly Evidence[], scan: FoldScan, train: readonly Evidence[]): string {
+  const support = vocabularySupport(train);
+  const counts = new Map<string, number>();
+  for (const evidence of held.filter((item) => !flags(scan, item)))
+    for (const { name, literals } of evidence.occurrences)
+      for (const literal of literals.filter((used) => !support.get(name)?.has(used))) counts.set(`${name}:${literal}`, (counts.get(`${name}:${literal}`) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([literal, count]) => `${literal} ${count}`).join(', ');
+}
+
 const foldScans: FoldScan[] = [];
 console.log('\nCatch rate (document quarantined) per attack category; leave-out: weights refit, then weights + vocabulary refit');
 console.log('category'.padEnd(52), 'n'.padStart(5), ' usual (shipped)        leave-out: weights     leave-out: weights + vocabulary');
@@ -125,6 +135,9 @@ for (const category of categories) {
     String(held.length).padStart(5),
     ` ${fraction(count(quarantined), held.length).padEnd(22)} ${fraction(count((evidence) => flags(weightsOnly, evidence)), held.length).padEnd(22)} ${fraction(count((evidence) => flags(withVocabulary, evidence)), held.length)}`,
   );
+  // `-- --profile` names the rule literals the held-out category needed and no training category used: what the
+  // vocabulary refit took away, and what a broader rule would have to cover.
+  if (process.argv.includes('--profile')) console.log(`  unsupported literals on misses: ${unsupportedLiterals(held.map((document) => document.evidence), withVocabulary, train.map((document) => document.evidence))}`);
 }
 const hits = attacked.filter((document) => quarantined(document.evidence)).length;
 console.log('all categories'.padEnd(52), String(attacked.length).padStart(5), ` ${fraction(hits, attacked.length)}`);

@@ -75,6 +75,15 @@ export const suffixProse = (text: string): string =>
     .replace(SENTENCE, (sentence) => (isForeignProse(sentence) ? '\n' : sentence))
     .replace(NAME, 'Name');
 
+// Only the edges are scored, so a long text is cut to its first and last words before the model reads it (with room
+// for the names and foreign words that are dropped after scoring): the cost per call stays flat in the text's length.
+const EDGE_SLACK = 3;
+function edges(text: string): string {
+  const words = text.split(/\s+/);
+  const keep = EDGE_WORDS * EDGE_SLACK;
+  return words.length <= 2 * keep ? text : `${words.slice(0, keep).join(' ')}\n${words.slice(-keep).join(' ')}`;
+}
+
 /** The mean surprisal of a window's words without its most surprising one: one rare name or term does not decide. */
 function trimmedMean(window: readonly WordScore[]): number {
   const total = window.reduce((sum, word) => sum + word.bits, 0);
@@ -87,7 +96,7 @@ function trimmedMean(window: readonly WordScore[]): number {
  * least one word that is not a plain word.
  */
 export function suffixBits(text: string): number {
-  const words = wordSurprisals(languageModel(), suffixProse(text)).filter((word) => !word.foreign && !FOLDED_NAME.test(word.word));
+  const words = wordSurprisals(languageModel(), suffixProse(edges(text))).filter((word) => !word.foreign && !FOLDED_NAME.test(word.word));
   let worst = 0;
   for (let start = 0; start + SUFFIX_WINDOW <= words.length; start += 1) {
     if (start + SUFFIX_WINDOW > EDGE_WORDS && start < words.length - EDGE_WORDS) continue;
