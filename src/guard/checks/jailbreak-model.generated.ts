@@ -11,6 +11,7 @@ export const FITTED_MODEL: JailbreakModel = {
     "adversarial_suffix": 0.9,
     "dan_persona": 0.9,
     "dual_response_format": 0.9,
+    "fiction_frame": 0.9,
     "forget_everything": 0.9,
     "guard_evasion_request": 0.9,
     "harm_persona_traits": 0.9,

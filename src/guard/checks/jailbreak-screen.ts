@@ -97,7 +97,7 @@ export const SIGNALS: readonly Signal[] = [
   {
     name: 'unbounded_compliance',
     pattern:
-      /\b(?:can|will|must|should) (?:do|say|answer|write|generate) anything\b|\banything and everything\b|\b(?:answer|respond to|reply to|fulfil+|comply with) (?:any|every|all) (?:question|request|prompt|command|demand)s?\b[^.!?\n]{0,40}\b(?:regardless|no matter|even if|without)\b/,
+      /\b(?:can|will|must|should) (?:do|say|answer|write|generate) anything\b|\banything and everything\b|\b(?:answer|respond to|reply to|fulfil+|comply with) (?:any|every|all) (?:question|request|prompt|command|demand)s?\b/,
   },
   {
     name: 'harmful_content_permission',
@@ -117,7 +117,13 @@ export const SIGNALS: readonly Signal[] = [
     // Role-play framing: a named character or persona the model is to play, a game whose rules bind its answers.
     name: 'roleplay_framing',
     pattern:
-      /\b(?:character|persona|ai|bot|chatbot|assistant|entity|being|model) (?:named|called) [a-z0-9"']|\b(?:take (?:up|on)|adopt|assume) (?:the )?(?:role|persona|identity) of\b|\bin character as\b|\bplay (?:the )?(?:role|part) of\b|\blet'?s play a (?:game|role-?play)\b|\b(?:act|behave|talk|speak|pose) (?:like|as) (?!if\b|a result\b|soon\b|well\b|follows\b|needed\b)[a-z0-9"']+|\b(?:respond|reply|answer|write) like (?:an? |the )?[a-z0-9"']+/,
+      /\b(?:character|persona|ai|bot|chatbot|assistant|entity|being|model) (?:named|called) [a-z0-9"']|\b(?:take (?:up|on)|adopt|assume) (?:the )?(?:role|persona|identity) of\b|\bin character as\b|\bplay (?:the )?(?:role|part) of\b|\blet'?s play a (?:game|role-?play)\b|\b(?:i want you to|you are to|you will|you must|you're going to|you are going to) (?:act|pretend|play|simulate|roleplay|role-play|behave|become|impersonate)\b|\bsimulate (?:a|an|the|being|human|two)\b|\bimpersonate\b|\byour (?:new )?(?:persona|character|role) (?:is|will be)\b|\b(?:personify|transform into|turn into)\b|\b(?:acts?|behaves?|talk|speak|pose) (?:like|as) (?!if\b|a result\b|soon\b|well\b|follows\b|needed\b)[a-z0-9"']+|\b(?:respond|reply|answer|write) like (?:an? |the )?[a-z0-9"']+/,
+  },
+  {
+    // A fiction wrapped around the request: a fictional character, story or world, "let's imagine".
+    name: 'fiction_frame',
+    pattern:
+      /\b(?:fictional|hypothetical|imaginary|made-up) (?:character|story|world|universe|scenario|setting|ai|api|entity|being|persona)s?\b|\blet'?s (?:imagine|pretend)\b|\bimagine (?:that|a world|you are)\b/,
   },
   {
     // A mode the model is told to enter or stay in ("simulate BABY Mode", "stay in APOPHIS mode").
@@ -129,7 +135,7 @@ export const SIGNALS: readonly Signal[] = [
     // response with", "do not add any commentary".
     name: 'response_prefix_control',
     pattern:
-      /\b(?:begin|start|end|open|prefix|finish) (?:your|every|each|all) (?:responses?|repl(?:y|ies)|answers?|messages?|outputs?)\b[^.!?\n]{0,20}\bwith\b|\b(?:reply|respond|answer) only (?:with|in|as|using)\b|\bdo not (?:add|include|write) any (?:commentary|explanations?|notes)\b/,
+      /\b(?:begin|start|end|open|prefix|finish) (?:your|every|each|all) (?:responses?|repl(?:y|ies)|answers?|messages?|outputs?)\b[^.!?\n]{0,20}\bwith\b|\b(?:reply|respond|answer) only (?:with|in|as|using)\b|\b(?:to|at) the (?:start|beginning|end) of (?:your|every|each) (?:responses?|repl(?:y|ies)|answers?|messages?)\b|\bmake (?:every|each|all) (?:responses?|repl(?:y|ies)|answers?)\b|\bdo not (?:add|include|write) any (?:commentary|explanations?|notes)\b/,
   },
   {
     // The object of an extraction named outright, without the verb: the system prompt, what the model was told
