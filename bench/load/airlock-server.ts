@@ -1,11 +1,13 @@
 // Airlock for the load benchmark: the server's own wiring (appDepsFromRuntime) against a database built beforehand by
 // build-db.ts, minus the corpus bootstrap. Writes `AIRLOCK_READY {"port":N,"pid":P}` on stderr once listening.
+// BENCH_RETRIEVAL=fixed answers every search with the first search's hits, so a run measures the guard chain alone.
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { appDepsFromRuntime, openRuntime } from '../../src/runtime.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createApp } from '../../src/app.js';
+import type { RetrievedChunk, Retriever } from '../../src/retrieval/types.js';
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
@@ -13,7 +15,14 @@ const runtime = await openRuntime(config);
 const { corpus } = runtime;
 if ((await corpus.stats()).approvedChunks === 0) throw new Error(`no approved corpus in ${config.AIRLOCK_DATA_DIR}; run build-db.ts first`);
 
-const app = createApp(appDepsFromRuntime(runtime, { logger, metrics: createMetrics(), version: 'bench' }));
+/** One real search, then its hits for every query: what the rest of the call costs without retrieval. */
+function fixedRetriever(real: Retriever): Retriever {
+  let first: Promise<RetrievedChunk[]> | undefined;
+  return { search: (request) => (first ??= real.search(request)) };
+}
+
+const deps = appDepsFromRuntime(runtime, { logger, metrics: createMetrics(), version: 'bench' });
+const app = createApp(process.env['BENCH_RETRIEVAL'] === 'fixed' ? { ...deps, retriever: fixedRetriever(deps.retriever) } : deps);
 
 const server = app.listen(config.PORT, config.HOST, () => {
   const { port } = server.address() as AddressInfo;

@@ -4,6 +4,7 @@
 //
 // Options: --duration=10 --warmup=5 --reps=2 --concurrency=1,32,64 --chunks=100000,10000 --delay-ms=0
 //          --systems=mock,bare,portkey,airlock --nice=-10 --profile --reuse-db=/tmp/airlock-bench/run-… (adds a `node --cpu-prof` Airlock run at c=32 and summarises it)
+//          --retrieval=fixed (every search answered with the first one's hits: the guard chain's own cost)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -42,6 +43,7 @@ const CHUNKS = numbers(option('chunks', '100000,10000'));
 const DELAY_MS = Number(option('delay-ms', '0'));
 const SYSTEMS = new Set(option('systems', 'mock,bare,portkey,airlock').split(','));
 const PROFILE = process.argv.includes('--profile');
+const RETRIEVAL = option('retrieval', 'real');
 /** A previous run's scratch folder whose db-<chunks> databases are used instead of building new ones (quick A/B runs). */
 const REUSE = option('reuse-db', '');
 /**
@@ -413,6 +415,7 @@ async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readon
       AIRLOCK_RATE_TOKENS_PER_DAY: '1000000000000',
       // One key carries the whole run: its cap on concurrent executions must exceed the benchmark's concurrency.
       AIRLOCK_MAX_CONCURRENT_PER_KEY: '10000',
+      BENCH_RETRIEVAL: RETRIEVAL,
     },
   });
 }
@@ -498,7 +501,7 @@ async function main(): Promise<void> {
     node: process.version,
     wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'unknown',
   };
-  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS });
+  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS, retrieval: RETRIEVAL });
   log(`results → ${RESULTS}; scratch → ${RUN_DIR}`);
 
   const dirs = new Map<number, string>();
