@@ -282,6 +282,14 @@ function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMa
   return new Map(config.AIRLOCK_ALLOWED_MODELS.map((id) => [id, createModel(config, onAttempt, id)]));
 }
 
+/** What `airlock doctor` says about AIRLOCK_PROCESSES: how many processes, and where the limits they share are kept. */
+export function describeProcesses(config: Pick<Config, 'AIRLOCK_PROCESSES' | 'AIRLOCK_DATABASE_URL' | 'AIRLOCK_REDIS_URL'>): string {
+  const limits =
+    config.AIRLOCK_REDIS_URL !== undefined ? 'shared through Redis' : config.AIRLOCK_DATABASE_URL === undefined ? 'shared through the SQLite file' : 'counted by each process alone (PostgreSQL without Redis)';
+  const processes = config.AIRLOCK_PROCESSES === 1 ? '1 process' : `${config.AIRLOCK_PROCESSES} worker processes (node:cluster) on one port`;
+  return `${processes}; rate limits, token budgets and concurrency caps ${limits}`;
+}
+
 /** Where the counters every process must share live: Redis first, else the SQLite file, else (PostgreSQL alone) memory. */
 function sharedLimitStores(redis: ReturnType<typeof openRedis> | undefined, sqliteDb: SqliteDatabase | undefined, clock: () => Date): Pick<Runtime, 'rateLimiterStore' | 'concurrencyStore'> {
   if (redis !== undefined) return { rateLimiterStore: redisRateLimiters(redis), concurrencyStore: redisConcurrencyStore(redis) };

@@ -1,12 +1,9 @@
 // Issue 17 item 4: AIRLOCK_PROCESSES=2 on the embedded store, as an operator runs it: the real entry point
 // (src/main.ts) as a node:cluster primary with two workers on one SQLite file, behind one port, against a slow
-// OpenAI-compatible mock. Every request opens its own connection, so the primary hands them to the workers in turn;
-// which worker served a request is read from its access-log line (the X-Request-Id the test sets).
+// OpenAI-compatible mock (test/helpers/worker-pool.ts: every request on its own connection, and the worker it reached).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { runCli } from '../src/cli/main.js';
 import { capture } from './helpers/capture.js';
 import { offeredChunkIds, startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
+import { assertOneRateLimitAcrossWorkers, assertRetryReplayedOnOtherWorker, killStarted, logLine, logLines, poolEnv, send, sendToOtherWorker, spawnMain, startPool, type Pool } from './helpers/worker-pool.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS_PER_MINUTE = 6;
@@ -30,109 +28,6 @@ const citingAnswer = (request: ChatRequestBody): string => {
   const cited = offered.find((id) => id.startsWith('van-colour#')) ?? offered[0] ?? 'none';
   return JSON.stringify({ answer: 'Here is what the approved articles say.', citations: [cited], confidence: 0.9, abstained: false });
 };
-
-interface Reply {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-  /** The cluster worker id that served the request, from its access-log line. */
-  readonly worker: number;
-}
-
-interface Pool {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly output: () => string;
-}
-
-const children = new Set<ChildProcess>();
-
-function spawnMain(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', AIRLOCK_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  return { child, output: () => text };
-}
-
-/** Starts the primary and waits for its "listening on every worker" line. */
-async function startPool(env: Record<string, string>): Promise<Pool> {
-  const { child, output } = spawnMain({ PORT: '0', AIRLOCK_PROCESSES: '2', ...env });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const match = /"port":(\d+)[^\n]*"msg":"airlock listening on every worker"/.exec(output());
-    if (match !== null) return { child, port: Number(match[1]), output };
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before listening:\n${output().slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`not listening within 120 s:\n${output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** JSON log lines of the pool so far. */
-const logLines = (pool: Pool): Array<Record<string, unknown>> =>
-  pool
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-/** Waits until the log holds a line matching `accept` (pino writes asynchronously) and returns it. */
-async function logLine(pool: Pool, accept: (line: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const found = logLines(pool).find(accept);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no log line for ${what}:\n${pool.output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** One request on a connection of its own (no keep-alive), and the worker that served it. */
-async function send(pool: Pool, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const requestId = `processes-${randomUUID()}`;
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const { status, headers, body } = await new Promise<{ status: number; headers: Reply['headers']; body: string }>((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: pool.port,
-        path,
-        method: payload === undefined ? 'GET' : 'POST',
-        agent: false,
-        headers: {
-          'x-request-id': requestId,
-          ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-  const line = await logLine(pool, (entry) => entry['msg'] === 'request' && entry['request_id'] === requestId, `request ${requestId}`);
-  return { status, headers, body, worker: line['worker'] as number };
-}
-
-/** Sends until a worker other than `worker` serves the request (the primary hands connections out in turn). */
-async function sendToOtherWorker(pool: Pool, worker: number, path: string, options: Parameters<typeof send>[2]): Promise<Reply> {
-  for (let attempt = 0; attempt < 4; attempt += 1) {
-    const reply = await send(pool, path, options);
-    if (reply.worker !== worker) return reply;
-  }
-  throw new Error(`four requests in a row were served by worker ${worker}`);
-}
 
 let counter = 0;
 const envelope = (data: Record<string, unknown>) => ({
@@ -161,52 +56,23 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   before(async () => {
     upstream = await startMockUpstream([{ kind: 'answer', content: citingAnswer, delayMs: UPSTREAM_DELAY_MS }]);
     dataDir = mkdtempSync(join(tmpdir(), 'airlock-processes-'));
-    env = {
-      AIRLOCK_DATA_DIR: dataDir,
-      AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'),
-      AIRLOCK_CORPUS_DIR: join(ROOT, 'test', 'fixtures', 'support-corpus'),
-      AIRLOCK_UPSTREAM_BASE_URL: upstream.baseURL,
-      AIRLOCK_UPSTREAM_MAX_RETRIES: '0',
-      AIRLOCK_MODEL: 'mock-model',
-      AIRLOCK_ALLOWED_MODELS: 'mock-model',
-      AIRLOCK_RATE_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
-      AIRLOCK_RATE_TOKENS_PER_DAY: String(TOKENS_PER_DAY),
-      AIRLOCK_MAX_CONCURRENT_PER_KEY: '1',
-      AIRLOCK_IDEMPOTENCY_WAIT_MS: '10000',
-    };
+    env = { ...poolEnv(dataDir, upstream.baseURL, REQUESTS_PER_MINUTE), AIRLOCK_RATE_TOKENS_PER_DAY: String(TOKENS_PER_DAY) };
     pool = await startPool(env);
   });
 
   after(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    killStarted();
     await upstream?.close();
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('RL-1 RL-2: one key sending twice its per-minute limit to both workers gets exactly the limit through, not one limit per worker', async () => {
-    const key = await newKey('rate');
-    const replies: Reply[] = [];
-    // Invalid envelopes: counted by the limiter, then refused before the model, so the test costs no upstream call.
-    for (let i = 0; i < REQUESTS_PER_MINUTE * 2; i += 1) replies.push(await send(pool, '/v1/tasks/lead.classify', { key, body: { not: 'an envelope' } }));
-    assert.deepEqual(new Set(replies.map((reply) => reply.worker)).size, 2, 'both workers served requests');
-    const statuses = replies.map((reply) => reply.status);
-    assert.equal(statuses.filter((status) => status === 400).length, REQUESTS_PER_MINUTE, statuses.join(','));
-    assert.equal(statuses.filter((status) => status === 429).length, REQUESTS_PER_MINUTE, statuses.join(','));
-    const last = replies.at(-1)!;
-    assert.match(String(last.headers['ratelimit']), /"per-key-task-minute";r=0;/);
+    await assertOneRateLimitAcrossWorkers(pool, await newKey('rate'), REQUESTS_PER_MINUTE);
   });
 
   test('IDEM-5 IDEM-6: an idempotent retry that lands on the other worker gets the stored response, and the model is called once', async () => {
-    const key = await newKey('idempotency');
-    const call = ask(key, REFUND_QUESTION, { 'idempotency-key': `retry-${randomUUID()}` });
-    const calls = upstream.requests.length;
-    const first = await send(pool, '/v1/tasks/support.answer', call);
-    assert.equal(first.status, 200, first.body);
-    const retry = await sendToOtherWorker(pool, first.worker, '/v1/tasks/support.answer', call);
-    assert.equal(retry.status, 200, retry.body);
-    assert.equal(retry.headers['idempotent-replayed'], 'true');
-    assert.deepEqual(JSON.parse(retry.body), JSON.parse(first.body));
-    assert.equal(upstream.requests.length - calls, 1, 'one model call for one idempotency key');
+    const call = ask(await newKey('idempotency'), REFUND_QUESTION, { 'idempotency-key': `retry-${randomUUID()}` });
+    await assertRetryReplayedOnOtherWorker(pool, call, () => upstream.requests.length);
   });
 
   test('LLM10-6: with a cap of one execution per key, two calls of one key running at once on the two workers get one 200 and one 429', async () => {
@@ -297,9 +163,25 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   });
 });
 
+test('airlock doctor names the process count and where the limits they share are kept', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'airlock-processes-'));
+  try {
+    const out = capture();
+    await runCli(['doctor', '--json'], { AIRLOCK_DATA_DIR: dataDir, AIRLOCK_TASKS_DIR: join(ROOT, 'tasks'), AIRLOCK_PROCESSES: '2' }, out.stream, capture().stream);
+    const checks = (JSON.parse(out.text()) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks;
+    assert.deepEqual(checks.find((check) => check.check === 'processes'), {
+      check: 'processes',
+      ok: true,
+      detail: '2 worker processes (node:cluster) on one port; rate limits, token budgets and concurrency caps shared through the SQLite file',
+    });
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 describe('AIRLOCK_PROCESSES refused or failing at boot', () => {
   after(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killStarted();
   });
 
   test('on PostgreSQL without Redis, more than one process exits 1 before listening, naming AIRLOCK_PROCESSES and AIRLOCK_REDIS_URL', async () => {
