@@ -5,21 +5,8 @@
 import { fusedScore, hybridRankScore } from './fusion.js';
 import { queryTerms } from './lexical.js';
 import { createLexicalIndex } from './lexical-index.js';
-import type { RetrievedChunk, SearchRequest } from './types.js';
+import type { ApprovedChunk, RetrievedChunk, SearchRequest } from './types.js';
 import { createVectorIndex, type VectorIndexOptions } from './vector-index.js';
-
-/** An approved chunk as the engine receives it: the record a hit returns, plus its text and embedding to index. */
-export interface EngineChunk {
-  /** The backend's row id: unique per stored chunk, the key deltas name. */
-  readonly rowid: number;
-  readonly chunkId: string;
-  readonly documentId: string;
-  readonly version: number;
-  readonly collection: string;
-  readonly title: string;
-  readonly text: string;
-  readonly embedding: Float32Array;
-}
 
 export type SearchMode = 'hybrid' | 'dense' | 'lexical';
 
@@ -34,7 +21,7 @@ export interface EngineOptions {
 
 export interface RetrievalEngine {
   /** Indexes an approved chunk; a rowid already indexed is left as it is (replaying a delta twice is harmless). */
-  add(chunk: EngineChunk): void;
+  add(chunk: ApprovedChunk): void;
   /** Withdraws a chunk; an unknown rowid is ignored. */
   remove(rowid: number): void;
   readonly size: number;
@@ -51,6 +38,7 @@ interface VersionRecord {
   readonly version: number;
   readonly collection: string;
   readonly title: string;
+  /** How many of its chunks the engine holds; the record goes with the last. */
   chunks: number;
 }
 
