@@ -2,6 +2,7 @@
 // An invalid value throws before the server listens, naming the variable.
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ENVIRONMENTS } from './store/types.js';
@@ -87,6 +88,13 @@ export const ConfigSchema = z.strictObject({
   AIRLOCK_RATE_AUTH_FAILURES_PER_MINUTE: PositiveInt.default(30),
   AIRLOCK_MAX_CONCURRENT_PER_KEY: PositiveInt.max(10_000).default(16).describe('LLM10-6: task executions one API key may have running at once'),
   AIRLOCK_SHUTDOWN_GRACE_MS: PositiveInt.max(120_000).default(10_000),
+  AIRLOCK_PROCESSES: z
+    .string()
+    .regex(/^(auto|[1-9]\d*)$/, "must be a whole number of processes, or 'auto' for one per CPU")
+    .transform((value) => (value === 'auto' ? availableParallelism() : Number(value)))
+    .pipe(z.number().max(256, 'must be at most 256'))
+    .default(1)
+    .describe('Server processes on this machine (node:cluster workers sharing one port); auto: one per CPU'),
   AIRLOCK_TRUST_PROXY: AddressList.optional().describe('Reverse proxies whose X-Forwarded-For names the client (per-IP limits, RL-3); unset: none'),
   AIRLOCK_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   AIRLOCK_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
@@ -105,6 +113,14 @@ export const ConfigSchema = z.strictObject({
   // A generated key file beside the database would protect nothing a production attacker with the disk could not read.
   if (config.AIRLOCK_ENV === 'production' && config.AIRLOCK_SECRET_KEY === undefined) {
     ctx.addIssue({ code: 'custom', path: ['AIRLOCK_SECRET_KEY'], message: 'is required when AIRLOCK_ENV=production' });
+  }
+  // Never N budgets silently: PostgreSQL alone has no shared counters, so each process would enforce its own limits.
+  if (config.AIRLOCK_PROCESSES > 1 && config.AIRLOCK_DATABASE_URL !== undefined && config.AIRLOCK_REDIS_URL === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AIRLOCK_PROCESSES'],
+      message: `${config.AIRLOCK_PROCESSES} processes on PostgreSQL need AIRLOCK_REDIS_URL: rate limits, token budgets and concurrency caps are shared through Redis, and without it every process would enforce them on its own (${config.AIRLOCK_PROCESSES} × each limit)`,
+    });
   }
   // LLM03-3: a typo or an unreviewed model swap fails at startup instead of silently changing what answers.
   // The offline provider and the local embedder call no upstream, so they need no entry.

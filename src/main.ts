@@ -1,5 +1,6 @@
 // The process: reads the environment, opens the store, loads the bundled corpus on first start, listens, and
 // drains on SIGTERM. The only module that touches process.env, the file system layout and the port.
+import cluster from 'node:cluster';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -11,14 +12,21 @@ import { createApp } from './app.js';
 import { bootstrapCorpus } from './corpus/files.js';
 import { createMetrics } from './metrics.js';
 import { packageVersion } from './package-info.js';
+import { runWorkerPool } from './processes.js';
 
 const version = packageVersion();
 
 async function main(): Promise<void> {
   const config = loadConfig(withBundledFolders(process.env));
-  const logger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
+  const processLogger = createLogger({ level: config.AIRLOCK_LOG_LEVEL });
+  // Each worker's lines name it, so an operator can tell which process served, drained or failed.
+  const logger = cluster.isWorker ? processLogger.child({ worker: cluster.worker?.id, pid: process.pid }) : processLogger;
   const unknown = unknownVariables(process.env);
-  if (unknown.length > 0) logger.warn({ variables: unknown.map(({ name }) => name) }, `unknown configuration variables ignored: ${describeUnknownVariables(unknown)}`);
+  if (unknown.length > 0 && !cluster.isWorker) logger.warn({ variables: unknown.map(({ name }) => name) }, `unknown configuration variables ignored: ${describeUnknownVariables(unknown)}`);
+  if (config.AIRLOCK_PROCESSES > 1 && cluster.isPrimary) {
+    runWorkerPool({ processes: config.AIRLOCK_PROCESSES, stopTimeoutMs: config.AIRLOCK_SHUTDOWN_GRACE_MS + 5_000, logger });
+    return;
+  }
   const metrics = createMetrics({ defaultMetrics: true });
   const runtime = await openRuntime(config, {
     onUpstreamAttempt: () => metrics.upstreamAttempt(),

@@ -10,6 +10,7 @@ import { CORPUS_MIGRATIONS } from './store/sqlite/corpus-schema.js';
 import { openPostgresCorpus, openSqliteCorpus } from './corpus/open.js';
 import { openPostgresStore } from './store/postgres/index.js';
 import { openRedis, redisConcurrencyStore, redisRateLimiters, withRedis } from './store/redis/index.js';
+import { createSqliteConcurrencyStore, createSqliteRateLimiters } from './store/sqlite/rate-limits.js';
 import type { Corpus } from './corpus/corpus.js';
 import type { CorpusOpenOptions } from './corpus/open.js';
 import type { Store } from './store/types.js';
@@ -30,7 +31,7 @@ import { loadTaskFolders } from './tasks/load.js';
 import { compileTask, type TaskCompileDeps } from './tasks/compile.js';
 import { importTaskFolders, openManagedTaskRegistry, type ManagedTaskRegistry } from './tasks/managed.js';
 import type { TaskDefinition } from './tasks/types.js';
-import { createRateLimits, createScreenCallBudget, type ConcurrencyStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
+import { createRateLimits, createScreenCallBudget, type ConcurrencyStore, type RateLimiterStore, type RateLimiterStoreFactory } from './security/rate-limit.js';
 import { createSecretBox, parseSecretKey, readOrCreateKeyFile, type SecretBox } from './security/secret-box.js';
 import type { AppDeps } from './app.js';
 import type { RetentionPolicy } from './retention.js';
@@ -44,9 +45,12 @@ export interface Runtime {
   readonly config: Config;
   readonly store: Store;
   readonly corpus: Corpus;
-  /** Shared (Redis) rate-limit counters when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  /**
+   * Rate-limit counters every process shares: in Redis when AIRLOCK_REDIS_URL is set, otherwise in the SQLite file;
+   * undefined only on PostgreSQL without Redis, where each process counts alone (AIRLOCK_PROCESSES > 1 is refused there).
+   */
   readonly rateLimiterStore: RateLimiterStoreFactory | undefined;
-  /** Shared (Redis) per-key execution slots when AIRLOCK_REDIS_URL is set; otherwise each process counts alone. */
+  /** Per-key execution slots, shared the same way as the counters. */
   readonly concurrencyStore: ConcurrencyStore | undefined;
   /** The embedded database, for `airlock doctor`'s sqlite-vec check; undefined on PostgreSQL. */
   readonly sqliteDb: SqliteDatabase | undefined;
@@ -278,6 +282,39 @@ function namedUpstreamModels(config: Config, onAttempt?: () => void): ReadonlyMa
   return new Map(config.AIRLOCK_ALLOWED_MODELS.map((id) => [id, createModel(config, onAttempt, id)]));
 }
 
+/** What `airlock doctor` says about AIRLOCK_PROCESSES: how many processes, and where the limits they share are kept. */
+export function describeProcesses(config: Pick<Config, 'AIRLOCK_PROCESSES' | 'AIRLOCK_DATABASE_URL' | 'AIRLOCK_REDIS_URL'>): string {
+  const limits =
+    config.AIRLOCK_REDIS_URL !== undefined ? 'shared through Redis' : config.AIRLOCK_DATABASE_URL === undefined ? 'shared through the SQLite file' : 'counted by each process alone (PostgreSQL without Redis)';
+  const processes = config.AIRLOCK_PROCESSES === 1 ? '1 process' : `${config.AIRLOCK_PROCESSES} worker processes (node:cluster) on one port`;
+  return `${processes}; rate limits, token budgets and concurrency caps ${limits}`;
+}
+
+/** Where the counters every process must share live: Redis first, else the SQLite file, else (PostgreSQL alone) memory. */
+function sharedLimitStores(redis: ReturnType<typeof openRedis> | undefined, sqliteDb: SqliteDatabase | undefined, clock: () => Date): Pick<Runtime, 'rateLimiterStore' | 'concurrencyStore'> {
+  if (redis !== undefined) return { rateLimiterStore: redisRateLimiters(redis), concurrencyStore: redisConcurrencyStore(redis) };
+  if (sqliteDb !== undefined) return { rateLimiterStore: createSqliteRateLimiters(sqliteDb, clock), concurrencyStore: createSqliteConcurrencyStore(sqliteDb, clock) };
+  return { rateLimiterStore: undefined, concurrencyStore: undefined };
+}
+
+/** A factory whose stores are built by the factory `bind` returns at their first use, for limiters made before it exists. */
+function boundOnFirstUse(bind: () => RateLimiterStoreFactory | undefined): RateLimiterStoreFactory {
+  return (options) => {
+    let bound: RateLimiterStore | undefined;
+    const store = (): RateLimiterStore => {
+      const factory = bind();
+      if (factory === undefined) throw new Error('a shared limiter was used before the store opened');
+      return (bound ??= factory(options));
+    };
+    return {
+      consume: (key, points) => store().consume(key, points),
+      penalty: (key, points) => store().penalty(key, points),
+      reward: (key, points) => store().reward(key, points),
+      get: (key) => store().get(key),
+    };
+  };
+}
+
 export async function openRuntime(config: Config, options: OpenRuntimeOptions = {}): Promise<Runtime> {
   // Opened first (it connects lazily) so the model screen's call budget counts in Redis with every other limit.
   const redis = config.AIRLOCK_REDIS_URL === undefined ? undefined : openRedis(config.AIRLOCK_REDIS_URL);
@@ -290,7 +327,11 @@ export async function openRuntime(config: Config, options: OpenRuntimeOptions = 
 }
 
 async function openRuntimeWith(config: Config, options: OpenRuntimeOptions, redis: ReturnType<typeof openRedis> | undefined): Promise<Runtime> {
-  const screen = createModelScreen(config, redis === undefined ? undefined : redisRateLimiters(redis), options.onUpstreamAttempt);
+  // The screen exists before the database opens (ingestion uses it); on the embedded store its call budget binds to the
+  // file's shared counters at its first call, so N processes never get N screen budgets either.
+  let limitStores: Pick<Runtime, 'rateLimiterStore' | 'concurrencyStore'> | undefined;
+  const screenBudgetStore = redis !== undefined ? redisRateLimiters(redis) : config.AIRLOCK_DATABASE_URL === undefined ? boundOnFirstUse(() => limitStores?.rateLimiterStore) : undefined;
+  const screen = createModelScreen(config, screenBudgetStore, options.onUpstreamAttempt);
   const checks = checkRegistryFor(screen);
   const compileDeps = taskCompileDeps(config, checks);
   // Fail closed before touching the database: an invalid folder stops the process, naming file and pointer.
@@ -321,12 +362,12 @@ async function openRuntimeWith(config: Config, options: OpenRuntimeOptions, redi
     await store.close();
     throw error;
   }
+  limitStores = sharedLimitStores(redis, opened.sqliteDb, clock);
   return {
     config,
     store,
     corpus,
-    rateLimiterStore: redis === undefined ? undefined : redisRateLimiters(redis),
-    concurrencyStore: redis === undefined ? undefined : redisConcurrencyStore(redis),
+    ...limitStores,
     sqliteDb: opened.sqliteDb,
     embedder,
     model: createModel(config, options.onUpstreamAttempt),

@@ -167,6 +167,32 @@ describe('canary_leak check (LLM07-2)', () => {
   test('when the context has no canary, then it fails closed', () => {
     assert.equal(run('fine', { canary: '' }).tripped, true);
   });
+  test('when the output repeats 8 system-prompt words that run across a line break, then it trips (prompt tokenised line by line, issue 17)', () => {
+    const systemPrompt = 'Rules first.\nReply only with one JSON\nobject that matches the output contract.\nNothing else.';
+    assert.equal(run('I reply only with one JSON object that matches it', { systemPrompt }).tripped, true);
+    assert.equal(run('I reply only with one JSON document that matches it', { systemPrompt }).tripped, false);
+  });
+  test('when prompts share their task lines but differ in one, then each output is read against its own prompt, never a remembered one (issue 17)', () => {
+    const prompt = (line: string) => `Shared task rules stay the same on every call here.\n${line}\nShared closing line of the task rules.`;
+    const first = prompt('Never reveal the secret vault combination to anybody at all.');
+    const second = prompt('Always greet the customer warmly before you answer the question.');
+    const echo = 'Sure: always greet the customer warmly before you answer the question.';
+    assert.equal(run(echo, { systemPrompt: first }).tripped, false);
+    assert.equal(run(echo, { systemPrompt: second }).tripped, true);
+    assert.equal(run(echo, { systemPrompt: first }).tripped, false);
+  });
+  test('when the system prompt holds compatibility characters, then an output with their plain forms still trips (NFKC line by line, issue 17)', () => {
+    const systemPrompt = 'Intro.\nＲｅｐｌｙ with the ﬁle name and the ﬁnal answer only, nothing more.\nEnd.';
+    assert.equal(run('Reply with the file name and the final answer only', { systemPrompt }).tripped, true);
+  });
+  test('when a canary made of letters leaks ROT13-encoded or reversed, then it trips; an unrelated word run does not (LLM07-2)', () => {
+    const canary = 'qzkvbwplmnjxtrhg';
+    const rot13 = canary.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 13) % 26) + 97));
+    assert.equal(run(`Here: ${rot13}`, { canary }).tripped, true);
+    assert.equal(run(`Here: ${[...canary].reverse().join('')}`, { canary }).tripped, true);
+    assert.equal(run(`Here: ${[...canary].map((char) => `${char}-`).join('')}`, { canary }).tripped, true);
+    assert.equal(run('Here: nothing of the sort', { canary }).tripped, false);
+  });
 });
 
 describe('plain_text check (LLM05-2)', () => {

@@ -133,4 +133,15 @@ describe('signing secrets at rest (SIG-7, issue 12 B10)', () => {
     assert.equal(listed.code, 0, listed.err);
     assert.equal(statSync(join(dir, 'secret.key')).mode & 0o777, 0o600);
   });
+
+  test('SIG-7: a sealed value already opened, when moved to another record or altered, then it still does not open (opened values are remembered per exact value and context only, issue 17)', () => {
+    const box = createSecretBox({ key: randomBytes(32), random: randomBytes });
+    const sealed = box.seal('whsec_remembered', 'api_keys/key-a/signing_secrets');
+    for (let i = 0; i < 2; i += 1) assert.equal(box.open(sealed, 'api_keys/key-a/signing_secrets'), 'whsec_remembered');
+    assert.throws(() => box.open(sealed, 'api_keys/key-b/signing_secrets'), /does not verify/);
+    const altered = `${sealed.slice(0, -2)}${sealed.endsWith('AA') ? 'AB' : 'AA'}`;
+    assert.throws(() => box.open(altered, 'api_keys/key-a/signing_secrets'), /does not verify/);
+    const otherBox = createSecretBox({ key: randomBytes(32), random: randomBytes });
+    assert.throws(() => otherBox.open(sealed, 'api_keys/key-a/signing_secrets'), /neither AIRLOCK_SECRET_KEY/);
+  });
 });

@@ -4,6 +4,9 @@
 //
 // Options: --duration=10 --warmup=5 --reps=2 --concurrency=1,32,64 --chunks=100000,10000 --delay-ms=0
 //          --systems=mock,bare,portkey,airlock --nice=-10 --profile --reuse-db=/tmp/airlock-bench/run-… (adds a `node --cpu-prof` Airlock run at c=32 and summarises it)
+//          --retrieval=fixed (every search answered with the first one's hits: the guard chain's own cost)
+//          --processes=1,2 (or --processes 2): Airlock with AIRLOCK_PROCESSES=N, its workers on CPUs 0…N-1, the load on CPU N
+//          (shared with the last worker when the machine has no CPU to spare); prints each throughput against 1 process's
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -27,12 +30,15 @@ const PORTKEY_VERSION = '1.15.2';
 const PORTKEY_DIR = join(SCRATCH, 'portkey');
 const PORTKEY_BIN = join(PORTKEY_DIR, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
 const SUT_CPU = '0';
-const LOAD_CPU = '1';
 const TSX = ['--import', 'tsx'];
 
 // ---------------------------------------------------------------------------------------------------------------- options
-const option = (name: string, fallback: string): string =>
-  process.argv.find((value) => value.startsWith(`--${name}=`))?.split('=').slice(1).join('=') ?? fallback;
+const option = (name: string, fallback: string): string => {
+  const spaced = process.argv.indexOf(`--${name}`);
+  const next = spaced === -1 ? undefined : process.argv[spaced + 1];
+  if (next !== undefined && !next.startsWith('--')) return next;
+  return process.argv.find((value) => value.startsWith(`--${name}=`))?.split('=').slice(1).join('=') ?? fallback;
+};
 const numbers = (text: string): number[] => text.split(',').filter((part) => part !== '').map(Number);
 const DURATION = Number(option('duration', '10'));
 const WARMUP = Number(option('warmup', '5'));
@@ -41,7 +47,15 @@ const CONCURRENCY = numbers(option('concurrency', '1,32,64'));
 const CHUNKS = numbers(option('chunks', '100000,10000'));
 const DELAY_MS = Number(option('delay-ms', '0'));
 const SYSTEMS = new Set(option('systems', 'mock,bare,portkey,airlock').split(','));
+/** Airlock's AIRLOCK_PROCESSES values to measure, each on as many CPUs (0…N-1). */
+const PROCESSES = numbers(option('processes', '1'));
+if (PROCESSES.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--processes takes whole numbers ≥ 1, e.g. --processes=1,2');
+/** wrk, the mock and this script: on the first CPU no Airlock worker uses, or the last CPU when there is none to spare. */
+const LOAD_CPU = String(Math.min(Math.max(...PROCESSES), cpus().length - 1));
+/** The CPUs N Airlock workers are pinned to. */
+const sutCpus = (processes: number): string => (processes === 1 ? SUT_CPU : `0-${processes - 1}`);
 const PROFILE = process.argv.includes('--profile');
+const RETRIEVAL = option('retrieval', 'real');
 /** A previous run's scratch folder whose db-<chunks> databases are used instead of building new ones (quick A/B runs). */
 const REUSE = option('reuse-db', '');
 /**
@@ -85,7 +99,8 @@ interface Server {
   readonly name: string;
   readonly child: ChildProcess;
   readonly port: number;
-  readonly pid: number;
+  /** Every process of the server whose CPU and memory count: the primary and, with AIRLOCK_PROCESSES, its workers. */
+  readonly pids: readonly number[];
 }
 
 /**
@@ -105,11 +120,11 @@ function startNode(name: string, cpu: string, args: readonly string[], options: 
     let settled = false;
     const timer = setTimeout(() => finish(new Error(`${name} did not start in 60 s; see ${logPath}`)), 60_000);
     // setsid, sh, nice and taskset all exec, so the child's pid is the server's pid.
-    const finish = (error: Error | null, port = 0): void => {
+    const finish = (error: Error | null, port = 0, workers: readonly number[] = []): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (error === null) resolvePromise({ name, child, port, pid: child.pid ?? 0 });
+      if (error === null) resolvePromise({ name, child, port, pids: [child.pid ?? 0, ...workers] });
       else reject(error);
     };
     child.stderr?.on('data', (data: Buffer) => {
@@ -117,7 +132,7 @@ function startNode(name: string, cpu: string, args: readonly string[], options: 
       if (options.ready === undefined || settled) return;
       seen = (seen + data.toString('utf8')).slice(-65_536);
       const match = options.ready.exec(seen);
-      if (match !== null) finish(null, Number(match[1]));
+      if (match !== null) finish(null, Number(match[1]), numbers(match.groups?.['workers'] ?? ''));
     });
     child.on('exit', (code) => finish(new Error(`${name} exited with ${code}; see ${logPath}`)));
     const port = options.port;
@@ -159,22 +174,36 @@ const freePort = (): Promise<number> =>
   });
 
 const CLOCK_TICKS = Number(run('getconf', ['CLK_TCK']).trim());
-/** Busy time of one CPU (all processes), in milliseconds, from /proc/stat. */
-function cpuBusyMs(cpu: string): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((row) => row.startsWith(`cpu${cpu} `)) ?? '';
-  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
+/** Busy time of CPUs 0…count-1 (all processes), in milliseconds, from /proc/stat. */
+function cpuBusyMs(count: number): number {
+  const rows = readFileSync('/proc/stat', 'utf8').split('\n');
+  let busy = 0;
+  for (let cpu = 0; cpu < count; cpu += 1) {
+    const line = rows.find((row) => row.startsWith(`cpu${cpu} `)) ?? '';
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    busy += (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
+  }
+  return busy;
 }
-/** utime + stime of the whole process (all threads), in milliseconds. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+/** utime + stime of the processes (all threads), in milliseconds. */
+function cpuMs(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  }, 0);
 }
-function memoryMb(pid: number): { rssMb: number; hwmMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return { rssMb: Math.round(kb('VmRSS') / 1024), hwmMb: Math.round(kb('VmHWM') / 1024) };
+/** Resident memory summed over the processes; the peak is the sum of each one's peak. */
+function memoryMb(pids: readonly number[]): { rssMb: number; hwmMb: number } {
+  let rssKb = 0;
+  let hwmKb = 0;
+  for (const pid of pids) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    rssKb += kb('VmRSS');
+    hwmKb += kb('VmHWM');
+  }
+  return { rssMb: Math.round(rssKb / 1024), hwmMb: Math.round(hwmKb / 1024) };
 }
 
 // ------------------------------------------------------------------------------------------------------------ setup
@@ -310,6 +339,8 @@ function wrk(port: number, path: string, concurrency: number, seconds: number, r
 interface Measurement {
   readonly system: string;
   readonly chunks: number | null;
+  /** Server processes (AIRLOCK_PROCESSES for Airlock; 1 for the others), on CPUs 0…processes-1. */
+  readonly processes: number;
   readonly concurrency: number;
   readonly rep: number;
   readonly rps: number;
@@ -320,7 +351,10 @@ interface Measurement {
   readonly wrk: WrkResult;
   readonly outcomes?: Record<string, number>;
   readonly wrapped: boolean;
-  /** Share of the SUT's CPU that other processes used during the run: noise from a shared machine (not meaningful for the mock, which runs on the load CPU). */
+  /**
+   * Share of the SUT's CPUs that other processes used during the run: noise from a shared machine (not meaningful for
+   * the mock, which runs on the load CPU; NaN when the load generator shares a CPU with the SUT).
+   */
   readonly foreignCpuPct: number;
   readonly loadavg: string;
 }
@@ -328,6 +362,7 @@ interface Measurement {
 interface Target {
   readonly system: string;
   readonly chunks: number | null;
+  readonly processes: number;
   readonly server: Server;
   readonly path: string;
   /** Writes a request file good for `count` requests and returns its path. */
@@ -342,36 +377,39 @@ let expectedRps = 3000;
  * Waits until the server has drained what the previous run left queued (it goes on working after wrk stops), so no run
  * starts with another's backlog: idle means under 5% of a CPU over 250 ms. Gives up after 60 s.
  */
-async function settle(pid: number): Promise<void> {
+async function settle(pids: readonly number[]): Promise<void> {
   const deadline = Date.now() + 60_000;
-  let before = cpuMs(pid);
+  let before = cpuMs(pids);
   while (Date.now() < deadline) {
     await new Promise((resolvePromise) => setTimeout(resolvePromise, 250));
-    const now = cpuMs(pid);
+    const now = cpuMs(pids);
     if (now - before < 12.5) return;
     before = now;
   }
-  log(`pid ${pid} still busy after 60 s`);
+  log(`pids ${pids.join(', ')} still busy after 60 s`);
 }
 
 async function measure(target: Target, concurrency: number, seconds: number, rep: number): Promise<Measurement> {
   const file = target.prepare(Math.ceil(expectedRps * (seconds + 2) * 1.5) + 2000);
-  await settle(target.server.pid);
+  await settle(target.server.pids);
   target.outcomes?.();
-  const before = cpuMs(target.server.pid);
-  const busyBefore = cpuBusyMs(SUT_CPU);
+  const before = cpuMs(target.server.pids);
+  const busyBefore = cpuBusyMs(target.processes);
   const result = await wrk(target.server.port, target.path, concurrency, seconds, file);
-  const cpu = cpuMs(target.server.pid) - before;
-  // What other processes (other sessions on a shared machine) took from the SUT's CPU during the run.
-  const foreign = Math.max(0, cpuBusyMs(SUT_CPU) - busyBefore - (target.server.name === 'mock' ? 0 : cpu));
+  const cpu = cpuMs(target.server.pids) - before;
+  // What other processes (other sessions on a shared machine) took from the SUT's CPUs during the run; unknowable
+  // when wrk and the mock run on one of them.
+  const loadShares = target.processes > Number(LOAD_CPU);
+  const foreign = loadShares ? Number.NaN : Math.max(0, cpuBusyMs(target.processes) - busyBefore - (target.server.name === 'mock' ? 0 : cpu));
   const rps = result.requests / (result.duration_us / 1e6);
   if (target.outcomes !== undefined) expectedRps = Math.max(expectedRps, rps);
   // Requests wrk abandoned at the end still finish and are audited; count them too, once the server is idle.
-  if (target.outcomes !== undefined) await settle(target.server.pid);
+  if (target.outcomes !== undefined) await settle(target.server.pids);
   const outcomes = target.outcomes?.();
   const measurement: Measurement = {
     system: target.system,
     chunks: target.chunks,
+    processes: target.processes,
     concurrency,
     rep,
     rps,
@@ -393,10 +431,11 @@ async function startMock(): Promise<Server> {
   return startNode('mock', LOAD_CPU, [...TSX, 'bench/load/mock-upstream.ts', `--delay-ms=${DELAY_MS}`], { ready: /\{"port":(\d+)\}/ });
 }
 
-async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readonly string[] = []): Promise<Server> {
-  return startNode(`airlock-${dir.split('-').pop() ?? ''}`, SUT_CPU, [...extraNodeArgs, ...TSX, 'bench/load/airlock-server.ts'], {
-    ready: /AIRLOCK_READY \{"port":(\d+)/,
+async function startAirlock(dir: string, mockPort: number, processes: number, extraNodeArgs: readonly string[] = []): Promise<Server> {
+  return startNode(`airlock-${dir.split('-').pop() ?? ''}-p${processes}`, sutCpus(processes), [...extraNodeArgs, ...TSX, 'bench/load/airlock-server.ts'], {
+    ready: /AIRLOCK_READY \{"port":(\d+),"pid":\d+(?:,"workers":\[(?<workers>[\d,]*)\])?/,
     env: {
+      AIRLOCK_PROCESSES: String(processes),
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: '0',
@@ -413,11 +452,12 @@ async function startAirlock(dir: string, mockPort: number, extraNodeArgs: readon
       AIRLOCK_RATE_TOKENS_PER_DAY: '1000000000000',
       // One key carries the whole run: its cap on concurrent executions must exceed the benchmark's concurrency.
       AIRLOCK_MAX_CONCURRENT_PER_KEY: '10000',
+      BENCH_RETRIEVAL: RETRIEVAL,
     },
   });
 }
 
-function airlockTarget(server: Server, dir: string, chunks: number): Target {
+function airlockTarget(server: Server, dir: string, chunks: number, processes: number): Target {
   const key = JSON.parse(readFileSync(join(dir, 'bench-key.json'), 'utf8')) as BenchKey;
   const questions = questionsFor(chunks);
   const db = new Database(join(dir, 'airlock.db'), { readonly: true, fileMustExist: true });
@@ -426,6 +466,7 @@ function airlockTarget(server: Server, dir: string, chunks: number): Target {
   return {
     system: 'airlock',
     chunks,
+    processes,
     server,
     path: '/v1/tasks/support.answer',
     prepare(count) {
@@ -447,13 +488,33 @@ function airlockTarget(server: Server, dir: string, chunks: number): Target {
 const fixedTarget = (system: string, server: Server, headers: Record<string, string>): Target => {
   const file = join(RUN_DIR, `${system}-requests.tsv`);
   writeStaticRequests(file, headers);
-  return { system, chunks: null, server, path: '/v1/chat/completions', prepare: () => file };
+  return { system, chunks: null, processes: 1, server, path: '/v1/chat/completions', prepare: () => file };
 };
 
 // ------------------------------------------------------------------------------------------------------------ report
 const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length);
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '–');
-const label = (m: { system: string; chunks: number | null }): string => (m.chunks === null ? m.system : `${m.system} (${m.chunks / 1000}k chunks)`);
+const percent = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(0)}%` : '–');
+const label = (m: { system: string; chunks: number | null; processes: number }): string =>
+  m.chunks === null ? m.system : `${m.system} (${m.chunks / 1000}k chunks, ${m.processes} process${m.processes === 1 ? '' : 'es'})`;
+
+/** Airlock's mean req/s for one corpus, concurrency and process count. */
+const airlockRps = (measurements: readonly Measurement[], chunks: number, concurrency: number, processes: number): number =>
+  mean(measurements.filter((m) => m.system === 'airlock' && m.chunks === chunks && m.concurrency === concurrency && m.processes === processes).map((m) => m.rps));
+
+/** Airlock's throughput with N processes against one process's, per corpus and concurrency (issue 17: 2 on 2 CPUs ≥ 1.8×). */
+function scalingLines(measurements: readonly Measurement[]): string[] {
+  return CHUNKS.flatMap((chunks) =>
+    CONCURRENCY.map((concurrency) => {
+      const one = airlockRps(measurements, chunks, concurrency, 1);
+      const each = PROCESSES.map((processes) => {
+        const rps = airlockRps(measurements, chunks, concurrency, processes);
+        return `${processes}: ${fixed(rps, 0)} req/s${processes === 1 || !Number.isFinite(one) ? '' : ` (${fixed(rps / one, 2)}× 1 process)`}`;
+      });
+      return `airlock scaling, ${chunks / 1000}k chunks, c=${concurrency}, by processes: ${each.join(' | ')}`;
+    }),
+  );
+}
 
 function table(measurements: readonly Measurement[], concurrency: number): string {
   const rows = measurements.filter((m) => m.concurrency === concurrency);
@@ -476,7 +537,7 @@ function table(measurements: readonly Measurement[], concurrency: number): strin
     const ratio = name.startsWith('airlock');
     const errors = runs.reduce((sum, m) => sum + m.errors + (m.outcomes === undefined ? 0 : notOk(m.outcomes)), 0);
     lines.push(
-      `| ${name}${runs.some((m) => m.wrapped) ? ' (wrapped!)' : ''} | ${fixed(rps, 0)} [${runs.map((m) => fixed(m.rps, 0)).join(', ')}] | ${fixed(p50, 2)} | ${fixed(p99, 2)} | ${isMock ? '–' : fixed(p50 - mockP50, 2)} | ${isMock ? '–' : fixed(p99 - mockP99, 2)} | ${fixed(mean(runs.map((m) => m.cpuMsPerRequest)), 3)} | ${errors} | ${ratio ? fixed(rps / portkeyRps, 2) : ''} | ${ratio ? fixed(rps / bareRps, 2) : ''} | ${isMock ? '–' : `${fixed(mean(runs.map((m) => m.foreignCpuPct)), 0)}%`} |`,
+      `| ${name}${runs.some((m) => m.wrapped) ? ' (wrapped!)' : ''} | ${fixed(rps, 0)} [${runs.map((m) => fixed(m.rps, 0)).join(', ')}] | ${fixed(p50, 2)} | ${fixed(p99, 2)} | ${isMock ? '–' : fixed(p50 - mockP50, 2)} | ${isMock ? '–' : fixed(p99 - mockP99, 2)} | ${fixed(mean(runs.map((m) => m.cpuMsPerRequest)), 3)} | ${errors} | ${ratio ? fixed(rps / portkeyRps, 2) : ''} | ${ratio ? fixed(rps / bareRps, 2) : ''} | ${isMock ? '–' : percent(mean(runs.map((m) => m.foreignCpuPct)))} |`,
     );
   }
   return lines.join('\n');
@@ -498,7 +559,7 @@ async function main(): Promise<void> {
     node: process.version,
     wrk: spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? 'unknown',
   };
-  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS });
+  emit({ kind: 'run', stamp, machine, nice: NICE, duration: DURATION, warmup: WARMUP, reps: REPS, concurrency: CONCURRENCY, chunks: CHUNKS, delayMs: DELAY_MS, retrieval: RETRIEVAL, processes: PROCESSES });
   log(`results → ${RESULTS}; scratch → ${RUN_DIR}`);
 
   const dirs = new Map<number, string>();
@@ -533,7 +594,7 @@ async function main(): Promise<void> {
         const m = await measure(target, concurrency, DURATION, rep);
         measurements.push(m);
         emit({ kind: 'measurement', ...m });
-        log(`${label(m)} c=${concurrency} rep ${rep}: ${fixed(m.rps, 0)} req/s, p50 ${fixed(m.p50Ms, 2)} ms, p99 ${fixed(m.p99Ms, 2)} ms, ${fixed(m.cpuMsPerRequest, 3)} CPU ms/req, errors ${m.errors}, other load on CPU ${SUT_CPU} ${fixed(m.foreignCpuPct, 0)}%${m.outcomes === undefined ? '' : `, outcomes ${JSON.stringify(m.outcomes)}`}${m.wrapped ? ' WRAPPED' : ''}`);
+        log(`${label(m)} c=${concurrency} rep ${rep}: ${fixed(m.rps, 0)} req/s, p50 ${fixed(m.p50Ms, 2)} ms, p99 ${fixed(m.p99Ms, 2)} ms, ${fixed(m.cpuMsPerRequest, 3)} CPU ms/req, errors ${m.errors}, other load on CPU ${sutCpus(m.processes)} ${percent(m.foreignCpuPct)}${m.outcomes === undefined ? '' : `, outcomes ${JSON.stringify(m.outcomes)}`}${m.wrapped ? ' WRAPPED' : ''}`);
       }
     }
   };
@@ -561,15 +622,17 @@ async function main(): Promise<void> {
 
   if (SYSTEMS.has('airlock')) {
     for (const chunks of CHUNKS) {
-      const dir = dirs.get(chunks) ?? '';
-      const airlock = await startAirlock(dir, mock.port);
-      const idle = memoryMb(airlock.pid);
-      await exercise(airlockTarget(airlock, dir, chunks));
-      const loaded = memoryMb(airlock.pid);
-      const record = { kind: 'memory', system: 'airlock', chunks, idleRssMb: idle.rssMb, loadedRssMb: loaded.rssMb, peakRssMb: loaded.hwmMb };
-      memory.push(record);
-      emit(record);
-      await stop(airlock);
+      for (const processes of PROCESSES) {
+        const dir = dirs.get(chunks) ?? '';
+        const airlock = await startAirlock(dir, mock.port, processes);
+        const idle = memoryMb(airlock.pids);
+        await exercise(airlockTarget(airlock, dir, chunks, processes));
+        const loaded = memoryMb(airlock.pids);
+        const record = { kind: 'memory', system: 'airlock', chunks, processes, idleRssMb: idle.rssMb, loadedRssMb: loaded.rssMb, peakRssMb: loaded.hwmMb };
+        memory.push(record);
+        emit(record);
+        await stop(airlock);
+      }
     }
   }
 
@@ -577,8 +640,8 @@ async function main(): Promise<void> {
     const chunks = Math.max(...CHUNKS);
     const dir = dirs.get(chunks) ?? '';
     const profileDir = join(RUN_DIR, 'profile');
-    const airlock = await startAirlock(dir, mock.port, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
-    const target = airlockTarget(airlock, dir, chunks);
+    const airlock = await startAirlock(dir, mock.port, 1, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+    const target = airlockTarget(airlock, dir, chunks, 1);
     await measure(target, 32, WARMUP, 0);
     const m = await measure(target, 32, DURATION, 1);
     log(`profiled run: ${fixed(m.rps, 0)} req/s (profiler on)`);
@@ -592,7 +655,11 @@ async function main(): Promise<void> {
   await stop(mock);
 
   process.stdout.write(`\nAirlock load benchmark ${stamp} — ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, node ${machine.node}\n`);
-  process.stdout.write(`SUT on CPU ${SUT_CPU}; wrk + mock on CPU ${LOAD_CPU}; mock delay ${DELAY_MS} ms\n`);
+  const airlockCpus = PROCESSES.map((processes) => `${processes} process${processes === 1 ? '' : 'es'} on CPU ${sutCpus(processes)}`).join(', ');
+  process.stdout.write(`SUT on CPU ${SUT_CPU} (Airlock: ${airlockCpus}); wrk + mock on CPU ${LOAD_CPU}; mock delay ${DELAY_MS} ms\n`);
+  if (PROCESSES.some((processes) => processes > Number(LOAD_CPU))) {
+    process.stdout.write(`note: wrk and the mock share CPU ${LOAD_CPU} with Airlock's workers (no CPU to spare), so multi-process throughput is understated\n`);
+  }
   for (const build of builds) process.stdout.write(`corpus build: ${JSON.stringify(build)}\n`);
   for (const concurrency of CONCURRENCY) {
     const text = table(measurements, concurrency);
@@ -601,10 +668,11 @@ async function main(): Promise<void> {
   }
   for (const record of memory) process.stdout.write(`memory: ${JSON.stringify(record)}\n`);
   const growth = CONCURRENCY.map((concurrency) => {
-    const perCorpus = CHUNKS.map((chunks) => `${chunks / 1000}k: ${fixed(mean(measurements.filter((m) => m.system === 'airlock' && m.chunks === chunks && m.concurrency === concurrency).map((m) => m.rps)), 0)} req/s`);
+    const perCorpus = CHUNKS.map((chunks) => `${chunks / 1000}k: ${fixed(airlockRps(measurements, chunks, concurrency, PROCESSES[0] ?? 1), 0)} req/s`);
     return `c=${concurrency} ${perCorpus.join(', ')}`;
   });
-  if (SYSTEMS.has('airlock')) process.stdout.write(`airlock throughput by corpus size: ${growth.join(' | ')}\n`);
+  if (SYSTEMS.has('airlock')) process.stdout.write(`airlock throughput by corpus size (${PROCESSES[0] ?? 1} process${PROCESSES[0] === 1 ? '' : 'es'}): ${growth.join(' | ')}\n`);
+  if (SYSTEMS.has('airlock') && PROCESSES.length > 1) process.stdout.write(`${scalingLines(measurements).join('\n')}\n`);
   process.stdout.write(`\nJSON lines: ${RESULTS}\n`);
 }
 

@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, describeUnknownVariables, loadConfig, unknownVariables, withBundledFolders, type Config } from '../config.js';
-import { checkRegistryFor, createModelScreen, databasePath, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
+import { checkRegistryFor, createModelScreen, databasePath, describeProcesses, describeServing, retentionPolicy, taskCompileDeps, type Runtime } from '../runtime.js';
 import { purgeExpired } from '../retention.js';
 import { createReviewAdmin } from '../admin/reviews.js';
 import { createWebhookEvents } from '../webhooks/events.js';
@@ -300,6 +300,7 @@ async function doctor(env: Readonly<Record<string, string | undefined>>, io: Cli
     return report();
   }
   record('config', true, `environment ${config.AIRLOCK_ENV}, data dir ${resolve(config.AIRLOCK_DATA_DIR)}`);
+  record('processes', true, describeProcesses(config));
   const unknown = unknownVariables(env);
   if (unknown.length > 0) record('variables', false, `unknown, ignored: ${describeUnknownVariables(unknown)}`);
   const done = step(io, 'checking database, corpus and upstream');

@@ -38,6 +38,9 @@ export function parseSecretKey(text: string): Buffer {
   throw new SecretBoxError(`a secret key must be ${KEY_BYTES} bytes as 64 hex characters or base64 (openssl rand -base64 32)`);
 }
 
+/** Opened values kept per box; cleared when full (a deployment has a few signing secrets per key). */
+const OPENED_CACHE_SIZE = 4_096;
+
 /** A public, non-reversible name for a key, so a sealed value says which key opens it without revealing the key. */
 const keyIdOf = (key: Buffer): string => createHash('sha256').update('airlock-secret-box\0').update(key).digest('hex').slice(0, 16);
 
@@ -47,6 +50,9 @@ export function createSecretBox(options: { readonly key: Buffer; readonly previo
   }
   const currentId = keyIdOf(options.key);
   const keysById = new Map<string, Buffer>([...(options.previousKeys ?? []), options.key].map((key) => [keyIdOf(key), key]));
+  // A sealed value that verified once under a context opens to the same plaintext every time: the key store opens a
+  // key's signing secrets on every signed request, so they are decrypted once, not per request. Failures are not kept.
+  const opened = new Map<string, string>();
 
   return {
     seal(plaintext, context) {
@@ -57,6 +63,9 @@ export function createSecretBox(options: { readonly key: Buffer; readonly previo
       return `${SCHEME}:${currentId}:${Buffer.concat([iv, ciphertext, cipher.getAuthTag()]).toString('base64url')}`;
     },
     open(sealed, context) {
+      const cacheKey = `${context}\0${sealed}`;
+      const known = opened.get(cacheKey);
+      if (known !== undefined) return known;
       const match = SEALED_PATTERN.exec(sealed);
       if (match === null) throw new SecretBoxError('not a sealed value');
       const key = keysById.get(match[1] as string);
@@ -66,11 +75,15 @@ export function createSecretBox(options: { readonly key: Buffer; readonly previo
       const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
       decipher.setAAD(Buffer.from(context, 'utf8'));
       decipher.setAuthTag(bytes.subarray(bytes.byteLength - TAG_BYTES));
+      let plaintext: string;
       try {
-        return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.byteLength - TAG_BYTES)), decipher.final()]).toString('utf8');
+        plaintext = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.byteLength - TAG_BYTES)), decipher.final()]).toString('utf8');
       } catch {
         throw new SecretBoxError('sealed value does not verify (altered, or moved from another record)');
       }
+      if (opened.size >= OPENED_CACHE_SIZE) opened.clear();
+      opened.set(cacheKey, plaintext);
+      return plaintext;
     },
     isSealed: (value) => SEALED_PATTERN.test(value),
     needsResealing: (value) => SEALED_PATTERN.exec(value)?.[1] !== currentId,

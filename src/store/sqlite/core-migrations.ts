@@ -174,4 +174,24 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;
     `,
   },
+  {
+    // Issue 17 item 4: limits every process on the file shares (store/sqlite/rate-limits.ts); times in epoch ms.
+    id: 'core-008-shared-rate-limits',
+    sql: `
+      CREATE TABLE rate_limit_counters (
+        policy TEXT NOT NULL,
+        key TEXT NOT NULL,
+        points INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (policy, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX rate_limit_counters_expiry ON rate_limit_counters (expires_at);
+      CREATE TABLE concurrency_slots (
+        scope TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        PRIMARY KEY (scope, holder)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -47,12 +47,15 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
 function applyMigrations(db: SqliteDatabase, migrations: readonly Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
   const applied = new Set(db.prepare('SELECT id FROM schema_migrations').pluck().all() as string[]);
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE id = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
+  // IMMEDIATE, and checked again under the write lock: processes starting together on one file apply each once.
+  const apply = db.transaction((migration: Migration) => {
+    if (isApplied.get(migration.id) !== undefined) return;
+    db.exec(migration.sql);
+    record.run(migration.id, new Date().toISOString());
+  });
   for (const migration of migrations) {
-    if (applied.has(migration.id)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      record.run(migration.id, new Date().toISOString());
-    })();
+    if (!applied.has(migration.id)) apply.immediate(migration);
   }
 }
