@@ -3,15 +3,50 @@
 // - SQuAD v2 part a: every paragraph an approved document; answerable questions must be answered with the gold text,
 //   unanswerable (near-miss) ones abstained on. Prints accuracy, abstention, precision of the answers given, a
 //   calibration table, the precision/coverage curve over an answer threshold, and a per-question-type breakdown.
-// - banking77 questions (off-topic) on the bundled coffee-shop corpus and on SQuAD: the share answered instead of abstained.
+//   The figures are out of fold: each article's questions are answered by the offline provider with a model fitted
+//   (scripts/answer-fit.ts, as `npm run fit:answers` does) on the other articles; ANSWER_MODEL=shipped uses the shipped
+//   model instead, which was fitted on these very questions (in sample).
+// - banking77 questions (off-topic) on the bundled coffee-shop corpus and on SQuAD: the share answered instead of
+//   abstained, on the odd rows (the even rows are the fit's off-topic negatives on the SQuAD corpus).
+// - The provider's own CPU time per call (its complete(), no HTTP), on the shared machine: read it next to `uptime`.
 // Usage: npm run eval:answers [-- SQUAD_FILE] ; OFF_TOPIC_LIMIT=N caps the banking77 questions (default: all 3,080).
 import { join } from 'node:path';
 import request from 'supertest';
+import type { AnswerModel } from '../src/model/extractive/answer-model.js';
+import { DEFAULT_GROUNDED_ANSWER_OPTIONS } from '../src/model/extractive/answer.js';
+import { createOfflineModel } from '../src/model/offline.js';
+import type { ModelClient } from '../src/model/types.js';
 import { createTestContext, envelope, type TestContext } from '../test/helpers/context.js';
+import { judge, leaveArticleOut, offTopicHalves, retrieveAll } from './answer-fit.js';
 import { banking77, foldAnswer, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 
 const file = process.argv[2] ?? SQUAD_PART_A;
 const offTopicLimit = Number(process.env['OFF_TOPIC_LIMIT'] ?? Number.POSITIVE_INFINITY);
+const inSample = process.env['ANSWER_MODEL'] === 'shipped';
+
+/** The offline provider, with the answer model of the article being asked about, timing its own CPU use per call. */
+function timedOfflineProvider(): { provider: ModelClient; use(model: AnswerModel | undefined): void; cpuMs: number[] } {
+  let current = createOfflineModel();
+  const cpuMs: number[] = [];
+  return {
+    cpuMs,
+    use(model) {
+      current = createOfflineModel(model === undefined ? DEFAULT_GROUNDED_ANSWER_OPTIONS : { ...DEFAULT_GROUNDED_ANSWER_OPTIONS, model });
+    },
+    provider: {
+      provider: current.provider,
+      modelName: current.modelName,
+      refuses: (task) => current.refuses?.(task),
+      async complete(modelRequest) {
+        const started = process.cpuUsage();
+        const reply = await current.complete(modelRequest);
+        const used = process.cpuUsage(started);
+        cpuMs.push((used.user + used.system) / 1000);
+        return reply;
+      },
+    },
+  };
+}
 
 interface Outcome {
   readonly type: string;
@@ -61,12 +96,17 @@ async function offTopicAnswers(ctx: TestContext, questions: readonly string[]): 
 const pct = (part: number, whole: number): string => (whole === 0 ? '   -  ' : `${((100 * part) / whole).toFixed(1).padStart(5)}%`);
 
 const squad = readSquad(file);
-const squadCtx = await createTestContext({ corpusDir: null, tokensPerDay: 1e12 });
+const offline = timedOfflineProvider();
+const squadCtx = await createTestContext({ corpusDir: null, tokensPerDay: 1e12, model: offline.provider });
 await ingestSquad(squadCtx.corpus, squad, 'help');
+// The fit sees the same retrieval the server runs (same corpus, the bundled task's k and floor).
+const offTopicFit = await offTopicHalves(squadCtx.corpus.retriever, 'help');
+const folds = inSample ? new Map<number, AnswerModel>() : leaveArticleOut(judge(await retrieveAll(squadCtx.corpus.retriever, squad, 'help')), offTopicFit.fit);
 
 const { key } = await squadCtx.createKey(['tasks:*']);
 const outcomes: Outcome[] = [];
-for (const article of squad.data) {
+for (const [a, article] of squad.data.entries()) {
+  offline.use(folds.get(a));
   for (const paragraph of article.paragraphs) {
     for (const qa of paragraph.qas) {
       const reply = await ask(squadCtx, key, qa.question);
@@ -76,11 +116,16 @@ for (const article of squad.data) {
     }
   }
 }
-const offTopic = banking77().slice(0, offTopicLimit);
+// Off-topic questions are asked with the shipped model; the odd rows, which no fit saw.
+offline.use(undefined);
+const squadCpuMs = [...offline.cpuMs];
+const offTopic = banking77()
+  .filter((_, i) => i % 2 === 1)
+  .slice(0, offTopicLimit);
 const offSquad = await offTopicAnswers(squadCtx, offTopic);
 await squadCtx.close();
 
-const shopCtx = await createTestContext({ corpusDir: join(REPO_ROOT, 'corpus'), tokensPerDay: 1e12 });
+const shopCtx = await createTestContext({ corpusDir: join(REPO_ROOT, 'corpus'), tokensPerDay: 1e12, model: offline.provider });
 const offShop = await offTopicAnswers(shopCtx, offTopic);
 await shopCtx.close();
 
@@ -99,12 +144,17 @@ function summary(set: readonly Outcome[]): { answerable: number; right: number; 
 }
 
 const all = summary(outcomes);
-console.log(`SQuAD v2 ${file.split('/').pop()}: ${outcomes.length} questions (${all.answerable} answerable, ${all.unanswerable} unanswerable)\n`);
+console.log(`SQuAD v2 ${file.split('/').pop()}: ${outcomes.length} questions (${all.answerable} answerable, ${all.unanswerable} unanswerable)`);
+console.log(inSample ? 'answer model: the shipped one, fitted on these questions (in sample)\n' : 'answer model: fitted without the article asked about (out of fold)\n');
 console.log(`answerable answered with the gold text   ${pct(all.right, all.answerable)}`);
 console.log(`unanswerable abstained on                ${pct(all.abstained, all.unanswerable)}`);
 console.log(`precision of the answers given           ${pct(all.givenRight, all.given)}  (${all.givenRight} of ${all.given})`);
-console.log(`banking77 answered, bundled corpus       ${pct(offShop.length, offTopic.length)}`);
+console.log(`banking77 answered, bundled corpus       ${pct(offShop.length, offTopic.length)}  (odd rows, ${offTopic.length} questions)`);
 console.log(`banking77 answered, SQuAD corpus         ${pct(offSquad.length, offTopic.length)}`);
+const sortedCpu = [...squadCpuMs].sort((x, y) => x - y);
+const quantile = (q: number): string => (sortedCpu[Math.floor(q * (sortedCpu.length - 1))] ?? 0).toFixed(3);
+const meanCpu = sortedCpu.reduce((sum, ms) => sum + ms, 0) / Math.max(1, sortedCpu.length);
+console.log(`provider CPU ms per SQuAD call           mean ${meanCpu.toFixed(3)}, p50 ${quantile(0.5)}, p95 ${quantile(0.95)} (${sortedCpu.length} calls)`);
 
 // Calibration: among the answers with confidence in a bin, the share that is right; and the curve an answer threshold
 // draws (answers below it would be abstentions).

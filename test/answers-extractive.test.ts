@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { passagesOf, splitProse } from '../src/model/extractive/sentences.js';
-import { hasAnswerSpan, questionTypeOf } from '../src/model/extractive/question-type.js';
-import { contentTermsOf } from '../src/model/extractive/terms.js';
+import { hasAnswerSpan, questionTypeOf, typedWordsOf } from '../src/model/extractive/question-type.js';
+import { contentTermsOf, wordTermsOf } from '../src/model/extractive/terms.js';
 import { answerFromChunks } from '../src/model/extractive/answer.js';
+import { chooseAnswer, FEATURE_NAMES, type AnswerModel } from '../src/model/extractive/answer-model.js';
+import { candidatesFor } from '../src/model/extractive/support.js';
 import type { RetrievedChunk } from '../src/retrieval/types.js';
 
 const texts = (text: string): string[] => passagesOf(text).map((passage) => passage.text);
@@ -49,6 +51,18 @@ describe('sentence splitting (issue 16 item 4)', () => {
     ]);
   });
 
+  test('a heading that runs into an imperative first sentence ends at its capital ("## Pause Choose **Pause** to …")', () => {
+    const passages = passagesOf('## Pause Choose **Pause** to stop deliveries for 2 weeks. The longest pause is 3 months. ## Cancel Choose **Cancel** and confirm.');
+    assert.deepEqual(
+      passages.map((passage) => [passage.heading, passage.text]),
+      [
+        ['Pause', 'Choose Pause to stop deliveries for 2 weeks.'],
+        ['Pause', 'The longest pause is 3 months.'],
+        ['Cancel', 'Choose Cancel and confirm.'],
+      ],
+    );
+  });
+
   test('a markdown table row is read with its column headers', () => {
     assert.deepEqual(texts('| Country | Carrier | Cost |\n|---|---|---|\n| Germany | DHL | €6.90 |'), ['Germany — Carrier: DHL; Cost: €6.90']);
   });
@@ -74,6 +88,61 @@ describe('question kinds and answer spans (issue 16 item 1)', () => {
     assert.equal(hasAnswerSpan('number', 'We refund within a few business days.', 'How many business days until my refund?'), false);
     assert.equal(hasAnswerSpan('person', 'The treaty was written by Thomas Jefferson.', 'Who wrote the treaty?'), true);
     assert.equal(hasAnswerSpan('person', 'The treaty was written in haste.', 'Who wrote the treaty?'), false);
+  });
+});
+
+describe('answer-type agreement and near-miss evidence (issue 16 item 1)', () => {
+  const chunkOf = (text: string, id = 'doc#0'): RetrievedChunk => ({ chunkId: id, documentId: id.split('#')[0] ?? id, documentVersion: 1, collection: 'help', title: 'History', text, score: 0.6 });
+  const featuresOf = (question: string, text: string) => {
+    const [candidate] = candidatesFor(question, [chunkOf(text)]);
+    assert.ok(candidate, `${question} / ${text}`);
+    return candidate.features;
+  };
+
+  test('a date, a number, a name: typed words, "may" only as a capitalised month, a number with its time unit', () => {
+    const typed = (kind: Parameters<typeof typedWordsOf>[1], text: string): string[] => typedWordsOf(wordTermsOf(text), kind).filter((word) => word.typed).map((word) => word.raw);
+    assert.deepEqual(typed('date', 'It may arrive within 3 business days, or in May 2024.'), ['3', 'business', 'days', 'May', '2024']);
+    assert.deepEqual(typed('number', 'It costs €6.90 for two bags.'), ['6', '90', 'two']);
+    assert.deepEqual(typed('person', 'The treaty was signed by Thomas Jefferson.'), ['Thomas', 'Jefferson']);
+  });
+
+  test('the span of the asked kind must sit next to the matched question terms, not anywhere in the sentence', () => {
+    const near = featuresOf('When did the treaty come into force?', 'The treaty came into force in 1953 after a long debate among the members.');
+    const far = featuresOf('When did the treaty come into force?', 'The treaty came into force after a long debate among the members of the council founded in 1953.');
+    assert.equal(near.typedSpan, 1);
+    assert.equal(far.typedSpan, 1);
+    assert.ok(near.spanNearTerms > far.spanNearTerms, `${near.spanNearTerms} > ${far.spanNearTerms}`);
+  });
+
+  test('a negation in the question the sentence lacks, and a rare question term the sentence lacks, are evidence against', () => {
+    assert.equal(featuresOf('Which members did not sign the treaty?', 'Six members signed the treaty in 1953.').negationMismatch, 1);
+    assert.equal(featuresOf('Which members signed the treaty?', 'Six members signed the treaty in 1953.').negationMismatch, 0);
+    assert.equal(featuresOf('Which members signed the treaty in Lisbon?', 'Six members signed the treaty in 1953. Lisbon hosted the talks.').missingRare, 1);
+  });
+
+  test('for a typed question, only sentences that hold a span of the kind are rivals of the answer', () => {
+    const question = 'When did the council sign the treaty?';
+    const [dated] = candidatesFor(question, [chunkOf('The council signed the treaty in 1953. The council signed the treaty gladly.')]);
+    assert.equal(dated?.text, 'The council signed the treaty in 1953.');
+    assert.ok((dated?.features.margin ?? 0) > 0, 'the undated sentence covers as much but cannot answer "when"');
+  });
+});
+
+describe('the learned answer model (issue 16 item 2)', () => {
+  const zero = Object.fromEntries(['bias', ...FEATURE_NAMES].map((name) => [name, 0])) as AnswerModel['candidate'];
+  const chunk: RetrievedChunk = { chunkId: 'c#0', documentId: 'c', documentVersion: 1, collection: 'help', title: 'Council', text: 'The council signed the treaty in 1953. The council met in Rome.', score: 0.5 };
+
+  test('the candidate with the highest score is chosen, and its confidence is the calibration of its score and lead', () => {
+    const model: AnswerModel = { candidate: { ...zero, typedSpan: 2 }, calibration: { bias: -1, score: 1, lead: 0.5 } };
+    const candidates = candidatesFor('When did the council sign the treaty?', [chunk]);
+    const chosen = chooseAnswer(candidates, model);
+    assert.equal(chosen?.candidate.text, 'The council signed the treaty in 1953.');
+    // score 2, runner-up 0 → lead 2: sigmoid(-1 + 2 + 0.5 × 2)
+    assert.ok(Math.abs((chosen?.confidence ?? 0) - 1 / (1 + Math.exp(-2))) < 1e-9);
+  });
+
+  test('without candidates there is nothing to choose', () => {
+    assert.equal(chooseAnswer([], { candidate: zero, calibration: { bias: 0, score: 1, lead: 0 } }), undefined);
   });
 });
 

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { createTestContext, envelope, type TestContext } from './helpers/context.js';
+import { rmSync } from 'node:fs';
+import { createTestContext, editedBundledTasks, envelope, type TestContext } from './helpers/context.js';
 
 const BUNDLED_CORPUS = join(import.meta.dirname, '..', 'corpus');
 
@@ -34,6 +35,23 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
     assert.match(body.output.citations[0] ?? '', /^payment-methods#/);
   });
 
+  test('a newcomer\'s first questions are answered from the section that answers them, cited (pause, skip, decaf, shop hours…)', async () => {
+    const expected: ReadonlyArray<readonly [string, string, RegExp]> = [
+      ['How do I pause my subscription?', 'subscription-pause-skip-cancel', /^Choose Pause to stop deliveries/],
+      ['Can I skip a delivery?', 'subscription-pause-skip-cancel', /^Choose Skip next delivery/],
+      ['Do you have decaf coffee?', 'allergy-and-decaf', /Decaf is our only decaffeinated coffee/],
+      ['When is the roastery shop open?', 'contact-and-support-hours', /open on Saturdays from 10:00 to 16:00/],
+      ['How long is the password reset link valid?', 'account-and-password-reset', /valid for 60 minutes/],
+      ['What happens if a payment fails?', 'payment-methods', /we try again after 24 hours/],
+    ];
+    for (const [question, document, answer] of expected) {
+      const body = await ask(question);
+      assert.equal(body.status, 'ok', question);
+      assert.match(body.output.answer, answer, question);
+      assert.match(body.output.citations[0] ?? '', new RegExp(`^${document}#`), question);
+    }
+  });
+
   test('a near-miss question whose key term the corpus lacks is abstained on', async () => {
     for (const question of ['How long is the password reset link valid in Japan?', 'When did the roastery open its Berlin shop?']) {
       const body = await ask(question);
@@ -47,5 +65,41 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
       const body = await ask(question);
       assert.equal(body.status, 'abstained', question);
     }
+  });
+});
+
+describe('the task policy sets the answer threshold (issue 16 item 2)', () => {
+  const question = 'Can I change my delivery address?';
+  const answerWith = async (threshold: number | undefined): Promise<{ status: string; output: { confidence: number; abstained: boolean } }> => {
+    const tasksDir = editedBundledTasks({
+      'support.answer': (spec) => {
+        if (threshold !== undefined) spec['answer_threshold'] = threshold;
+      },
+    });
+    const ctx = await createTestContext({ corpusDir: BUNDLED_CORPUS, tasksDir });
+    try {
+      const { key } = await ctx.createKey(['tasks:*']);
+      const response = await request(ctx.app)
+        .post('/v1/tasks/support.answer')
+        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+        .send(JSON.stringify(envelope({ question })));
+      assert.equal(response.status, 200);
+      return response.body;
+    } finally {
+      await ctx.close();
+      rmSync(tasksDir, { recursive: true, force: true });
+    }
+  };
+
+  test('task.json answer_threshold above the answer\'s confidence turns the answer into an abstention; below it, the answer stands', async () => {
+    const usual = await answerWith(undefined);
+    assert.equal(usual.status, 'ok');
+    const strict = await answerWith(Math.min(1, usual.output.confidence + 0.05));
+    assert.equal(strict.status, 'abstained');
+    assert.deepEqual(strict.output, { answer: '', citations: [], confidence: 0, abstained: true });
+    // The confidence shown is rounded to two places: just below it the answer still clears the threshold.
+    const lenient = await answerWith(usual.output.confidence - 0.01);
+    assert.equal(lenient.status, 'ok');
+    assert.equal(lenient.output.confidence, usual.output.confidence);
   });
 });

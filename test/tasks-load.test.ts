@@ -101,6 +101,23 @@ const BROKEN: ReadonlyArray<{ name: string; file: string; change: ((json: Json) 
     names: /task\.json#\/retrieval\/query_fields\/1: "subject" is not a field of input 1\.0/,
   },
   {
+    name: 'an answer threshold outside [0, 1] (issue 16 item 2)',
+    file: 'task.json',
+    change: (json) => (json['answer_threshold'] = 1.5),
+    names: /task\.json#\/answer_threshold: .*1/,
+  },
+  {
+    name: 'an answer threshold on a task without retrieval (issue 16 item 2)',
+    file: 'task.json',
+    change: (json) => {
+      json['retrieval'] = null;
+      json['no_context'] = 'proceed';
+      delete json['abstain_output'];
+      json['answer_threshold'] = 0.5;
+    },
+    names: /task\.json#\/answer_threshold: a task without retrieval gives no grounded answer/,
+  },
+  {
     name: 'a schema ajv refuses in strict mode',
     file: 'input.1.0.schema.json',
     change: (json) => (properties(json)['question']!['pattern'] = '('),

@@ -38,6 +38,12 @@ export const TaskFile = z.strictObject({
     .default([])
     .describe('Hosts that links and images in the output may point to; everything else is the exfiltration channel'),
   max_output_tokens: z.int().min(64).max(8192).default(1024),
+  answer_threshold: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('Grounded answers: the calibrated confidence below which the offline provider abstains; default: its own'),
   input_rules: z.array(PolicyRule).default([]),
   output_rules: z.array(PolicyRule).default([]),
 });

@@ -6,7 +6,10 @@
 import type { ModelClient, ModelTask } from './types.js';
 import { answerFromChunks, DEFAULT_GROUNDED_ANSWER_OPTIONS, type GroundedAnswer, type GroundedAnswerOptions } from './extractive/answer.js';
 
-/** The grounded-answer options: candidate coverage floor and the calibrated answer threshold (src/model/extractive/answer.ts). */
+/**
+ * The grounded-answer options: candidate coverage floor and the calibrated answer threshold (src/model/extractive/answer.ts);
+ * a task's own answer_threshold (task.json) overrides the threshold for its calls.
+ */
 export type OfflineModelOptions = GroundedAnswerOptions;
 
 const approxTokens = (text: string): number => Math.ceil(text.length / 4);
@@ -32,7 +35,8 @@ export function createOfflineModel(options: OfflineModelOptions = DEFAULT_GROUND
     modelName: 'airlock-extractive-1',
     refuses: offlineRefusal,
     async complete(request) {
-      const text = JSON.stringify(answerFromChunks(request.query, request.chunks, options));
+      const threshold = request.answerThreshold ?? options.answerThreshold;
+      const text = JSON.stringify(answerFromChunks(request.query, request.chunks, { ...options, answerThreshold: threshold }));
       const promptTokens = approxTokens(request.system) + approxTokens(request.user);
       const completionTokens = approxTokens(text);
       return { text, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };

@@ -24,6 +24,8 @@ export interface ModelRequest {
   readonly chunks: readonly RetrievedChunk[];
   /** The text the task retrieved with (its query_fields); empty for a task without retrieval. */
   readonly query: string;
+  /** The task's answer threshold (task.json answer_threshold), for a provider whose confidence is calibrated. */
+  readonly answerThreshold?: number;
   readonly signal?: AbortSignal;
 }
 

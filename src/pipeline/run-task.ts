@@ -260,6 +260,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
         input: guardedInput,
         chunks,
         query,
+        ...(spec.answer_threshold === undefined ? {} : { answerThreshold: spec.answer_threshold }),
         ...(run.signal === undefined ? {} : { signal: run.signal }),
       });
     } catch (error) {

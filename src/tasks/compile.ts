@@ -132,6 +132,7 @@ export function compileTask(name: string, files: Readonly<Record<string, string>
 
   if (files[spec.instructions] === undefined) at(spec.instructions, '', 'file not found in the task folder');
   const retrieval = spec.retrieval;
+  if (retrieval === null && spec.answer_threshold !== undefined) at(TASK_FILE, '/answer_threshold', 'a task without retrieval gives no grounded answer to hold to a threshold; drop the key');
   if (retrieval === null && spec.no_context !== 'proceed') at(TASK_FILE, '/no_context', 'a task without retrieval has no "no context" case; use "proceed" or drop the key');
   if (spec.no_context === 'abstain') {
     if (spec.abstain_output === undefined) at(TASK_FILE, '/abstain_output', 'no_context "abstain" needs an abstain_output');

@@ -1,6 +1,6 @@
 // What kind of span a question asks for (issue 16 item 1): who → a name, when / what year → a date or time, how many /
 // how much → a number or amount, where → a place. A sentence that holds no such span, new to the question, cannot answer it.
-import { termOf, wordsOf } from './terms.js';
+import { termOf, wordsOf, wordTermsOf, type Word } from './terms.js';
 
 export type AnswerKind = 'person' | 'date' | 'number' | 'place' | 'any';
 
@@ -37,30 +37,41 @@ const WEEKDAYS = 'monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekd
 const NUMBER_WORDS =
   'one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|half|twice|once|several|single|double|triple';
 
-const DATE_SPAN = new RegExp(
-  `\\b(?:\\d{3,4}s?|\\d{1,2}(?:st|nd|rd|th)|\\d{1,2}[:.]\\d{2}|(?:${MONTHS}|${WEEKDAYS})|(?:\\d+|${NUMBER_WORDS})[ -](?:business |working |calendar )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies))|(?:${NUMBER_WORDS}|\\d+\\w*)[ -]century|centur(?:y|ies)|bc|ad|bce|ce|today|yesterday|tomorrow|daily|weekly|monthly|annually|immediately|ago|before|after|until|during|since)\\b`,
-  'giu',
-);
-const NUMBER_SPAN = new RegExp(`[€$£¥%]|\\b(?:\\d[\\d,.]*|${NUMBER_WORDS}|percent|per cent|free)\\b`, 'giu');
+const DATE_WORD = new RegExp(`^(?:\\d{3,4}s?|\\d{1,2}(?:st|nd|rd|th)|${MONTHS}|${WEEKDAYS}|centur(?:y|ies)|decades?|bc|ad|bce|ce|today|yesterday|tomorrow|daily|weekly|monthly|annually|immediately|ago)$`, 'u');
+const TIME_UNIT = /^(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|business|working|calendar)$/u;
+const NUMBER_WORD = new RegExp(`^(?:\\d[\\d,.]*\\w*|${NUMBER_WORDS}|percent|free)$`, 'u');
 
-/** Capitalised words that are not where a sentence starts: names of people, places, organisations. */
-function properNouns(sentence: string): string[] {
-  const words = sentence.match(/[\p{L}\p{N}][\p{L}\p{N}'’.-]*/gu) ?? [];
-  return words.filter((word, i) => /^\p{Lu}/u.test(word) && (i > 0 || !/^\p{Lu}\p{Ll}+$/u.test(word)));
+export interface TypedWord extends Word {
+  /** The word is part of a span of the asked kind. */
+  readonly typed: boolean;
+}
+
+/** Whether each word belongs to a span of `kind`: a date or duration, a number or amount, or a name (a capital inside the sentence). */
+export function typedWordsOf(words: readonly Word[], kind: AnswerKind): TypedWord[] {
+  const isNumber = (i: number): boolean => NUMBER_WORD.test(words[i]?.lower ?? '');
+  const typed: boolean[] = [];
+  const typedAt = (word: Word, i: number): boolean => {
+    switch (kind) {
+      case 'any':
+        return false;
+      case 'date':
+        // "may" is a month only when capitalised inside the sentence.
+        if (word.lower === 'may') return i > 0 && word.raw === 'May';
+        // A year, a month, a weekday, a century; or a number and the time unit words after it ("3 business days").
+        return DATE_WORD.test(word.lower) || (isNumber(i) && TIME_UNIT.test(words[i + 1]?.lower ?? '')) || (TIME_UNIT.test(word.lower) && (typed[i - 1] ?? false));
+      case 'number':
+        return isNumber(i);
+      case 'person':
+      case 'place':
+        return /^\p{Lu}/u.test(word.raw) && (i > 0 || !/^\p{Lu}\p{Ll}+$/u.test(word.raw));
+    }
+  };
+  words.forEach((word, i) => typed.push(typedAt(word, i)));
+  return words.map((word, i) => ({ ...word, typed: typed[i] ?? false }));
 }
 
 /** True when `sentence` holds a span of the asked kind that the question does not already state. */
 export function hasAnswerSpan(kind: AnswerKind, sentence: string, question: string): boolean {
-  if (kind === 'any') return true;
   const asked = new Set(wordsOf(question));
-  const isNew = (span: string): boolean => wordsOf(span).some((word) => !asked.has(word));
-  switch (kind) {
-    case 'date':
-      return [...sentence.matchAll(DATE_SPAN)].some((match) => isNew(match[0]));
-    case 'number':
-      return [...sentence.matchAll(NUMBER_SPAN)].some((match) => /[€$£¥%]/u.test(match[0]) || isNew(match[0]));
-    case 'person':
-    case 'place':
-      return properNouns(sentence).some(isNew);
-  }
+  return typedWordsOf(wordTermsOf(sentence), kind).some((word) => word.typed && !asked.has(word.lower));
 }

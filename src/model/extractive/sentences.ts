@@ -82,21 +82,27 @@ const SENTENCE_OPENERS = new Set('a all an any as at each every few for from how
 const opensSentence = (word: string, next: string): boolean =>
   /^["'“(]?\p{Lu}/u.test(word) && (SENTENCE_OPENERS.has(word.toLowerCase()) || /^\p{Ll}/u.test(next));
 
+/** A sentence end inside a run of words: a heading never holds one. */
+const HOLDS_SENTENCE_END = /[.!?]["'”’)\]]*(?:\s|$)/u;
+
 /**
  * A heading runs until a bullet or the first capitalised word that opens a sentence (a function word, or a capital
  * followed by a lower-case word): "Failed payments If a payment fails…" is the heading "Failed payments" and the
- * sentence "If a payment fails…".
+ * sentence "If a payment fails…". A heading that would run past a sentence end ("Pause Choose **Pause** to stop
+ * deliveries…") ends at its first capitalised word instead, as an imperative sentence starts there.
  */
 function splitHeading(text: string): { heading: string; rest: string } {
   const bullet = BULLET.exec(text);
   const end = bullet === null ? text.length : bullet.index;
   const words = text.slice(0, end).split(/\s+/u);
-  for (let i = 1; i < words.length; i += 1) {
-    if (opensSentence(words[i] ?? '', words[i + 1] ?? '')) {
-      return { heading: words.slice(0, i).join(' '), rest: `${words.slice(i).join(' ')}${text.slice(end)}` };
-    }
+  const split = (i: number): { heading: string; rest: string } => ({ heading: words.slice(0, i).join(' '), rest: `${words.slice(i).join(' ')}${text.slice(end)}` });
+  const opener = words.findIndex((word, i) => i > 0 && opensSentence(word, words[i + 1] ?? ''));
+  const heading = words.slice(0, opener < 0 ? words.length : opener).join(' ');
+  if (HOLDS_SENTENCE_END.test(heading)) {
+    const capital = words.findIndex((word, i) => i > 0 && /^["'“(*_\[]*\p{Lu}/u.test(word));
+    if (capital > 0) return split(capital);
   }
-  return { heading: words.join(' '), rest: text.slice(end) };
+  return opener < 0 ? { heading: words.join(' '), rest: text.slice(end) } : split(opener);
 }
 
 /**

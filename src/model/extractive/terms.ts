@@ -9,7 +9,9 @@ const STOPWORDS = new Set(
     'these they this those to was we were what whatever when where which while who whom whose why will with would you your yours ' +
     'about after again all am any because before both each few more most other over own same some such too under until up very just ' +
     'also get got want need please tell know already still ever really actually anyone someone something one ones us i\'m it\'s ' +
-    'there\'s didn\'t doesn\'t don\'t won\'t can\'t isn\'t wasn\'t aren\'t name named called kind type').split(' '),
+    'there\'s didn\'t doesn\'t don\'t won\'t can\'t isn\'t wasn\'t aren\'t name named called kind type ' +
+    // How a customer asks rather than what about: "When is customer support available?" is about support.
+    'customer customers available').split(' '),
 );
 
 /** Irregular verb and noun forms, mapped to the form Porter stems like the regular ones. */
@@ -38,21 +40,53 @@ const IRREGULAR: Readonly<Record<string, string>> = Object.fromEntries(
 
 const foldDiacritics = (text: string): string => (/[^\u0000-\u007f]/.test(text) ? text.normalize('NFKD').replace(/\p{M}/gu, '') : text);
 
+/** A word carries content unless it is a function word or a lone letter. */
+const carriesContent = (word: string): boolean => !STOPWORDS.has(word) && (word.length > 1 || /\d/.test(word));
+
+const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu;
+const dropPossessive = (word: string): string => word.replace(/['’]s$/u, '');
+
 /** Lower-cased word tokens, diacritics folded; a possessive 's is dropped ("Normandy's" is "normandy"). */
 export const wordsOf = (text: string): string[] =>
-  (foldDiacritics(text.normalize('NFKC')).toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu) ?? []).map((word) =>
-    word.replace(/['’]s$/u, ''),
-  );
+  (foldDiacritics(text.normalize('NFKC')).toLowerCase().match(WORD) ?? []).map(dropPossessive);
+
+export interface Word {
+  /** As written (diacritics folded), for case: a capitalised word inside a sentence is a name. */
+  readonly raw: string;
+  readonly lower: string;
+  /** Its content term, or undefined for a function word. */
+  readonly term: string | undefined;
+}
+
+/** Every word of a text in order, with its case kept and its content term (if it carries content). */
+export const wordTermsOf = (text: string): Word[] =>
+  (foldDiacritics(text.normalize('NFKC')).match(WORD) ?? []).map((raw) => {
+    const lower = dropPossessive(raw.toLowerCase());
+    return { raw, lower, term: carriesContent(lower) ? termOf(lower) : undefined };
+  });
+
+/** Stems already computed: a call stems every word of five chunks, mostly the same words as the call before. */
+const stems = new Map<string, string>();
+/** Bounded so that arbitrary caller text cannot grow it without limit; refilled from empty when full. */
+const MAX_CACHED_STEMS = 50_000;
 
 /** The term one word counts as: its regular form when irregular, then Porter's stem. */
 export function termOf(word: string): string {
   const lower = word.toLowerCase();
-  return porterStem(IRREGULAR[lower] ?? lower);
+  const cached = stems.get(lower);
+  if (cached !== undefined) return cached;
+  if (stems.size >= MAX_CACHED_STEMS) stems.clear();
+  const term = porterStem(IRREGULAR[lower] ?? lower);
+  stems.set(lower, term);
+  return term;
 }
 
-const carriesContent = (word: string): boolean => !STOPWORDS.has(word) && (word.length > 1 || /\d/.test(word));
+/** Words that negate a following participle ("have not opened"). */
+const VERB_NEGATIONS = /^(?:not|never|cannot|\w+n['’]t)$/u;
+const NEGATIONS = /^(?:no|nor|neither|without)$/u;
 
-const NEGATIONS = /^(?:not|never|cannot|\w+n['’]t)$/u;
+/** "not", "never", "no", "without" or a contracted "n't". */
+export const isNegation = (word: string): boolean => VERB_NEGATIONS.test(word) || NEGATIONS.test(word);
 
 /**
  * Content terms of a text, in order, repeats kept. A negated participle reads as its un- form ("have not opened" is
@@ -64,7 +98,7 @@ export function contentTermsOf(text: string): string[] {
   for (let i = 0; i < words.length; i += 1) {
     const word = words[i] ?? '';
     const next = words[i + 1] ?? '';
-    if (NEGATIONS.test(word) && /(?:ed|en)$/u.test(next)) {
+    if (VERB_NEGATIONS.test(word) && /(?:ed|en)$/u.test(next)) {
       terms.push(termOf(`un${next}`));
       i += 1;
     } else if (carriesContent(word)) {
