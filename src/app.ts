@@ -199,7 +199,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.get('/metrics', authenticateKey, requireAdmin, async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.render());
   });
   app.all('/v1/tasks/:task', () => {
     throw new AppError('method_not_allowed', { detail: 'Use POST.', headers: { Allow: 'POST' } });

@@ -12,7 +12,7 @@ import { createApp } from './app.js';
 import { bootstrapCorpus } from './corpus/files.js';
 import { createMetrics } from './metrics.js';
 import { packageVersion } from './package-info.js';
-import { runWorkerPool } from './processes.js';
+import { clusterMetricsRenderer, runWorkerPool } from './processes.js';
 
 const version = packageVersion();
 
@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     runWorkerPool({ processes: config.AIRLOCK_PROCESSES, stopTimeoutMs: config.AIRLOCK_SHUTDOWN_GRACE_MS + 5_000, logger });
     return;
   }
-  const metrics = createMetrics({ defaultMetrics: true });
+  const processMetrics = createMetrics({ defaultMetrics: true });
+  const metrics = cluster.isWorker ? { ...processMetrics, render: clusterMetricsRenderer(processMetrics.registry) } : processMetrics;
   const runtime = await openRuntime(config, {
     onUpstreamAttempt: () => metrics.upstreamAttempt(),
     onBackgroundError: (error) => logger.warn({ err: error }, 'corpus index replica: background catch-up failed; searches still check the generation'),

@@ -19,6 +19,8 @@ export interface StateProbes {
 
 export interface Metrics extends PipelineObserver {
   readonly registry: Registry;
+  /** The text `/metrics` serves: this registry's, or every worker's summed under AIRLOCK_PROCESSES (src/processes.ts). */
+  render(): Promise<string>;
   request(route: string, task: string, status: number, seconds: number): void;
   upstreamAttempt(): void;
   /** One webhook attempt: delivered, scheduled for retry, or dead-lettered. */
@@ -46,6 +48,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Webhook deliveries in the outbox by state (pending, delivered, dead: the dead-letter count)',
     labelNames: ['state'],
     registers: [registry],
+    // Read from the shared store: every worker reports the same count, so summed workers report it once (AIRLOCK_PROCESSES).
+    aggregator: 'first',
     async collect() {
       if (probes?.webhookDeliveries === undefined) return;
       for (const [state, count] of Object.entries(await probes.webhookDeliveries())) this.set({ state }, count);
@@ -55,6 +59,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     name: 'airlock_review_queue_depth',
     help: 'Open review items',
     registers: [registry],
+    aggregator: 'first',
     async collect() {
       if (probes !== undefined) this.set(await probes.openReviews());
     },
@@ -64,6 +69,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Corpus document versions by state',
     labelNames: ['state'],
     registers: [registry],
+    aggregator: 'first',
     async collect() {
       if (probes === undefined) return;
       for (const [state, count] of Object.entries(await probes.versionsByState())) this.set({ state }, count);
@@ -71,8 +77,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   new Gauge({
     name: 'airlock_index_generation',
-    help: 'Corpus generation this process has indexed',
+    help: 'Corpus generation this process has indexed (the furthest behind, with AIRLOCK_PROCESSES)',
     registers: [registry],
+    aggregator: 'min',
     async collect() {
       if (probes !== undefined) this.set(await probes.indexGeneration());
     },
@@ -80,6 +87,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
 
   return {
     registry,
+    render: () => registry.metrics(),
     request(route, task, status, seconds) {
       requests.inc({ route, task, status: String(status) });
       requestSeconds.observe({ route }, seconds);

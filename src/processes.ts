@@ -4,6 +4,7 @@
 // one process: see README, "Running at scale".
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 
 export interface WorkerPoolOptions {
   readonly processes: number;
@@ -18,6 +19,51 @@ export interface WorkerPoolOptions {
 
 /** More unexpected exits than this within a minute means the workers cannot stay up: stop instead of looping. */
 const RESTARTS_PER_MINUTE = 10;
+/** IPC message a worker sends for, and gets back with, every worker's metrics summed by the primary. */
+const CLUSTER_METRICS = 'airlock:cluster-metrics';
+
+interface ClusterMetricsMessage {
+  readonly type: typeof CLUSTER_METRICS;
+  readonly id: number;
+  readonly text?: string;
+  readonly error?: string;
+}
+
+const isClusterMetricsMessage = (message: unknown): message is ClusterMetricsMessage =>
+  typeof message === 'object' && message !== null && (message as { type?: unknown }).type === CLUSTER_METRICS;
+
+/**
+ * In a worker: what `/metrics` serves, whichever worker the scrape reaches, is every worker's metrics summed (counters
+ * and histograms add up), asked of the primary, which collects them with prom-client's AggregatorRegistry. A scrape
+ * answered by one worker alone would make every rate jump between workers.
+ */
+export function clusterMetricsRenderer(registry: Registry, timeoutMs = 5_000): () => Promise<string> {
+  AggregatorRegistry.setRegistries([registry]);
+  // The constructor installs prom-client's worker-side listener that answers the primary's collection requests.
+  new AggregatorRegistry();
+  const pending = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  process.on('message', (message: unknown) => {
+    if (!isClusterMetricsMessage(message)) return;
+    const waiting = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.text !== undefined) waiting?.resolve(message.text);
+    else waiting?.reject(new Error(`the primary could not collect the workers' metrics: ${message.error ?? 'no answer'}`));
+  });
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      const id = (nextId += 1);
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`the primary did not send the workers' metrics within ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(id, {
+        resolve: (text) => (clearTimeout(timer), resolve(text)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      });
+      process.send?.({ type: CLUSTER_METRICS, id } satisfies ClusterMetricsMessage);
+    });
+}
 
 /**
  * Runs in the primary. The first worker starts alone (it applies migrations and ingests the bundled corpus into an
@@ -37,6 +83,18 @@ export function runWorkerPool(options: WorkerPoolOptions): void {
   let announced = false;
   let exitCode = 0;
   const recentRestarts: number[] = [];
+
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: unknown) => {
+    if (!isClusterMetricsMessage(message)) return;
+    const reply = (answer: Partial<ClusterMetricsMessage>): void => {
+      if (worker.isConnected()) worker.send({ type: CLUSTER_METRICS, id: message.id, ...answer });
+    };
+    aggregator.clusterMetrics().then(
+      (text) => reply({ text }),
+      (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
+    );
+  });
 
   const fork = (): Worker => {
     const worker = cluster.fork();

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { passagesOf, splitProse } from '../src/model/extractive/sentences.js';
-import { hasAnswerSpan, questionTypeOf, typedWordsOf } from '../src/model/extractive/question-type.js';
-import { contentTermsOf, wordTermsOf } from '../src/model/extractive/terms.js';
+import { holdsNewSpan, questionTypeOf, typedWordsOf, type AnswerKind } from '../src/model/extractive/question-type.js';
+import { contentTermsOf, wordsOf, wordTermsOf } from '../src/model/extractive/terms.js';
 import { answerFromChunks } from '../src/model/extractive/answer.js';
 import { chooseAnswer, FEATURE_NAMES, type AnswerModel } from '../src/model/extractive/answer-model.js';
 import { candidatesFor } from '../src/model/extractive/support.js';
@@ -81,6 +81,7 @@ describe('question kinds and answer spans (issue 16 item 1)', () => {
   });
 
   test('a sentence without a span of the asked kind, new to the question, cannot answer it', () => {
+    const hasAnswerSpan = (kind: AnswerKind, sentence: string, asked: string): boolean => holdsNewSpan(typedWordsOf(wordTermsOf(sentence), kind), new Set(wordsOf(asked)));
     const question = 'In what year were the rule changes introduced?';
     assert.equal(hasAnswerSpan('date', 'The rule changes were introduced to reduce costs.', question), false);
     assert.equal(hasAnswerSpan('date', 'The rule changes were introduced in 1973.', question), true);

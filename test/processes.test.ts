@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { runCli } from '../src/cli/main.js';
 import { capture } from './helpers/capture.js';
 import { offeredChunkIds, startMockUpstream, type ChatRequestBody, type MockUpstream } from './helpers/mock-upstream.js';
-import { assertOneRateLimitAcrossWorkers, assertRetryReplayedOnOtherWorker, killStarted, logLine, logLines, poolEnv, send, sendToOtherWorker, spawnMain, startPool, type Pool } from './helpers/worker-pool.js';
+import { assertOneRateLimitAcrossWorkers, assertRetryReplayedOnOtherWorker, exchange, killStarted, logLine, logLines, poolEnv, send, sendToOtherWorker, spawnMain, startPool, type Pool } from './helpers/worker-pool.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS_PER_MINUTE = 6;
@@ -45,10 +45,10 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
   let pool: Pool;
 
   /** A fresh tasks key made through the CLI on the pool's file, so no test spends another's limits. */
-  const newKey = async (name: string): Promise<string> => {
+  const newKey = async (name: string, scopes = 'tasks:*'): Promise<string> => {
     const out = capture();
     const errors = capture();
-    assert.equal(await runCli(['keys', 'create', '--name', name, '--scopes', 'tasks:*', '--json'], env, out.stream, errors.stream), 0, errors.text());
+    assert.equal(await runCli(['keys', 'create', '--name', name, '--scopes', scopes, '--json'], env, out.stream, errors.stream), 0, errors.text());
     return (JSON.parse(out.text()) as { key: string }).key;
   };
   const ask = (key: string, question: string, headers: Record<string, string> = {}) => ({ key, body: envelope({ question }), headers });
@@ -120,6 +120,28 @@ describe('AIRLOCK_PROCESSES=2 on the embedded store (issue 17 item 4)', () => {
     }
     assert.equal(served.size, 2, 'both workers answered');
     for (const [worker, cited] of served) assert.deepEqual(cited, ['van-colour'], `worker ${worker} cites the new document`);
+  });
+
+  test('GET /metrics sums every worker\'s counters, whichever worker the scrape reaches', async () => {
+    const admin = await newKey('metrics', 'admin');
+    /** airlock_requests_total for lead.classify refused with 400, as one scrape reports it. */
+    const refusedCount = async (): Promise<number> => {
+      const scrape = await exchange(pool, '/metrics', { key: admin });
+      assert.equal(scrape.status, 200, scrape.body);
+      return [...scrape.body.matchAll(/^airlock_requests_total\{[^}]*task="lead\.classify"[^}]*status="400"[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+    };
+    const before = await refusedCount();
+    const key = await newKey('metrics-traffic');
+    const workers = new Set<number>();
+    for (let i = 0; i < 4; i += 1) workers.add((await send(pool, '/v1/tasks/lead.classify', { key, body: { not: 'an envelope' } })).worker);
+    assert.equal(workers.size, 2, 'both workers served some of the requests');
+    // Consecutive scrapes reach the two workers in turn; each must report all four.
+    assert.deepEqual([await refusedCount(), await refusedCount()], [before + 4, before + 4]);
+    // A gauge read from the shared store is reported once, not once per worker.
+    const listed = await exchange(pool, '/admin/corpus/documents', { key: admin });
+    const approved = (JSON.parse(listed.body) as { stats: { versionsByState: Record<string, number> } }).stats.versionsByState['approved'];
+    const scraped = (await exchange(pool, '/metrics', { key: admin })).body;
+    assert.equal(Number(/^airlock_corpus_versions\{state="approved"\} (\d+)$/m.exec(scraped)?.[1]), approved);
   });
 
   test('a worker killed with SIGKILL is replaced, and the pool serves on both workers again', async () => {

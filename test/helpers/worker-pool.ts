@@ -94,10 +94,12 @@ export async function logLine(pool: Pool, accept: (line: Record<string, unknown>
 }
 
 /** One request on a connection of its own (no keep-alive), and the worker that served it. */
-export async function send(pool: Pool, path: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const requestId = `processes-${randomUUID()}`;
+type RequestOptions = { key?: string; body?: unknown; headers?: Record<string, string> };
+
+/** One request on a connection of its own (no keep-alive); which worker answered is not known (see send). */
+export function exchange(pool: Pool, path: string, options: RequestOptions = {}): Promise<Omit<Reply, 'worker'>> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const { status, headers, body } = await new Promise<{ status: number; headers: Reply['headers']; body: string }>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: '127.0.0.1',
@@ -106,7 +108,6 @@ export async function send(pool: Pool, path: string, options: { key?: string; bo
         method: payload === undefined ? 'GET' : 'POST',
         agent: false,
         headers: {
-          'x-request-id': requestId,
           ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
           ...options.headers,
@@ -121,12 +122,18 @@ export async function send(pool: Pool, path: string, options: { key?: string; bo
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** One request on a connection of its own, and the worker that served it, from its access-log line. */
+export async function send(pool: Pool, path: string, options: RequestOptions = {}): Promise<Reply> {
+  const requestId = `processes-${randomUUID()}`;
+  const reply = await exchange(pool, path, { ...options, headers: { 'x-request-id': requestId, ...options.headers } });
   const line = await logLine(pool, (entry) => entry['msg'] === 'request' && entry['request_id'] === requestId, `request ${requestId}`);
-  return { status, headers, body, worker: line['worker'] as number };
+  return { ...reply, worker: line['worker'] as number };
 }
 
 /** Sends until a worker other than `worker` serves the request (the primary hands connections out in turn). */
-export async function sendToOtherWorker(pool: Pool, worker: number, path: string, options: Parameters<typeof send>[2]): Promise<Reply> {
+export async function sendToOtherWorker(pool: Pool, worker: number, path: string, options: RequestOptions): Promise<Reply> {
   for (let attempt = 0; attempt < 4; attempt += 1) {
     const reply = await send(pool, path, options);
     if (reply.worker !== worker) return reply;
@@ -149,7 +156,7 @@ export async function assertOneRateLimitAcrossWorkers(pool: Pool, key: string, p
 }
 
 /** IDEM-5, IDEM-6: `call` (with an Idempotency-Key) answered once, then replayed by the other worker; `modelCalls` counts upstream calls. */
-export async function assertRetryReplayedOnOtherWorker(pool: Pool, call: Parameters<typeof send>[2], modelCalls: () => number): Promise<void> {
+export async function assertRetryReplayedOnOtherWorker(pool: Pool, call: RequestOptions, modelCalls: () => number): Promise<void> {
   const before = modelCalls();
   const first = await send(pool, '/v1/tasks/support.answer', call);
   assert.equal(first.status, 200, first.body);

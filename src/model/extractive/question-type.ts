@@ -1,6 +1,6 @@
 // What kind of span a question asks for (issue 16 item 1): who → a name, when / what year → a date or time, how many /
 // how much → a number or amount, where → a place. A sentence that holds no such span, new to the question, cannot answer it.
-import { termOf, wordsOf, wordTermsOf, type Word } from './terms.js';
+import { termOf, wordsOf, type Word } from './terms.js';
 
 export type AnswerKind = 'person' | 'date' | 'number' | 'place' | 'any';
 
@@ -70,8 +70,5 @@ export function typedWordsOf(words: readonly Word[], kind: AnswerKind): TypedWor
   return words.map((word, i) => ({ ...word, typed: typed[i] ?? false }));
 }
 
-/** True when `sentence` holds a span of the asked kind that the question does not already state. */
-export function hasAnswerSpan(kind: AnswerKind, sentence: string, question: string): boolean {
-  const asked = new Set(wordsOf(question));
-  return typedWordsOf(wordTermsOf(sentence), kind).some((word) => word.typed && !asked.has(word.lower));
-}
+/** True when the sentence's typed words hold a span of the asked kind that the question (its lower-cased words) does not state. */
+export const holdsNewSpan = (words: readonly TypedWord[], asked: ReadonlySet<string>): boolean => words.some((word) => word.typed && !asked.has(word.lower));

@@ -4,7 +4,7 @@
 // lacks and gets no candidate. Everything else is evidence for the learned scorer (answer-model.ts): how much of the
 // question the sentence covers (a term few retrieved sentences share carries the question), whether a span of the kind asked sits next to them, which rare term is missing.
 import type { RetrievedChunk } from '../../retrieval/types.js';
-import { questionTypeOf, typedWordsOf, type TypedWord } from './question-type.js';
+import { holdsNewSpan, questionTypeOf, typedWordsOf, type TypedWord } from './question-type.js';
 import { passagesOf } from './sentences.js';
 import { contentTermsOf, isNegation, wordTermsOf } from './terms.js';
 
@@ -112,7 +112,7 @@ export function candidatesFor(question: string, chunks: readonly RetrievedChunk[
   const coverage = units.map((unit) => share((term) => (unit.terms.has(term) ? 1 : unit.context.has(term) ? CONTEXT_CREDIT : 0)));
   const words = units.map((unit) => typedWordsOf(wordTermsOf(unit.text), type.kind));
   // A sentence can answer a typed question only with a span of the kind asked the question does not state.
-  const canAnswer = words.map((sentence) => type.kind === 'any' || sentence.some((word) => word.typed && !questionWords.has(word.lower)));
+  const canAnswer = words.map((sentence) => type.kind === 'any' || holdsNewSpan(sentence, questionWords));
   // Its rivals are the other sentences that could answer too: the best coverage among them, and the runner-up's.
   const sorted = coverage.filter((_, i) => canAnswer[i]).sort((a, b) => b - a);
   const questionTerms = Math.log(1 + terms.length);
