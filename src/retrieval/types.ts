@@ -41,6 +41,22 @@ export interface Retriever {
   search(request: SearchRequest): Promise<RetrievedChunk[]>;
 }
 
+/**
+ * A chunk of an approved version: what the store's rows hand the retrieval engine (retrieval/engine.ts) to index, and
+ * what a hit returns.
+ */
+export interface ApprovedChunk {
+  /** The backend's row id: unique per stored chunk, the key deltas name. */
+  readonly rowid: number;
+  readonly chunkId: string;
+  readonly documentId: string;
+  readonly version: number;
+  readonly collection: string;
+  readonly title: string;
+  readonly text: string;
+  readonly embedding: Float32Array;
+}
+
 export interface ScanFinding {
   readonly ordinal: number;
   readonly reasons: readonly string[];

@@ -37,6 +37,8 @@ export interface VectorIndexOptions {
 }
 
 const INITIAL_CAPACITY = 64;
+/** A posting packs the slot into 24 bits, so a partition holds at most 2^23 vectors. */
+const SLOTS_PER_PARTITION = 1 << 23;
 
 /** A dimension's postings, unordered: slot << 8 | code byte, one per vector whose value there is ≥ the posting floor. */
 class PostingList {
@@ -79,7 +81,12 @@ class Partition {
   /** Query scratch, reused across queries: partial scores by slot. */
   partial: Float32Array;
 
-  constructor(readonly dimension: number, readonly floor: number) {
+  constructor(
+    readonly dimension: number,
+    readonly floor: number,
+    /** Its position in the index's partition list (packed into the rowid → place map). */
+    readonly number: number,
+  ) {
     this.codes = new Int8Array(dimension * INITIAL_CAPACITY);
     this.scales = new Float32Array(INITIAL_CAPACITY);
     this.rowids = new Float64Array(INITIAL_CAPACITY);
@@ -138,7 +145,7 @@ class Partition {
   private grow(): void {
     const capacity = grownCapacity(this.capacity);
     // A posting packs the slot into 24 bits.
-    if (capacity > 1 << 23) throw new Error('vector index partition is full (8M vectors)');
+    if (capacity > SLOTS_PER_PARTITION) throw new Error('vector index partition is full (8M vectors)');
     this.codes = widened(this.codes, capacity * this.dimension);
     this.scales = widened(this.scales, capacity);
     this.rowids = widened(this.rowids, capacity);
@@ -173,7 +180,13 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
   const probeMass = options.probeMass ?? 0.9;
   const postingFloor = options.postingFloor ?? 0.05;
   const partitions = new Map<string, Partition>();
-  const located = new Map<number, { partition: Partition; slot: number }>();
+  const partitionList: Partition[] = [];
+  // rowid → partition number × 2^23 + slot: a small integer per chunk instead of an object (RSS at 100k chunks).
+  const located = new Map<number, number>();
+  const place = (rowid: number): { partition: Partition; slot: number } | undefined => {
+    const packed = located.get(rowid);
+    return packed === undefined ? undefined : { partition: partitionList[Math.floor(packed / SLOTS_PER_PARTITION)] as Partition, slot: packed % SLOTS_PER_PARTITION };
+  };
   const histogram = new Uint32Array(4096);
 
   /** Keeps `hits` as the best `k` seen so far, best first (ties: lower rowid first). */
@@ -206,16 +219,17 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
       if (located.has(rowid)) return;
       let partition = partitions.get(collection);
       if (!partition) {
-        partition = new Partition(dimension, postingFloor);
+        partition = new Partition(dimension, postingFloor, partitionList.length);
         partitions.set(collection, partition);
+        partitionList.push(partition);
       }
-      located.set(rowid, { partition, slot: partition.push(rowid, vector) });
+      located.set(rowid, partition.number * SLOTS_PER_PARTITION + partition.push(rowid, vector));
     },
     remove(rowid) {
-      const place = located.get(rowid);
-      if (!place) return;
+      const found = place(rowid);
+      if (!found) return;
       located.delete(rowid);
-      place.partition.removeAt(place.slot);
+      found.partition.removeAt(found.slot);
     },
     search(query, collections, k) {
       if (k <= 0) return [];
@@ -279,9 +293,9 @@ export function createVectorIndex(dimension: number, options: VectorIndexOptions
       return hits;
     },
     similarity(query, rowid) {
-      const place = located.get(rowid);
-      if (!place) return undefined;
-      const { partition, slot } = place;
+      const found = place(rowid);
+      if (!found) return undefined;
+      const { partition, slot } = found;
       let sum = 0;
       for (let d = 0, offset = slot * dimension; d < dimension; d += 1, offset += 1) {
         const value = query[d] ?? 0;

@@ -3,7 +3,9 @@
 // log of what became retrievable or stopped being. Stores never rank: the one retrieval engine (retrieval/engine.ts) is
 // built from these rows and follows the log (corpus/follower.ts).
 import type { ContentType, CorpusChunk, CorpusDocument, CorpusVersion, VersionState } from '../contracts/corpus.js';
-import type { ChunkingSettings, ScanFinding } from '../retrieval/types.js';
+import type { ApprovedChunk, ChunkingSettings, ScanFinding } from '../retrieval/types.js';
+
+export type { ApprovedChunk } from '../retrieval/types.js';
 
 export const REINDEX_COMMAND = 'airlock corpus reindex';
 
@@ -79,17 +81,28 @@ export interface NewVersion {
   readonly approve: boolean;
 }
 
-/** A chunk of an approved version, everything the retrieval engine indexes and a hit returns. */
-export interface ApprovedChunk {
-  readonly rowid: number;
-  readonly chunkId: string;
-  readonly documentId: string;
-  readonly version: number;
-  readonly collection: string;
-  readonly title: string;
-  readonly text: string;
-  readonly embedding: Float32Array;
+/** An approved chunk as both backends read it (PostgreSQL names its id column rowid in the select). */
+export interface ApprovedChunkRow {
+  rowid: number;
+  chunk_id: string;
+  document_id: string;
+  version: number;
+  collection: string;
+  title: string;
+  text: string;
+  embedding: Buffer;
 }
+
+export const toApprovedChunk = (row: ApprovedChunkRow): ApprovedChunk => ({
+  rowid: row.rowid,
+  chunkId: row.chunk_id,
+  documentId: row.document_id,
+  version: row.version,
+  collection: row.collection,
+  title: row.title,
+  text: row.text,
+  embedding: bytesToVector(row.embedding),
+});
 
 /**
  * One entry of the change log, in commit order. Every generation holds at least one entry, and one transaction's

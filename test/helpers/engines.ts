@@ -1,7 +1,11 @@
 // The real engines for the integration suite: AIRLOCK_TEST_DATABASE_URL and AIRLOCK_TEST_REDIS_URL are required (the
 // suite fails without them, it never skips), and every test run gets a database of its own, dropped afterwards.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import type { Corpus } from '../../src/corpus/corpus.js';
+import { openPostgresCorpus } from '../../src/corpus/open.js';
+import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
+import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
 
 export interface Engines {
   readonly databaseUrl: string;
@@ -49,4 +53,9 @@ export async function createTestDatabase(serverUrl: string): Promise<TestDatabas
       }
     },
   };
+}
+
+/** A corpus handle on `pool` with the local embedder, hearing other handles' commits on its own LISTEN connection. */
+export async function openTestPostgresCorpus(pool: pg.Pool, listenUrl: string): Promise<Corpus> {
+  return openPostgresCorpus({ pool, listenUrl, embedder: createHashingEmbedder(), clock: () => new Date(), newId: randomUUID, chunking: DEFAULT_CHUNKING });
 }

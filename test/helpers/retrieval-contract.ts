@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Corpus, IngestInput } from '../../src/corpus/corpus.js';
+import { doc } from '../fixtures/corpus/open-corpus.js';
 
 export interface RetrievalBackend {
   /** Another corpus handle on the same database, as a second Airlock process (or the CLI) would open. */
@@ -38,17 +39,7 @@ export const RANKING_QUERIES = [
   'gift card expiry',
 ];
 
-const document = (id: string, collection: string, content: string, approve = true): IngestInput => ({
-  id,
-  collection,
-  source: `test://${id}`,
-  owner: 'tests@airlock.example',
-  title: `Title of ${id}`,
-  content,
-  contentType: 'markdown',
-  actor: 'key_admin',
-  approve,
-});
+const document = (id: string, collection: string, content: string, approve = true): IngestInput => doc(id, collection, content, { approve });
 
 /**
  * Ingests the ranking corpus into `collection` (and a neighbour collection that must never answer), with the churn

@@ -5,13 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
-import { randomUUID } from 'node:crypto';
 import { CORPUS_CHANNEL } from '../../src/store/postgres/corpus-notify.js';
-import { openPostgresCorpus } from '../../src/corpus/open.js';
 import type { Corpus } from '../../src/corpus/corpus.js';
-import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
-import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
-import { createTestDatabase, requireEngines, type TestDatabase } from '../helpers/engines.js';
+import { createTestDatabase, openTestPostgresCorpus, requireEngines, type TestDatabase } from '../helpers/engines.js';
 import { freshSecretBox } from '../helpers/context.js';
 
 const engines = requireEngines();
@@ -33,14 +29,7 @@ describe('the corpus engine follower', () => {
   before(async () => {
     database = await createTestDatabase(engines.databaseUrl);
     store = await openPostgresStore({ url: database.url, poolSize: 2, secretBox: freshSecretBox() });
-    replica = await openPostgresCorpus({
-      pool: store.pool,
-      listenUrl: database.url,
-      embedder: createHashingEmbedder(),
-      clock: () => new Date(),
-      newId: randomUUID,
-      chunking: DEFAULT_CHUNKING,
-    });
+    replica = await openTestPostgresCorpus(store.pool, database.url);
     await replica.catchUp();
     locker = new pg.Client({ connectionString: database.url });
     await locker.connect();

