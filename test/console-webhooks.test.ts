@@ -46,6 +46,17 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
       pollMs: 1_000,
     }).runOnce();
 
+  /** A task call answered 200 (a request.completed event), then one worker pass. */
+  const answerThenSendDeliveries = async () => {
+    const { key } = await ctx.createKey(['tasks:*']);
+    const asked = await request(ctx.app)
+      .post('/v1/tasks/support.answer')
+      .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+      .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
+    assert.equal(asked.status, 200);
+    await sendDueDeliveries();
+  };
+
   test('an endpoint, when registered, tested, dead-lettered, redelivered and deleted from the console, then each step reaches the store', async () => {
     await ui.signIn(adminKey);
     await page.getByRole('link', { name: 'Webhooks' }).click();
@@ -60,13 +71,7 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
     await page.getByRole('button', { name: 'Send test' }).click();
     await page.locator('#status').getByText(`Test event not delivered to ${receiver.url} (HTTP 400).`).waitFor();
 
-    const { key } = await ctx.createKey(['tasks:*']);
-    const asked = await request(ctx.app)
-      .post('/v1/tasks/support.answer')
-      .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
-      .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
-    assert.equal(asked.status, 200);
-    await sendDueDeliveries();
+    await answerThenSendDeliveries();
 
     await page.reload();
     const dead = page.locator('#delivery-rows tr').filter({ hasText: 'request.completed' });
@@ -90,13 +95,7 @@ describe('the console Webhooks screen (issue 14 item 2)', () => {
         .set({ authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' })
         .send(JSON.stringify({ url: gone.url, events: ['request.completed'] }));
       assert.equal(created.status, 201, created.text);
-      const { key } = await ctx.createKey(['tasks:*']);
-      const asked = await request(ctx.app)
-        .post('/v1/tasks/support.answer')
-        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
-        .send(JSON.stringify(envelope({ question: 'How many business days until my refund is paid?' })));
-      assert.equal(asked.status, 200);
-      await sendDueDeliveries();
+      await answerThenSendDeliveries();
 
       await page.reload();
       const row = page.locator(`#webhook-rows tr[data-endpoint="${created.body.id}"]`);
