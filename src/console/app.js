@@ -21,6 +21,9 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const badge = (text) => el('span', { class: `badge ${text}` }, text);
+/** A table body's rows: one per item, or a single muted row spanning `columns` that says the table is empty. */
+const tableRows = (items, columns, empty, row) =>
+  items.length === 0 ? [el('tr', {}, el('td', { colspan: columns, class: 'muted' }, empty))] : items.map(row);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
 
 function say(message, tone = 'ok') {
@@ -192,9 +195,7 @@ const documentsPager = createPager('documents', async (cursor) => {
   const stats = listing.stats;
   $('documents-stats').textContent = `${stats.documents} documents · ${stats.approvedChunks} approved chunks · versions: ${STATE_ORDER.map((state) => `${stats.versionsByState?.[state] ?? 0} ${state}`).join(', ')}`;
   $('documents-rows').replaceChildren(
-    ...(listing.documents.length === 0
-      ? [el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'No documents match.'))]
-      : listing.documents.map((doc) =>
+    ...tableRows(listing.documents, 7, 'No documents match.', (doc) =>
           el('tr', { class: selectedDocument === doc.id ? 'selected' : undefined, 'data-document-row': doc.id },
             el('td', {},
               doc.latestState === 'draft'
@@ -213,7 +214,7 @@ const documentsPager = createPager('documents', async (cursor) => {
             el('td', {}, doc.approvedVersion === null ? '–' : `v${doc.approvedVersion}`),
             el('td', {}, doc.owner),
           ),
-        )),
+        ),
   );
   return listing;
 });
@@ -444,9 +445,7 @@ const loadAudit = () => auditPager.restart();
 function renderAudit(result) {
   const rows = result.audit;
   $('audit-rows').replaceChildren(
-    ...(rows.length === 0
-      ? [el('tr', {}, el('td', { colspan: 9, class: 'muted' }, 'No rows match.'))]
-      : rows.map((row) =>
+    ...tableRows(rows, 9, 'No rows match.', (row) =>
           el('tr', {},
             el('td', {}, when(row.at)),
             el('td', { class: 'mono' }, row.action),
@@ -458,7 +457,7 @@ function renderAudit(result) {
             el('td', { class: 'mono' }, row.requestId),
             el('td', {}, row.latencyMs),
           ),
-        )),
+        ),
   );
 }
 
@@ -595,9 +594,7 @@ async function loadWebhooks() {
   const result = await act('', () => api('/admin/webhooks'));
   if (!result) return;
   $('webhook-rows').replaceChildren(
-    ...(result.endpoints.length === 0
-      ? [el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No endpoints registered.'))]
-      : result.endpoints.map((endpoint) =>
+    ...tableRows(result.endpoints, 5, 'No endpoints registered.', (endpoint) =>
           el('tr', { 'data-endpoint': endpoint.id },
             el('td', { class: 'mono' }, endpoint.url),
             el('td', {}, endpoint.events.join(', ')),
@@ -611,7 +608,7 @@ async function loadWebhooks() {
               ),
             ),
           ),
-        )),
+        ),
   );
   await loadDeliveries();
 }
@@ -621,9 +618,7 @@ async function loadDeliveries() {
   const result = await act('', () => api(`/admin/webhooks/deliveries?${new URLSearchParams(state ? { state, limit: '100' } : { limit: '100' })}`));
   if (!result) return;
   $('delivery-rows').replaceChildren(
-    ...(result.deliveries.length === 0
-      ? [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No deliveries in this state.'))]
-      : result.deliveries.map((delivery) =>
+    ...tableRows(result.deliveries, 6, 'No deliveries in this state.', (delivery) =>
           el('tr', { 'data-delivery': delivery.id },
             el('td', {}, delivery.event),
             el('td', { class: 'mono' }, delivery.webhook_id),
@@ -636,7 +631,7 @@ async function loadDeliveries() {
                 : '–',
             ),
           ),
-        )),
+        ),
   );
 }
 
