@@ -1,4 +1,4 @@
-// Builds the English verb lexicon behind the ingest scan's role reading (issue 15 item 3) from WordNet 3.0 and writes
+// Builds the English verb and noun lexicon behind the ingest scan's role reading (issue 15 item 3) from WordNet 3.0 and writes
 // it as a generated module. The scan asks one question of it: "can this sentence-opening word be a verb in its base
 // form, and is that its usual reading?" ("Describe …" yes, "Invoice …" no). WordNet is a general dictionary, not attack
 // data, so no word in it was chosen by looking at an injection; the scan's hand-written words stay in its patterns.
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './evaldata.js';
 
 const WORDNET = process.env['WORDNET_DIR'] ?? '/usr/share/wordnet';
-const OUTPUT = join(REPO_ROOT, 'src/retrieval/english-verbs.generated.ts');
+const OUTPUT = join(REPO_ROOT, 'src/retrieval/english-lexicon.generated.ts');
 if (!existsSync(join(WORDNET, 'index.verb'))) {
   console.error(`WordNet not found in ${WORDNET}: apt-get install wordnet-base, or set WORDNET_DIR`);
   process.exit(1);
@@ -57,6 +57,27 @@ const sorted = [...verbs].filter(isWord).sort();
 const usual = sorted.filter(usuallyVerb);
 const rare = sorted.filter((lemma) => !usuallyVerb(lemma));
 
+// Nouns whose most frequent sense (listed first in index.noun) names a physical thing, by WordNet's lexicographer
+// file: artifacts, food, plants, animals, body parts, substances, natural objects. "Descale the kettle" asks for
+// hands-on work a text-reading model cannot do; that is an instruction to a person.
+const PHYSICAL_FILES = new Set([5, 6, 8, 13, 17, 20, 27]); // noun.animal, artifact, body, food, object, plant, substance
+const nounFile = new Map<string, number>();
+for (const line of readFileSync(join(WORDNET, 'data.noun'), 'utf8').split('\n')) {
+  if (line === '' || line.startsWith(' ')) continue;
+  const [offset = '', file = ''] = line.split(' ');
+  nounFile.set(offset, Number(file));
+}
+const physical = readFileSync(join(WORDNET, 'index.noun'), 'utf8')
+  .split('\n')
+  .filter((line) => /^[a-z]+ /.test(line))
+  .flatMap((line) => {
+    const fields = line.split(' ');
+    const pointers = Number(fields[3]);
+    const firstSense = fields[4 + pointers + 2] ?? '';
+    return PHYSICAL_FILES.has(nounFile.get(firstSense) ?? -1) ? [fields[0] ?? ''] : [];
+  })
+  .sort();
+
 const licence = readFileSync(join(WORDNET, 'index.verb'), 'utf8')
   .split('\n')
   .filter((line) => line.startsWith(' '))
@@ -76,6 +97,9 @@ ${licence}
 
 export const USUAL_VERBS = ${JSON.stringify(usual.join(' '))};
 export const RARE_VERBS = ${JSON.stringify(rare.join(' '))};
+// ${physical.length} nouns whose most frequent sense is a physical thing (artifact, food, plant, animal, body, substance,
+// natural object).
+export const PHYSICAL_NOUNS = ${JSON.stringify(physical.join(' '))};
 `,
 );
-console.log(`wrote ${OUTPUT}: ${usual.length} usual, ${rare.length} rare verb lemmas`);
+console.log(`wrote ${OUTPUT}: ${usual.length} usual, ${rare.length} rare verb lemmas, ${physical.length} physical nouns`);

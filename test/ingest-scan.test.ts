@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createTestContext, type TestContext } from './helpers/context.js';
 import { scanChunks, scanText } from '../src/retrieval/injection-scan.js';
 import { directivesOutOfPlace, readDirective } from '../src/retrieval/reader-role.js';
-import { RARE_VERBS, USUAL_VERBS } from '../src/retrieval/english-verbs.generated.js';
+import { RARE_VERBS, USUAL_VERBS } from '../src/retrieval/english-lexicon.generated.js';
 
 describe('ingest injection scan (PI-4, LLM04-2)', () => {
   const flagged: [string, string][] = [

@@ -1,15 +1,16 @@
 // Reads the role of a sentence, not its vocabulary (issue 15 item 3): is it a directive put to whoever reads the text
 // (an imperative, a negated imperative, a question), and does it belong to the text around it? Which verb opens an
-// imperative comes from a general dictionary (WordNet's base-form verbs, english-verbs.generated.ts); the other words
+// imperative comes from a general dictionary (WordNet's base-form verbs, english-lexicon.generated.ts); the other words
 // used here are closed grammatical classes (every determiner, pronoun, preposition, auxiliary), not words picked from
 // attacks. Injected tasks ("Describe the lifecycle of a butterfly.") are imperatives or questions about a topic the
 // surrounding invoice, record or article never mentions; instructions a help article gives people ("Choose a new
 // password of at least 10 characters.") share their topic with the article around them.
-import { RARE_VERBS, USUAL_VERBS } from './english-verbs.generated.js';
+import { PHYSICAL_NOUNS, RARE_VERBS, USUAL_VERBS } from './english-lexicon.generated.js';
 
 const words = (list: string): Set<string> => new Set(list.split(' '));
 const USUAL = words(USUAL_VERBS);
 const ANY_VERB = new Set([...USUAL, ...words(RARE_VERBS)]);
+const PHYSICAL = words(PHYSICAL_NOUNS);
 
 // Closed classes of English grammar (complete lists, not a selection).
 const DETERMINERS = words('a an the this that these those some any each every all both either neither no another such what which whose many much few several');
@@ -194,6 +195,16 @@ function askedFor(directive: Directive): { words: string[]; own: string[]; quote
   return { words: unquoted.split(' '), own, quoted };
 }
 
+/** Whether an imperative's object names a physical thing: the head of its noun phrase, the last word before a
+ * preposition, a clause or punctuation (adverbs ending in -ly set aside: "Descale the kettle monthly with …"). */
+function handsOn(directive: Directive): boolean {
+  // A clause object ("Explain how recursion works") asks for knowledge, whatever its last word.
+  if (WH_WORDS.has(directive.rest[0] ?? '')) return false;
+  const end = directive.rest.findIndex((word) => PREPOSITIONS.has(word) || SUBORDINATORS.has(word) || !/^[a-z]/.test(word));
+  const head = directive.rest.slice(0, end < 0 ? undefined : end).filter((word) => !word.endsWith('ly')).at(-1) ?? '';
+  return PHYSICAL.has(head) || PHYSICAL.has(head.replace(/s$/, '')) || PHYSICAL.has(head.replace(/es$/, ''));
+}
+
 /** A directive whose object shares no content word with the rest of the text: a task the text itself never sets. */
 export interface OutOfPlace {
   readonly unit: ReadingUnit;
@@ -225,6 +236,8 @@ export function directivesOutOfPlace(text: string, skip: ReadonlySet<string>): O
     if (directive.kind === 'imperative' && asked.some((word) => PERSONAL.has(word))) return;
     // "Keep it away from radiators": a pronoun object points back into the text, so the task is about its topic.
     if (directive.kind === 'imperative' && ANAPHORS.has(directive.rest[0] ?? '')) return;
+    // "Descale the kettle …": hands-on work on a physical thing is asked of a person; a model reading text cannot do it.
+    if (directive.kind === 'imperative' && handsOn(directive)) return;
     const context = contentStems(`${text.slice(0, unit.start)} ${text.slice(unit.end)}`);
     // Out of place: fewer than half of the words it asks about occur anywhere else in the text.
     // With no data around it ("Descale the machine every three months." alone) nothing is out of place.
