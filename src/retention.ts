@@ -1,6 +1,7 @@
-// The retention job (B12): audit rows older than the configured retention, completed idempotency records (with their
-// stored bodies) past their TTL and expired replay-cache ids are deleted, by the server on a timer and by
-// `airlock maintenance purge` on demand. Clock and timers are injected so tests drive both.
+// The retention job (B12): audit rows older than the configured retention, delivered or dead-lettered webhook deliveries
+// as old (their payloads carry task output), completed idempotency records (with their stored bodies) past their TTL
+// and expired replay-cache ids are deleted, by the server on a timer and by `airlock maintenance purge` on demand.
+// Clock and timers are injected so tests drive both.
 import type { PurgeCounts, Store } from './store/types.js';
 
 export interface RetentionPolicy {

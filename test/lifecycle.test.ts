@@ -50,9 +50,11 @@ describe('the airlock process', () => {
   });
 
   test('startup, when a configuration value is invalid, then exits non-zero naming the variable before listening', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'airlock-life-'));
+    dirs.push(dataDir);
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
       cwd: ROOT,
-      env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty', AIRLOCK_DATA_DIR: mkdtempSync(join(tmpdir(), 'airlock-life-')) },
+      env: { PATH: process.env['PATH'] ?? '', PORT: 'eighty', AIRLOCK_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

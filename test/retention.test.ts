@@ -82,7 +82,7 @@ describe('bounded growth (issue 12 B12)', () => {
       const code = await runCli(['maintenance', 'purge', '--json'], { AIRLOCK_DATA_DIR: dir, AIRLOCK_TASKS_DIR: BUNDLED_TASKS, AIRLOCK_AUDIT_RETENTION_DAYS: '90' }, out.stream, err.stream);
       assert.equal(code, 0, err.text());
       const purged = JSON.parse(out.text()) as Record<string, number>;
-      assert.deepEqual(purged, { auditRows: purged['auditRows'], idempotencyRecords: 1, taskResults: 1, replayIds: 1 });
+      assert.deepEqual(purged, { auditRows: purged['auditRows'], idempotencyRecords: 1, taskResults: 1, replayIds: 1, webhookDeliveries: 0 });
       assert.ok((purged['auditRows'] ?? 0) >= 1);
       assert.equal(rowCount(ctx, 'idempotency_records'), 0, 'the stored response body is gone');
       assert.equal(rowCount(ctx, 'task_results'), 0, 'so is the addressable result');
@@ -131,7 +131,7 @@ describe('bounded growth (issue 12 B12)', () => {
       tick?.();
       await schedule.stop();
       assert.equal(cleared, 1);
-      assert.deepEqual(results, [{ auditRows: 1, idempotencyRecords: 0, taskResults: 0, replayIds: 0 }]);
+      assert.deepEqual(results, [{ auditRows: 1, idempotencyRecords: 0, taskResults: 0, replayIds: 0, webhookDeliveries: 0 }]);
       assert.equal(rowCount(ctx, 'audit_log'), 0);
     } finally {
       await ctx.close();

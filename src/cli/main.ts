@@ -169,7 +169,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       case 'maintenance purge':
         return await withRuntime(config, async (runtime) => {
           const purged = await purgeExpired(runtime.store, retentionPolicy(config), runtime.clock());
-          print(io, purged, () => `purged ${purged.auditRows} audit rows, ${purged.idempotencyRecords} idempotency records, ${purged.taskResults} task results, ${purged.replayIds} replay ids`);
+          print(io, purged, () => `purged ${purged.auditRows} audit rows, ${purged.idempotencyRecords} idempotency records, ${purged.taskResults} task results, ${purged.replayIds} replay ids, ${purged.webhookDeliveries} finished webhook deliveries`);
           return 0;
         });
       case 'tasks list':

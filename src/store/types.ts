@@ -328,7 +328,7 @@ export interface WebhookStore {
 
 /** What the retention job removes (B12); each cutoff is an instant, rows strictly older go. */
 export interface RetentionCutoffs {
-  /** Audit rows whose `at` is before this. */
+  /** Audit rows whose `at` is before this, and finished (delivered or dead) webhook deliveries created before it. */
   readonly auditBefore: Date;
   /** Completed idempotency records (and their stored bodies), addressable task results and replay-cache ids that expired before this. */
   readonly now: Date;
@@ -340,6 +340,8 @@ export interface PurgeCounts {
   /** Finished task results past their TTL; results waiting for a review decision have no expiry yet. */
   readonly taskResults: number;
   readonly replayIds: number;
+  /** Delivered and dead-lettered webhook deliveries (their payloads carry task output) as old as purged audit rows. */
+  readonly webhookDeliveries: number;
 }
 
 export type TaskVersionState = 'draft' | 'active' | 'retired';

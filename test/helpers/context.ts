@@ -42,9 +42,16 @@ export const freshSecretBox = (): SecretBox => createSecretBox({ key: randomByte
 export const FIXTURE_CORPUS = join(import.meta.dirname, '..', 'fixtures', 'support-corpus');
 export const BUNDLED_TASKS = join(import.meta.dirname, '..', '..', 'tasks');
 
-/** A temporary copy of the bundled task folders with each named task.json edited in place; returns the copy's path. */
+const editedTaskCopies: string[] = [];
+// Callers hand the copy to contexts that outlive any one test, so the copies go when the test file's process ends.
+process.once('exit', () => {
+  for (const dir of editedTaskCopies) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary copy of the bundled task folders with each named task.json edited in place; returns the copy's path (removed when the process exits). */
 export function editedBundledTasks(edits: Readonly<Record<string, (spec: Record<string, unknown>) => void>>): string {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-tasks-'));
+  editedTaskCopies.push(dir);
   cpSync(BUNDLED_TASKS, dir, { recursive: true });
   for (const [task, edit] of Object.entries(edits)) {
     const file = join(dir, task, 'task.json');

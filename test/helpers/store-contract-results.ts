@@ -129,5 +129,33 @@ export function resultsAndOutboxContract(getStore: () => Store): void {
       assert.ok((await store.webhooks.endpointsFor('request.completed', 'any-key', 'any-task')).some((e) => e.id === endpointId));
       assert.ok((await store.webhooks.claimDue({ now: at(800), leaseUntil: at(860), leaseToken: 'lease-back', limit: 100 })).some((row) => row.id === rows[2]!.id));
     });
+
+    test('API4 B12: purgeExpired, when delivered and dead-lettered deliveries are older than the audit cutoff, then they go (their payloads carry task output) while pending and younger ones stay', async () => {
+      const store = getStore();
+      const endpointId = `we_${randomUUID()}`;
+      await store.webhooks.createEndpoint({ id: endpointId, url: 'https://hooks.example.com/kept', events: ['request.completed'], keyId: null, task: null, secret: 'sealed', createdAt: at(-400_000), createdBy: 'admin' });
+      // Every row here is due before anything the other outbox tests enqueue (they start at T0), so only these are leased.
+      const delivery = (name: string, createdAt: string): NewWebhookDelivery => ({ id: `dlv_${name}_${randomUUID()}`, messageId: `msg_${randomUUID()}`, endpointId, eventType: 'request.completed', payload: `{"output":"${name}"}`, createdAt });
+      const oldDelivered = delivery('old-delivered', at(-300_000));
+      const oldDead = delivery('old-dead', at(-300_000));
+      const oldPending = delivery('old-pending', at(-300_000));
+      const youngDelivered = delivery('young-delivered', at(-3_600));
+      await store.webhooks.enqueue([oldDelivered, oldDead, oldPending, youngDelivered]);
+      const leased = await store.webhooks.claimDue({ now: at(-3_500), leaseUntil: at(-3_440), leaseToken: 'lease-purge', limit: 100 });
+      assert.deepEqual(leased.map((row) => row.id).sort(), [oldDelivered, oldDead, oldPending, youngDelivered].map((row) => row.id).sort());
+      for (const [row, next] of [[oldDelivered, { state: 'delivered', at: at(-3_490) }], [oldDead, { state: 'dead' }], [youngDelivered, { state: 'delivered', at: at(-3_490) }]] as const) {
+        assert.equal(await store.webhooks.recordAttempt({ id: row.id, leaseToken: 'lease-purge', status: next.state === 'dead' ? 500 : 200, error: null, next }), true);
+      }
+
+      // The audit cutoff falls between the old rows and the young one; nothing else in the store is that old.
+      const purged = await store.purgeExpired({ auditBefore: new Date(Date.parse(at(-86_400))), now: new Date(Date.parse(at(-86_400))) });
+      assert.equal(purged.webhookDeliveries, 2);
+      assert.equal(await store.webhooks.getDelivery(oldDelivered.id), undefined, 'a delivered payload past retention is gone');
+      assert.equal(await store.webhooks.getDelivery(oldDead.id), undefined, 'so is a dead letter nobody redelivered');
+      assert.equal((await store.webhooks.getDelivery(oldPending.id))?.state, 'pending', 'an undelivered event is never dropped by age');
+      assert.equal((await store.webhooks.getDelivery(youngDelivered.id))?.state, 'delivered', 'a delivery inside the retention stays');
+      assert.equal((await store.purgeExpired({ auditBefore: new Date(Date.parse(at(-86_400))), now: new Date(Date.parse(at(-86_400))) })).webhookDeliveries, 0);
+      assert.equal(await store.webhooks.deleteEndpoint(endpointId), true);
+    });
   });
 }

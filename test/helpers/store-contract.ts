@@ -385,7 +385,7 @@ export function storeContract(factory: BackendFactory): void {
         }
 
         const purged = await target.purgeExpired({ auditBefore: at(100), now: at(100) });
-        assert.deepEqual(purged, { auditRows: 2, idempotencyRecords: 1, taskResults: 1, replayIds: factory.replayIdsInDatabase === false ? 0 : 1 });
+        assert.deepEqual(purged, { auditRows: 2, idempotencyRecords: 1, taskResults: 1, replayIds: factory.replayIdsInDatabase === false ? 0 : 1, webhookDeliveries: 0 });
         const left = await target.audit.list({ limit: 100 });
         assert.ok(!left.some((row) => row.id === old.id) && left.some((row) => row.id === young.id));
         assert.equal(left.filter((row) => row.action === 'auth.failures').length, 0, 'the old summary row went too');
@@ -394,7 +394,7 @@ export function storeContract(factory: BackendFactory): void {
         assert.equal(await target.results.find('req-expired'), undefined, 'the expired result is gone');
         assert.equal((await target.results.find('req-live'))?.state, 'done');
         assert.deepEqual(await target.replayCache.claim({ scope: 'key_a', id: liveId }, randomUUID(), 10_000, at(101)), { kind: 'completed', replayScope: null }, 'a live replay id survives');
-        assert.deepEqual(await target.purgeExpired({ auditBefore: at(100), now: at(100) }), { auditRows: 0, idempotencyRecords: 0, taskResults: 0, replayIds: 0 });
+        assert.deepEqual(await target.purgeExpired({ auditBefore: at(100), now: at(100) }), { auditRows: 0, idempotencyRecords: 0, taskResults: 0, replayIds: 0, webhookDeliveries: 0 });
       });
     });
 

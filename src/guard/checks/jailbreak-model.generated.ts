@@ -7,8 +7,10 @@ import type { JailbreakModel } from './jailbreak-screen.js';
 
 export const FITTED_MODEL: JailbreakModel = {
   "weights": {
+    "acknowledgement_request": 0.9,
     "addresses_model": 0.9,
     "adversarial_suffix": 0.9,
+    "answer_contract": 0.9,
     "dan_persona": 0.9,
     "dual_response_format": 0.9,
     "fiction_frame": 0.9,
@@ -32,6 +34,7 @@ export const FITTED_MODEL: JailbreakModel = {
     "stay_in_character": 0.9,
     "system_prompt_extraction": 0.9,
     "system_prompt_reference": 0.9,
+    "template_slot": 0.9,
     "token_game": 0.9,
     "unbounded_compliance": 0.9,
     "vendor_policy_reference": 0.9

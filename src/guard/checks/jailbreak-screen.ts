@@ -138,6 +138,29 @@ export const SIGNALS: readonly Signal[] = [
       /\b(?:begin|start|end|open|prefix|finish) (?:your|every|each|all) (?:responses?|repl(?:y|ies)|answers?|messages?|outputs?)\b[^.!?\n]{0,20}\bwith\b|\b(?:reply|respond|answer) only (?:with|in|as|using)\b|\b(?:to|at) the (?:start|beginning|end) of (?:your|every|each) (?:responses?|repl(?:y|ies)|answers?|messages?)\b|\bmake (?:every|each|all) (?:responses?|repl(?:y|ies)|answers?)\b|\bdo not (?:add|include|write) any (?:commentary|explanations?|notes)\b/,
   },
   {
+    // Standing orders on every future answer, the body of a persona prompt: what the model must always, never or
+    // only do ("you will only reply", "never break", "do not explain", "your answers must", "in every response").
+    // Imperatives only ("don't explain" after a sentence break, not "I don't explain"); the prefix and format demands
+    // response_prefix_control reads are left to it, so one phrase does not count twice.
+    name: 'answer_contract',
+    pattern:
+      /\byou (?:will|must|shall|should|need to|have to|are to) (?:always|never|only)\b|\b(?:always|never) (?:respond|reply|answer|say|use|write|start|end|include|mention|break|stay|complete|provide|output|put|add|speak|talk|follow|refer|remind|ask|give|reveal)\b|(?:^|[.!?:;,*[(-] ?|\b(?:and|but|please|also|just|then|so) )(?:do not|don'?t|dont|never) (?:ever )?(?:explain|include|add|write|repeat|mention|offer|remind|break|reveal)\b(?! any (?:commentary|explanations?|notes)\b)|\b(?:when(?:ever)?|each time|every time) you (?:answer|respond|reply|write|give|provide)\b|\byour (?:responses?|repl(?:y|ies)|answers?|outputs?) (?:should|must|will|shall|need to|has to|have to|are to|may only|can only)\b|\b(?:in|for|throughout|across) (?:all|every|each) (?:of )?(?:(?:your|my|the|future|subsequent|following) )*(?:responses?|repl(?:y|ies)|answers?|outputs?)\b|\b(?:all|every|each) (?:of )?(?:your )?(?:future|subsequent|following) (?:responses?|repl(?:y|ies)|answers?|outputs?|messages?|prompts?|questions?)\b|\byou will (?:(?:only|now|always|never|also) )?(?:answer|respond|reply|output|say|write|generate|provide|follow|start|end|use|refer|tell|give|ignore|continue|stay|remain|serve|comply|obey)\b/,
+  },
+  {
+    // A set-up prompt asks the model to acknowledge its new rules before the real request ("Do you understand?",
+    // "if you understand, say …", "reply with 'understood'").
+    name: 'acknowledgement_request',
+    pattern:
+      /\bdo you understand\b|\b(?:if|once|when) you (?:understand|are ready)\b|\b(?:tell me|confirm|let me know) (?:that |if |whether )?you (?:understand|are ready)\b|\bare you ready\b|\b(?:reply|respond|answer|say|type) (?:with |by saying )?["']?(?:understood|ok|okay|i understand|ready)\b/,
+  },
+  {
+    // A shared jailbreak is a template with a slot for the sender's own request ("[your prompt here]", "<topic>",
+    // "[TARGETLANGUAGE]"); caller text written for a task fills its own blanks. "[insert …]" is prompt_program_syntax's.
+    name: 'template_slot',
+    pattern:
+      /[[<{(] ?(?:your|put|type|enter|describe|write|add|the user'?s?|my) [^\]>})\n]{0,40}\b(?:prompt|request|question|query|here|topic|input|text|message)[\]>})]|[[<{](?:prompt|keyword|targetlanguage|topic|question|input|query|request)[\]>}]/,
+  },
+  {
     // The object of an extraction named outright, without the verb: the system prompt, what the model was told
     // before the caller spoke, the text above.
     name: 'system_prompt_reference',

@@ -84,19 +84,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     replayCache: createPostgresReplayCache(pool),
     async purgeExpired(cutoffs) {
-      let auditRows = 0;
-      // Batches, each its own statement, so a first purge of a large log never holds long row locks.
-      for (let deleted = PURGE_BATCH; deleted === PURGE_BATCH; auditRows += deleted) {
-        const result = await pool.query(
-          'DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < $1 ORDER BY seq LIMIT $2)',
-          [cutoffs.auditBefore, PURGE_BATCH],
-        );
-        deleted = result.rowCount ?? 0;
-      }
+      const auditRows = await purgeInBatches(pool, 'DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < $1 ORDER BY seq LIMIT $2)', cutoffs.auditBefore);
+      const webhookDeliveries = await purgeInBatches(
+        pool,
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND created_at < $1 LIMIT $2)",
+        cutoffs.auditBefore,
+      );
       const idempotencyRecords = await idempotency.purgeExpired(cutoffs.now);
       const taskResults = (await pool.query('DELETE FROM task_results WHERE expires_at IS NOT NULL AND expires_at < $1', [cutoffs.now])).rowCount ?? 0;
       const replayIds = (await pool.query('DELETE FROM webhook_ids WHERE expires_at <= $1', [cutoffs.now])).rowCount ?? 0;
-      return { auditRows, idempotencyRecords, taskResults, replayIds };
+      return { auditRows, idempotencyRecords, taskResults, replayIds, webhookDeliveries };
     },
     async ping() {
       return (await pool.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]?.ok === 1;
@@ -105,4 +102,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await pool.end();
     },
   });
+}
+
+/** Runs a batch delete (`$1` the cutoff, `$2` the batch size) until a batch comes back short; each batch is its own statement, so a first purge of a large log never holds long row locks. */
+async function purgeInBatches(pool: PgPool, deleteBatch: string, cutoff: Date): Promise<number> {
+  let total = 0;
+  for (let deleted = PURGE_BATCH; deleted === PURGE_BATCH; total += deleted) deleted = (await pool.query(deleteBatch, [cutoff, PURGE_BATCH])).rowCount ?? 0;
+  return total;
 }

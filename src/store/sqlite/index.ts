@@ -50,6 +50,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const purgeAuditBatch = db.prepare(`DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ? ORDER BY seq LIMIT ${PURGE_BATCH})`);
   const purgeIds = db.prepare('DELETE FROM webhook_ids WHERE expires_at <= ?');
   const purgeResults = db.prepare('DELETE FROM task_results WHERE expires_at IS NOT NULL AND expires_at < ?');
+  const purgeDeliveriesBatch = db.prepare(
+    `DELETE FROM webhook_deliveries WHERE rowid IN (SELECT rowid FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND created_at < ? LIMIT ${PURGE_BATCH})`,
+  );
 
   const recordOutcome = db.transaction((outcome: Parameters<Store['recordOutcome']>[0], joined: readonly FileWrite[]) => {
     for (const write of joined) write.apply();
@@ -96,15 +99,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     replayCache: createSqliteReplayCache(db),
     async purgeExpired(cutoffs) {
-      let auditRows = 0;
-      // Batches, each its own short transaction, so a first purge of a large log never holds the write lock for long.
-      for (let deleted = PURGE_BATCH; deleted === PURGE_BATCH; auditRows += deleted) {
-        deleted = purgeAuditBatch.run(cutoffs.auditBefore.toISOString()).changes;
-      }
+      const auditBefore = cutoffs.auditBefore.toISOString();
+      const auditRows = purgeInBatches(() => purgeAuditBatch.run(auditBefore).changes);
+      const webhookDeliveries = purgeInBatches(() => purgeDeliveriesBatch.run(auditBefore).changes);
       const idempotencyRecords = await idempotency.purgeExpired(cutoffs.now);
       const taskResults = purgeResults.run(cutoffs.now.toISOString()).changes;
       const replayIds = purgeIds.run(cutoffs.now.toISOString()).changes;
-      return { auditRows, idempotencyRecords, taskResults, replayIds };
+      return { auditRows, idempotencyRecords, taskResults, replayIds, webhookDeliveries };
     },
     async ping() {
       return ping.get() === 1;
@@ -113,4 +114,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       db.close();
     },
   });
+}
+
+/** Runs a batch delete until a batch comes back short; each batch is its own short transaction, so a first purge of a large log never holds the write lock for long. */
+function purgeInBatches(deleteBatch: () => number): number {
+  let total = 0;
+  for (let deleted = PURGE_BATCH; deleted === PURGE_BATCH; total += deleted) deleted = deleteBatch();
+  return total;
 }
