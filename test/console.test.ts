@@ -173,13 +173,31 @@ describe('the admin console at /console', () => {
     assert.equal((await ctx.store.reviews.get(rejectId))?.state, 'rejected');
   });
 
-  test('the audit view, when filtered by decision admin, then lists only admin rows including the console approvals', async () => {
+  test('the audit view, when filtered by decision admin while the unfiltered page is still loading, then lists only admin rows including the console approvals (a superseded response never renders)', async () => {
     await signIn();
-    await page.getByRole('link', { name: 'Audit' }).click();
-    await page.getByLabel('Decision').selectOption('admin');
-    await page.getByLabel('Rows').fill('15');
-    await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.locator('#audit-rows').getByText('review.approve').first().waitFor();
+    // Hold the unfiltered listing the Audit link starts until the filtered one has rendered, then let it land.
+    let releaseUnfiltered = (): void => undefined;
+    const unfilteredHeld = new Promise<void>((resolve) => (releaseUnfiltered = resolve));
+    let unfilteredAnswered = (): void => undefined;
+    const unfilteredDone = new Promise<void>((resolve) => (unfilteredAnswered = resolve));
+    await page.route(/\/admin\/audit\?(?!.*decision=)/, async (route) => {
+      await unfilteredHeld;
+      await route.continue();
+      unfilteredAnswered();
+    });
+    try {
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByLabel('Decision').selectOption('admin');
+      await page.getByLabel('Rows').fill('15');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#audit-rows').getByText('review.approve').first().waitFor();
+      releaseUnfiltered();
+      await unfilteredDone;
+      await page.waitForLoadState('networkidle');
+    } finally {
+      releaseUnfiltered();
+      await page.unroute(/\/admin\/audit\?(?!.*decision=)/);
+    }
     const decisions = await page.locator('#audit-rows td:nth-child(4)').allTextContents();
     assert.ok(decisions.length > 0);
     assert.ok(decisions.every((decision) => decision === 'admin'), decisions.join(','));

@@ -196,7 +196,10 @@ describe('model_screen at the input stage (issue 15 item 4)', () => {
     const elapsed = performance.now() - started;
 
     await assertFailedClosed(response, question, 'upstream_timeout');
-    assert.ok(elapsed >= 350 && elapsed < 3_000, `answered after ${Math.round(elapsed)} ms`);
+    // The screen upstream never answers, so an answer at all means the timeout fired; one request means no retry
+    // stretched it. Only the lower bound is a time: it cannot flake on a slow machine.
+    assert.ok(elapsed >= 350, `answered after ${Math.round(elapsed)} ms`);
+    assert.equal(screenUpstream.requests.length, 1, 'one attempt, not retried past the timeout');
   });
 
   test('model_screen, when the same text is screened twice, then the second verdict comes from the cache without an upstream call', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createLexicalIndex } from '../src/retrieval/lexical-index.js';
 import { indexTokens, queryTerms, smoothedIdf } from '../src/retrieval/lexical.js';
-import { referenceScorer } from './helpers/lexical-reference.js';
+import { exhaustiveTop, referenceScorer, type ReferenceChunk } from './helpers/lexical-reference.js';
 
 const WORDS = ['refund', 'refunds', 'parcel', 'courier', 'roast', 'roasted', 'decaf', 'grinder', 'invoice', 'café', 'beans', 'water', '2024', 'x'];
 
@@ -15,6 +15,18 @@ const indexTermsOf = (text: string): string[] => indexTokens(text).filter((term)
 const prepared = (index: ReturnType<typeof createLexicalIndex>, query: string) => index.prepare(queryTerms(query).map((t) => t.term));
 
 const sentence = fc.array(fc.constantFrom(...WORDS, 'the', 'and', 'of'), { minLength: 1, maxLength: 30 }).map((words) => words.join(' '));
+
+// Skewed term frequencies: three words most chunks share (long postings), a middle band, and a tail of rare words.
+const COMMON = ['refund', 'parcel', 'beans'];
+const MIDDLE = ['courier', 'roast', 'decaf', 'grinder', 'invoice', 'café'];
+const RARE = ['espresso', 'kettle', 'filter', 'crema', 'sieve', 'tamper', 'scale', 'carafe', 'hopper', 'burr', '2024', 'oolong'];
+const skewedWord = fc.oneof({ arbitrary: fc.constantFrom(...COMMON), weight: 6 }, { arbitrary: fc.constantFrom(...MIDDLE), weight: 3 }, { arbitrary: fc.constantFrom(...RARE), weight: 1 }, { arbitrary: fc.constantFrom('the', 'and', 'of', 'x'), weight: 1 });
+const skewedText = fc.oneof(
+  { arbitrary: fc.array(skewedWord, { minLength: 1, maxLength: 40 }).map((words) => words.join(' ')), weight: 9 },
+  // A word past the 255 a posting's frequency holds, beside a common one.
+  { arbitrary: fc.tuple(skewedWord, fc.integer({ min: 250, max: 300 })).map(([word, times]) => `${Array.from({ length: times }, () => word).join(' ')} refund`), weight: 1 },
+);
+const COLLECTIONS = ['help', 'pricing', 'brand'];
 
 /** Brute force: every chunk's BM25 from the scorer (bm25 over the ideal, times the ideal), best first, ties by rowid. */
 function bruteForce(chunks: ReadonlyMap<number, string>, query: string, index: ReturnType<typeof createLexicalIndex>) {
@@ -48,6 +60,64 @@ describe('the lexical index', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  test('issue 17 item 3: top, when chunks of three collections with skewed term frequencies are added, withdrawn and added back, then it equals exhaustive scoring of the live chunks to the last bit, ties by rowid', () => {
+    fc.assert(
+      fc.property(
+        // A small pool of texts, so identical chunks (exact ties) are common.
+        fc.array(skewedText, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ add: fc.boolean(), rowid: fc.integer({ min: 0, max: 40 }), text: fc.nat(), collection: fc.nat() }), { minLength: 1, maxLength: 120 }),
+        fc.array(fc.oneof(skewedWord, fc.constant('unheard')), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.subarray(COLLECTIONS),
+        (pool, operations, queryWords, depth, asked) => {
+          const index = createLexicalIndex();
+          const live = new Map<number, ReferenceChunk>();
+          for (const operation of operations) {
+            if (!operation.add) {
+              index.remove(operation.rowid);
+              live.delete(operation.rowid);
+            } else if (!live.has(operation.rowid)) {
+              const chunk = { collection: COLLECTIONS[operation.collection % COLLECTIONS.length] as string, text: pool[operation.text % pool.length] as string };
+              index.add(operation.rowid, chunk.collection, chunk.text);
+              live.set(operation.rowid, chunk);
+            }
+          }
+          const terms = queryTerms(queryWords.join(' ')).map(({ term }) => term);
+          const collections = new Set(asked);
+          assert.deepEqual(index.top(index.prepare(terms), depth, collections), exhaustiveTop(live, terms, depth, collections));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('issue 17 item 3: the term arena, when the vocabulary outgrows two-byte term ids, then chunks indexed before and after the switch keep their own terms (no id read modulo 65536)', () => {
+    const index = createLexicalIndex();
+    const live = new Map<number, ReferenceChunk>();
+    // 700 chunks of 100 new words each: 70,000 distinct terms, past the 65,535 a two-byte id holds.
+    for (let chunk = 0; chunk < 700; chunk += 1) {
+      const text = Array.from({ length: 100 }, (_, i) => `t${chunk * 100 + i}q`).join(' ') + (chunk % 2 === 0 ? ' refund' : ' parcel');
+      index.add(chunk + 1, 'help', text);
+      live.set(chunk + 1, { collection: 'help', text });
+    }
+    const help = new Set(['help']);
+    // Term ids 1 and 65,537 share their low 16 bits, as do the other pairs asked for here.
+    for (const query of ['t0q', 't65536q', 't1q refund', 't65537q parcel', 't69999q', 't42q t65578q']) {
+      const terms = queryTerms(query).map(({ term }) => term);
+      assert.deepEqual(index.top(index.prepare(terms), 5, help), exhaustiveTop(live, terms, 5, help), query);
+      const rowids = index.top(index.prepare(terms), 5, help).map((hit) => hit.rowid);
+      const scorer = referenceScorer(query, index.stats);
+      index.evidence(index.prepare(terms), rowids).forEach((evidence, i) => {
+        const expected = scorer.evidence(live.get(rowids[i] as number)?.text ?? '');
+        assert.ok(Math.abs(evidence.bm25 - expected.bm25) < 1e-9 && Math.abs(evidence.proximity - expected.proximity) < 1e-9, `${query}: chunk ${rowids[i]}`);
+      });
+    }
+    // Withdrawing and re-adding an early chunk after the switch keeps it findable by its own words only.
+    index.remove(1);
+    index.add(1, 'help', live.get(1)?.text ?? '');
+    assert.deepEqual(index.top(index.prepare(['t0q']), 5, help).map((hit) => hit.rowid), [1]);
   });
 
   test('stats, when chunks are added, removed and added back (a rollback), then rows, lengths and document frequencies count each live chunk once', () => {

@@ -8,7 +8,7 @@
 //          --processes=1,2 (or --processes 2): Airlock with AIRLOCK_PROCESSES=N, its workers on CPUs 0…N-1, the load on CPU N
 //          (shared with the last worker when the machine has no CPU to spare); prints each throughput against 1 process's
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
@@ -639,17 +639,23 @@ async function main(): Promise<void> {
   if (PROFILE) {
     const chunks = Math.max(...CHUNKS);
     const dir = dirs.get(chunks) ?? '';
+    // With --processes, the largest count is profiled: cluster workers inherit --cpu-prof, and each process writes its
+    // own profile; the worker with the most samples stands for them (the primary only hands out connections).
+    const processes = Math.max(...PROCESSES);
     const profileDir = join(RUN_DIR, 'profile');
-    const airlock = await startAirlock(dir, mock.port, 1, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
-    const target = airlockTarget(airlock, dir, chunks, 1);
+    const airlock = await startAirlock(dir, mock.port, processes, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+    const target = airlockTarget(airlock, dir, chunks, processes);
     await measure(target, 32, WARMUP, 0);
     const m = await measure(target, 32, DURATION, 1);
     log(`profiled run: ${fixed(m.rps, 0)} req/s (profiler on)`);
     await stop(airlock, 'SIGINT');
-    const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-    if (file !== undefined) {
-      const summary = summariseProfile(join(profileDir, file), 30);
-      process.stdout.write(`\nCPU profile of Airlock at c=32, ${chunks} chunks (${join(profileDir, file)}):\n${summary}\n`);
+    const largest = readdirSync(profileDir)
+      .filter((name) => name.endsWith('.cpuprofile'))
+      .map((name) => join(profileDir, name))
+      .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    if (largest !== undefined) {
+      const summary = summariseProfile(largest, 30);
+      process.stdout.write(`\nCPU profile of Airlock at c=32, ${chunks} chunks, ${processes} process${processes === 1 ? '' : 'es'} (${largest}):\n${summary}\n`);
     }
   }
   await stop(mock);

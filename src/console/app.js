@@ -134,19 +134,26 @@ window.addEventListener('hashchange', route);
  * Keyset paging over a list endpoint: remembers the cursor that starts each page so Previous goes back without the
  * server keeping state; a new search starts again at page 1. One request per page.
  */
-function createPager(prefix, load) {
+// `fetchPage(cursor)` resolves to a page carrying `next_cursor` (undefined when the request failed), `renderPage(page)`
+// draws it. Only the latest request renders: an admin who applies a filter or pages on while a slower request is still
+// in flight must never see that request's rows land over the ones asked for last.
+function createPager(prefix, fetchPage, renderPage) {
   let starts = [null];
   let index = 0;
   let next = null;
+  let latest = 0;
   const render = () => {
     $(`${prefix}-prev`).disabled = index === 0;
     $(`${prefix}-next`).disabled = next === null;
     $(`${prefix}-page`).textContent = `Page ${index + 1}`;
   };
   const show = async () => {
-    const result = await load(starts[index]);
-    if (result === undefined) return;
-    next = result.next_cursor;
+    latest += 1;
+    const request = latest;
+    const page = await fetchPage(starts[index]);
+    if (page === undefined || request !== latest) return;
+    renderPage(page);
+    next = page.next_cursor;
     render();
   };
   $(`${prefix}-prev`).addEventListener('click', () => {
@@ -189,9 +196,13 @@ function documentsQuery() {
   return query;
 }
 
-const documentsPager = createPager('documents', async (cursor) => {
-  const listing = await act('', () => api(`/admin/corpus/documents?${withCursor(documentsQuery(), cursor)}`));
-  if (!listing) return undefined;
+const documentsPager = createPager(
+  'documents',
+  (cursor) => act('', () => api(`/admin/corpus/documents?${withCursor(documentsQuery(), cursor)}`)),
+  renderDocuments,
+);
+
+function renderDocuments(listing) {
   const stats = listing.stats;
   $('documents-stats').textContent = `${stats.documents} documents · ${stats.approvedChunks} approved chunks · versions: ${STATE_ORDER.map((state) => `${stats.versionsByState?.[state] ?? 0} ${state}`).join(', ')}`;
   $('documents-rows').replaceChildren(
@@ -216,8 +227,7 @@ const documentsPager = createPager('documents', async (cursor) => {
           ),
         ),
   );
-  return listing;
-});
+}
 
 // Drafts chosen for bulk approval, each with the version the admin saw; kept across pages and searches.
 const draftSelection = new Map();
@@ -370,13 +380,15 @@ const pretty = (text) => {
   }
 };
 
-const reviewsPager = createPager('reviews', async (cursor) => {
-  const state = $('reviews-state').value;
-  const result = await act('', () => api(`/admin/reviews?${withCursor({ state, limit: '50' }, cursor)}`));
-  if (!result) return undefined;
-  renderReviews(state, result);
-  return result;
-});
+const reviewsPager = createPager(
+  'reviews',
+  async (cursor) => {
+    const state = $('reviews-state').value;
+    const result = await act('', () => api(`/admin/reviews?${withCursor({ state, limit: '50' }, cursor)}`));
+    return result && { ...result, state };
+  },
+  (page) => renderReviews(page.state, page),
+);
 const loadReviews = () => reviewsPager.reload();
 
 function renderReviews(state, result) {
@@ -432,14 +444,15 @@ async function resolve(id, decision) {
 
 // ---------- audit ----------
 
-const auditPager = createPager('audit', async (cursor) => {
-  const query = new URLSearchParams();
-  for (const [name, value] of new FormData($('audit-filter'))) if (String(value).trim()) query.set(name, String(value).trim());
-  const result = await act('', () => api(`/admin/audit?${withCursor(query, cursor)}`));
-  if (!result) return undefined;
-  renderAudit(result);
-  return result;
-});
+const auditPager = createPager(
+  'audit',
+  (cursor) => {
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData($('audit-filter'))) if (String(value).trim()) query.set(name, String(value).trim());
+    return act('', () => api(`/admin/audit?${withCursor(query, cursor)}`));
+  },
+  renderAudit,
+);
 const loadAudit = () => auditPager.restart();
 
 function renderAudit(result) {

@@ -48,15 +48,109 @@ const INITIAL_POSTINGS = 4;
 // and keeps a posting at five bytes.
 const MAX_FREQUENCY = 0xff;
 const NO_EVIDENCE: LexicalEvidence = { score: 0, bm25: 0, proximity: 0 };
+/** Arena value of a token that carries no evidence (a stopword, a single letter); term ids start at 1. */
+const NO_TERM = 0;
+/** Term ids up to this fit the two-byte arena; the arena widens to four bytes once the vocabulary outgrows it. */
+const MAX_SHORT_TERM = 0xffff;
+
+/**
+ * A bounded heap of (rowid, score) in typed arrays, the weakest (lowest score, then highest rowid) at the root: the
+ * best `capacity` entries offered, with nothing allocated per entry.
+ */
+class Selection {
+  rowids = new Int32Array(0);
+  scores = new Float64Array(0);
+  size = 0;
+  capacity = 0;
+
+  reset(capacity: number): void {
+    if (this.rowids.length < capacity) {
+      this.rowids = new Int32Array(capacity);
+      this.scores = new Float64Array(capacity);
+    }
+    this.capacity = capacity;
+    this.size = 0;
+  }
+
+  /** The weakest kept score; -Infinity until the heap is full, so every entry is taken until then. */
+  get floor(): number {
+    return this.size === this.capacity ? (this.scores[0] as number) : -Infinity;
+  }
+
+  /** Keeps (rowid, score) if it beats the weakest kept entry. */
+  offer(rowid: number, score: number): void {
+    if (this.size < this.capacity) {
+      this.rowids[this.size] = rowid;
+      this.scores[this.size] = score;
+      this.size += 1;
+      this.siftUp(this.size - 1);
+    } else if (this.beats(score, rowid, 0)) {
+      this.rowids[0] = rowid;
+      this.scores[0] = score;
+      this.siftDown(0);
+    }
+  }
+
+  /** The kept entries, best first (highest score, then lowest rowid). */
+  sorted(): LexicalCandidate[] {
+    const entries: LexicalCandidate[] = [];
+    for (let i = 0; i < this.size; i += 1) entries.push({ rowid: this.rowids[i] as number, bm25: this.scores[i] as number });
+    return entries.sort((x, y) => y.bm25 - x.bm25 || x.rowid - y.rowid);
+  }
+
+  /** Is (score, rowid) stronger than the entry at `at`? */
+  private beats(score: number, rowid: number, at: number): boolean {
+    const other = this.scores[at] as number;
+    return score > other || (score === other && rowid < (this.rowids[at] as number));
+  }
+
+  private swap(i: number, j: number): void {
+    const rowid = this.rowids[i] as number;
+    const score = this.scores[i] as number;
+    this.rowids[i] = this.rowids[j] as number;
+    this.scores[i] = this.scores[j] as number;
+    this.rowids[j] = rowid;
+    this.scores[j] = score;
+  }
+
+  private siftUp(at: number): void {
+    for (let i = at; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!this.beats(this.scores[parent] as number, this.rowids[parent] as number, i)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(at: number): void {
+    for (let i = at; ; ) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let weakest = i;
+      if (left < this.size && this.beats(this.scores[weakest] as number, this.rowids[weakest] as number, left)) weakest = left;
+      if (right < this.size && this.beats(this.scores[weakest] as number, this.rowids[weakest] as number, right)) weakest = right;
+      if (weakest === i) return;
+      this.swap(i, weakest);
+      i = weakest;
+    }
+  }
+}
 
 export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): LexicalIndex {
-  /** Term → id; ids index `postings`. Terms are never forgotten: the vocabulary grows with the corpus, not with churn. */
+  /** Term → id (from 1); ids index the per-term arrays. Terms are never forgotten: the vocabulary grows with the corpus. */
   const termIds = new Map<string, number>();
-  const postings: (Postings | undefined)[] = [];
-  // Term id at every token position of each indexed chunk (-1: a token that carries no evidence), all chunks in one
-  // arena: a chunk's sequence is arena[starts[rowid] .. starts[rowid] + counts[rowid]). One typed array per chunk cost
-  // ~150 bytes of object overhead each (RSS at 100k chunks). Removed chunks leave holes, compacted when they dominate.
-  let arena = new Int32Array(16_384);
+  /** Document frequency by term id, over all collections (BM25's statistics). */
+  let documentFrequencies = new Uint32Array(1024);
+  /** Query position + 1 by term id while a query reads term sequences, 0 otherwise (always 0 for NO_TERM). */
+  let queryPosition = new Uint8Array(1024);
+  // Postings by collection number, then term id: a query reads only the lists of the collections it may see (LLM08-1),
+  // so a collection's size never costs the queries of another.
+  const postings: (Postings | undefined)[][] = [[]];
+  // Term id at every token position of each indexed chunk (NO_TERM: a token that carries no evidence), all chunks in one
+  // arena: a chunk's sequence is arena[starts[rowid] .. starts[rowid] + counts[rowid]). Two bytes a token while the
+  // vocabulary fits (half the arena's memory), four after. One typed array per chunk cost ~150 bytes of object overhead
+  // each (RSS at 100k chunks). Removed chunks leave holes, compacted when they dominate.
+  let arena: Uint16Array | Uint32Array = new Uint16Array(16_384);
   let arenaUsed = 0;
   let arenaLive = 0;
   let starts = new Uint32Array(1024);
@@ -69,11 +163,11 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
   const collectionNumbers = new Map<string, number>();
   let rows = 0;
   let totalChars = 0;
-  // Scratch reused by every query: an accumulator slot per rowid, reset after use through the list of touched rowids.
+  // Scratch reused by every query: an accumulator slot per rowid (0: untouched), reset after use through the list of
+  // touched rowids, and the bounded heap that selects the best of them.
   let scores = new Float64Array(1024);
   let touched = new Int32Array(0);
-  /** Query position + 1 by term id while evidence is computed, 0 otherwise. */
-  let queryPosition = new Uint8Array(1024);
+  const best = new Selection();
 
   function grow(rowid: number): void {
     if (rowid < lengths.length) return;
@@ -89,18 +183,23 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
   function internTerm(term: string): number {
     let id = termIds.get(term);
     if (id === undefined) {
-      id = termIds.size;
+      id = termIds.size + 1;
       termIds.set(term, id);
-      if (id >= queryPosition.length) queryPosition = widened(queryPosition, queryPosition.length * 2);
+      if (id >= queryPosition.length) {
+        const size = queryPosition.length * 2;
+        documentFrequencies = widened(documentFrequencies, size);
+        queryPosition = widened(queryPosition, size);
+      }
     }
     return id;
   }
 
-  function append(term: number, rowid: number, frequency: number): void {
-    let list = postings[term];
+  function append(collection: number, term: number, rowid: number, frequency: number): void {
+    const lists = postings[collection] as (Postings | undefined)[];
+    let list = lists[term];
     if (list === undefined) {
       list = { rowids: new Int32Array(INITIAL_POSTINGS), frequencies: new Uint8Array(INITIAL_POSTINGS), size: 0 };
-      postings[term] = list;
+      lists[term] = list;
     } else if (list.size === list.rowids.length) {
       const capacity = grownCapacity(list.size);
       list.rowids = widened(list.rowids, capacity);
@@ -109,11 +208,13 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     list.rowids[list.size] = rowid;
     list.frequencies[list.size] = Math.min(frequency, MAX_FREQUENCY);
     list.size += 1;
+    documentFrequencies[term] = (documentFrequencies[term] as number) + 1;
   }
 
   /** Drops `rowid` from a term's postings by moving the last entry into its place (order carries no meaning). */
-  function drop(term: number, rowid: number): void {
-    const list = postings[term];
+  function drop(collection: number, term: number, rowid: number): void {
+    const lists = postings[collection] as (Postings | undefined)[];
+    const list = lists[term];
     if (list === undefined) return;
     for (let i = 0; i < list.size; i += 1) {
       if (list.rowids[i] !== rowid) continue;
@@ -121,16 +222,18 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
       list.rowids[i] = list.rowids[last] as number;
       list.frequencies[i] = list.frequencies[last] as number;
       list.size = last;
+      documentFrequencies[term] = (documentFrequencies[term] as number) - 1;
       break;
     }
-    if (list.size === 0) postings[term] = undefined;
+    if (list.size === 0) lists[term] = undefined;
   }
 
-  const sequenceOf = (rowid: number): Int32Array => arena.subarray(starts[rowid] as number, (starts[rowid] as number) + (counts[rowid] as number));
+  const sequenceOf = (rowid: number): Uint16Array | Uint32Array => arena.subarray(starts[rowid] as number, (starts[rowid] as number) + (counts[rowid] as number));
 
-  /** Copies the live sequences to the front of the arena (in rowid order), dropping the holes removals left. */
-  function compact(): void {
-    const fresh = new Int32Array(Math.max(16_384, grownCapacity(arenaLive)));
+  /** Copies the live sequences to the front of an arena of `wide` ids or not (in rowid order), dropping removals' holes. */
+  function compact(wide: boolean): void {
+    const capacity = Math.max(16_384, grownCapacity(arenaLive));
+    const fresh = wide ? new Uint32Array(capacity) : new Uint16Array(capacity);
     let used = 0;
     for (let rowid = 0; rowid < lengths.length; rowid += 1) {
       if (lengths[rowid] === 0) continue;
@@ -142,9 +245,11 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     arenaUsed = used;
   }
 
-  function store(rowid: number, sequence: Int32Array): void {
+  function store(rowid: number, sequence: Uint32Array): void {
+    // A term id past the two-byte range: every sequence moves to a four-byte arena once, for good.
+    if (arena instanceof Uint16Array && termIds.size > MAX_SHORT_TERM) compact(true);
     if (arenaUsed + sequence.length > arena.length) {
-      if (arenaUsed - arenaLive > arenaLive) compact();
+      if (arenaUsed - arenaLive > arenaLive) compact(arena instanceof Uint32Array);
       if (arenaUsed + sequence.length > arena.length) arena = widened(arena, grownCapacity(arenaUsed + sequence.length));
     }
     arena.set(sequence, arenaUsed);
@@ -155,15 +260,15 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
   }
 
   /** Each distinct term of a sequence with its frequency. */
-  function termCounts(sequence: Int32Array): Map<number, number> {
+  function termCounts(sequence: Uint16Array | Uint32Array): Map<number, number> {
     const counts = new Map<number, number>();
-    for (const term of sequence) if (term >= 0) counts.set(term, (counts.get(term) ?? 0) + 1);
+    for (const term of sequence) if (term !== NO_TERM) counts.set(term, (counts.get(term) ?? 0) + 1);
     return counts;
   }
 
   const documentFrequency = (term: string): number => {
     const id = termIds.get(term);
-    return id === undefined ? 0 : (postings[id]?.size ?? 0);
+    return id === undefined ? 0 : (documentFrequencies[id] as number);
   };
 
   const stats: LexicalStats = {
@@ -182,6 +287,21 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     slope: (params.k1 * params.b) / stats.averageChars,
   });
 
+  /** Marks the query's terms in queryPosition for term-sequence reads; unmark() undoes it. */
+  function mark(query: LexicalQuery): void {
+    for (let q = 0; q < query.ids.length; q += 1) {
+      const id = query.ids[q] as number;
+      if (id >= 0) queryPosition[id] = q + 1;
+    }
+  }
+
+  function unmark(query: LexicalQuery): void {
+    for (let q = 0; q < query.ids.length; q += 1) {
+      const id = query.ids[q] as number;
+      if (id >= 0) queryPosition[id] = 0;
+    }
+  }
+
   return {
     stats,
     add(rowid, collection, text) {
@@ -192,19 +312,21 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
         collectionNames.push(collection);
         number = collectionNames.length;
         collectionNumbers.set(collection, number);
+        postings.push([]);
       }
       collectionIds[rowid] = number;
       // An empty chunk still counts as a row; a length of 0 would read as "not indexed", so it is stored as 1.
       lengths[rowid] = Math.max(1, text.length);
       totalChars += lengths[rowid] as number;
       rows += 1;
-      const sequence = Int32Array.from(indexTokens(text), (term) => (term === null ? -1 : internTerm(term)));
+      const sequence = Uint32Array.from(indexTokens(text), (term) => (term === null ? NO_TERM : internTerm(term)));
       store(rowid, sequence);
-      for (const [term, frequency] of termCounts(sequence)) append(term, rowid, frequency);
+      for (const [term, frequency] of termCounts(sequence)) append(number, term, rowid, frequency);
     },
     remove(rowid) {
       if (rowid < 0 || rowid >= lengths.length || lengths[rowid] === 0) return;
-      for (const term of termCounts(sequenceOf(rowid)).keys()) drop(term, rowid);
+      const collection = collectionIds[rowid] as number;
+      for (const term of termCounts(sequenceOf(rowid)).keys()) drop(collection, term, rowid);
       arenaLive -= counts[rowid] as number;
       counts[rowid] = 0;
       totalChars -= lengths[rowid] as number;
@@ -227,56 +349,50 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
     },
     top(query, depth, collections) {
       if (depth <= 0 || rows === 0) return [];
-      const wanted = new Uint8Array(collectionNames.length + 1);
+      const lists: (Postings | undefined)[][] = [];
       for (const collection of collections) {
         const number = collectionNumbers.get(collection);
-        if (number !== undefined) wanted[number] = 1;
+        if (number !== undefined) lists.push(postings[number] as (Postings | undefined)[]);
       }
       if (touched.length < scores.length) touched = new Int32Array(scores.length);
-      let touchedCount = 0;
       const { base, slope } = normalisation();
+      const factor = params.k1 + 1;
+
+      let touchedCount = 0;
       for (let q = 0; q < query.ids.length; q += 1) {
-        const list = postings[query.ids[q] as number];
-        if (list === undefined) continue;
-        const weight = (query.weights[q] as number) * (params.k1 + 1);
-        const { rowids, frequencies, size } = list;
-        for (let i = 0; i < size; i += 1) {
-          const rowid = rowids[i] as number;
-          const frequency = frequencies[i] as number;
-          const sum = scores[rowid] as number;
-          if (sum === 0) touched[touchedCount++] = rowid;
-          scores[rowid] = sum + (weight * frequency) / (frequency + base + slope * (lengths[rowid] as number));
+        const id = query.ids[q] as number;
+        if (id < 0) continue;
+        const weight = (query.weights[q] as number) * factor;
+        for (const byTerm of lists) {
+          const list = byTerm[id];
+          if (list === undefined) continue;
+          const { rowids, frequencies, size } = list;
+          for (let i = 0; i < size; i += 1) {
+            const rowid = rowids[i] as number;
+            const frequency = frequencies[i] as number;
+            const sum = scores[rowid] as number;
+            if (sum === 0) touched[touchedCount++] = rowid;
+            scores[rowid] = sum + (weight * frequency) / (frequency + base + slope * (lengths[rowid] as number));
+          }
         }
       }
-      // A bounded min-heap keeps the best `depth` in O(touched · log depth) instead of sorting every match; a chunk
-      // that cannot enter it is rejected before its collection is looked at or anything is allocated.
-      const heap: LexicalCandidate[] = [];
+      best.reset(depth);
+      let floor = -Infinity;
+      // A chunk that cannot enter the heap is rejected on one comparison, before anything else is read.
       for (let i = 0; i < touchedCount; i += 1) {
         const rowid = touched[i] as number;
-        const bm25 = scores[rowid] as number;
+        const sum = scores[rowid] as number;
         scores[rowid] = 0;
-        if (heap.length === depth) {
-          const weakest = heap[0] as LexicalCandidate;
-          if (bm25 < weakest.bm25 || (bm25 === weakest.bm25 && rowid > weakest.rowid)) continue;
-        }
-        if (wanted[collectionIds[rowid] as number] !== 1) continue;
-        if (heap.length < depth) {
-          heap.push({ rowid, bm25 });
-          siftUp(heap, heap.length - 1);
-        } else {
-          heap[0] = { rowid, bm25 };
-          siftDown(heap, 0);
-        }
+        if (sum < floor) continue;
+        best.offer(rowid, sum);
+        floor = best.floor;
       }
-      return heap.sort((x, y) => y.bm25 - x.bm25 || x.rowid - y.rowid);
+      return best.sorted();
     },
     evidence(query, candidates) {
       const n = query.ids.length;
       if (query.ideal === 0) return candidates.map(() => NO_EVIDENCE);
-      for (let q = 0; q < n; q += 1) {
-        const id = query.ids[q] as number;
-        if (id >= 0) queryPosition[id] = q + 1;
-      }
+      mark(query);
       const frequency = new Float64Array(n);
       const lastSeen = new Float64Array(n);
       const pairSeen = new Uint8Array(n);
@@ -289,9 +405,8 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
         lastSeen.fill(-Infinity);
         pairSeen.fill(0);
         for (let position = 0; position < sequence.length; position += 1) {
-          const term = sequence[position] as number;
-          if (term < 0) continue;
-          const q = (queryPosition[term] as number) - 1;
+          // NO_TERM and the terms outside the query are never marked.
+          const q = (queryPosition[sequence[position] as number] as number) - 1;
           if (q < 0) continue;
           frequency[q] = (frequency[q] as number) + 1;
           // Scanning in text order, the latest earlier occurrence of a neighbouring query term is the closest one.
@@ -310,36 +425,8 @@ export function createLexicalIndex(params: Bm25Parameters = DEFAULT_BM25): Lexic
         const bm25 = sum / query.ideal;
         return { score: Math.min(1, bm25), bm25, proximity: proximity / query.ideal };
       });
-      for (let q = 0; q < n; q += 1) {
-        const id = query.ids[q] as number;
-        if (id >= 0) queryPosition[id] = 0;
-      }
+      unmark(query);
       return result;
     },
   };
-}
-
-/** Heap order: the weakest candidate (lowest BM25, then highest rowid) at the root. */
-const weaker = (x: LexicalCandidate, y: LexicalCandidate): boolean => x.bm25 < y.bm25 || (x.bm25 === y.bm25 && x.rowid > y.rowid);
-
-function siftUp(heap: LexicalCandidate[], at: number): void {
-  for (let i = at; i > 0; ) {
-    const parent = (i - 1) >> 1;
-    if (!weaker(heap[i] as LexicalCandidate, heap[parent] as LexicalCandidate)) return;
-    [heap[i], heap[parent]] = [heap[parent] as LexicalCandidate, heap[i] as LexicalCandidate];
-    i = parent;
-  }
-}
-
-function siftDown(heap: LexicalCandidate[], at: number): void {
-  for (let i = at; ; ) {
-    const left = 2 * i + 1;
-    const right = left + 1;
-    let weakest = i;
-    if (left < heap.length && weaker(heap[left] as LexicalCandidate, heap[weakest] as LexicalCandidate)) weakest = left;
-    if (right < heap.length && weaker(heap[right] as LexicalCandidate, heap[weakest] as LexicalCandidate)) weakest = right;
-    if (weakest === i) return;
-    [heap[i], heap[weakest]] = [heap[weakest] as LexicalCandidate, heap[i] as LexicalCandidate];
-    i = weakest;
-  }
 }

@@ -37,3 +37,38 @@ export function referenceScorer(query: string, stats: LexicalStats): ReferenceSc
     },
   };
 }
+
+export interface ReferenceChunk {
+  readonly collection: string;
+  readonly text: string;
+}
+
+/**
+ * The `depth` best chunks of `collections` for `terms` by scoring every live chunk from its text, with statistics
+ * counted here over all live chunks (every collection): BM25 added term by term in query order, each term's frequency
+ * capped at 255 as the postings store it, ties by rowid. The arithmetic is the index's, so scores must be equal to the
+ * last bit.
+ */
+export function exhaustiveTop(chunks: ReadonlyMap<number, ReferenceChunk>, terms: readonly string[], depth: number, collections: ReadonlySet<string>) {
+  const { k1, b } = DEFAULT_BM25;
+  const distinct = [...new Set(terms)];
+  const termsOf = new Map([...chunks].map(([rowid, chunk]) => [rowid, indexTokens(chunk.text).filter((term): term is string => term !== null)]));
+  const rows = chunks.size;
+  const totalChars = [...chunks.values()].reduce((sum, chunk) => sum + Math.max(1, chunk.text.length), 0);
+  const averageChars = rows === 0 ? 1 : totalChars / rows;
+  const weights = distinct.map((term) => smoothedIdf(rows, [...termsOf.values()].filter((list) => list.includes(term)).length));
+  const base = k1 * (1 - b);
+  const slope = (k1 * b) / averageChars;
+  const scored: { rowid: number; bm25: number }[] = [];
+  for (const [rowid, chunk] of chunks) {
+    if (!collections.has(chunk.collection)) continue;
+    const list = termsOf.get(rowid) ?? [];
+    let sum = 0;
+    distinct.forEach((term, q) => {
+      const frequency = Math.min(255, list.filter((t) => t === term).length);
+      if (frequency > 0) sum += ((weights[q] as number) * (k1 + 1) * frequency) / (frequency + base + slope * Math.max(1, chunk.text.length));
+    });
+    if (sum > 0) scored.push({ rowid, bm25: sum });
+  }
+  return scored.sort((x, y) => y.bm25 - x.bm25 || x.rowid - y.rowid).slice(0, depth);
+}
