@@ -92,8 +92,11 @@ function callerAttacks(): LabelledText[] {
   ];
 }
 
-// The suffix threshold is fitted from benign text alone: this far above the least English-like benign window.
-const SUFFIX_MARGIN_BITS = 0.25;
+// The suffix threshold is fitted from benign text alone: this far above the least English-like benign window. The
+// fitting half is also the language model's training text (build-lm.ts), where windows score lower than on text the
+// model never saw; one bit (half the probability per symbol) covers that gap, which 0.25 bits did not (issue 15:
+// SQuAD paragraphs, unseen by the model, sat up to 0.5 bits above the fitting half's worst window).
+const SUFFIX_MARGIN_BITS = 1;
 // Attacks whose word-trigram sets overlap this much (Jaccard) are variants of one jailbreak family.
 const FAMILY_OVERLAP = 0.2;
 const VOCABULARY = new Map(SIGNALS.map((signal) => [signal.name, patternVocabulary([signal.pattern])]));

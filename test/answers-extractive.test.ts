@@ -21,14 +21,54 @@ describe('sentence splitting (issue 16 item 4)', () => {
     ]);
   });
 
-  test('initials and dotted acronyms do not end a sentence, decimals are never cut', () => {
-    assert.deepEqual(splitProse('J. R. R. Tolkien served in the U.S. Army for 3.5 years. He wrote books.'), [
-      'J. R. R. Tolkien served in the U.S. Army for 3.5 years.',
+  test('initials and dotted acronyms do not end a sentence', () => {
+    assert.deepEqual(splitProse('J. R. R. Tolkien served in the U.S. Army in France. He wrote books.'), [
+      'J. R. R. Tolkien served in the U.S. Army in France.',
       'He wrote books.',
     ]);
   });
 
-  test('list items that lost their line breaks are separate units, and a list of fragments is read whole under its heading', () => {
+  test('a decimal point, a price or a version number never ends a sentence', () => {
+    assert.deepEqual(splitProse('Decaf may hold 0.1% caffeine. It costs €9.50 in version 2.4.1 of the list. Prices rose 3.5 times.'), [
+      'Decaf may hold 0.1% caffeine.',
+      'It costs €9.50 in version 2.4.1 of the list.',
+      'Prices rose 3.5 times.',
+    ]);
+  });
+
+  test('a line that starts in lower case continues the line before (a PDF text layer keeps its wrapped lines)', () => {
+    assert.deepEqual(texts('Descaling guide\nUse a citric-acid descaler; vinegar can damage\nthe seals. Run half of the solution\nthrough the steam wand.\nRinse the tank twice before brewing.'), [
+      'Use a citric-acid descaler; vinegar can damage the seals.',
+      'Run half of the solution through the steam wand.',
+      'Rinse the tank twice before brewing.',
+    ]);
+  });
+
+  test('a heading asked as a question ends at its question mark, and prose after a list resumes at "Do not …"', () => {
+    const passages = passagesOf('## Do I need an account? You can order as a guest. ## What you need - A soft brush - A dry cloth Do not grind rice to clean the burrs.');
+    assert.deepEqual(
+      passages.map((passage) => [passage.heading, passage.answer]),
+      [
+        ['Do I need an account?', 'You can order as a guest.'],
+        ['What you need', 'Do not grind rice to clean the burrs.'],
+        ['What you need', 'What you need: A soft brush; A dry cloth'],
+      ],
+    );
+  });
+
+  test('a list item is answered under its heading, which says what the item is ("not covered"), unless it repeats it', () => {
+    const passages = passagesOf('## What the warranty does not cover - Normal wear of seals and gaskets. - Limescale damage from machines that were never descaled. ## Minimum order - Minimum order: 10 kg per order.');
+    assert.deepEqual(
+      passages.map((passage) => [passage.text, passage.answer]),
+      [
+        ['Normal wear of seals and gaskets.', 'What the warranty does not cover: Normal wear of seals and gaskets.'],
+        ['Limescale damage from machines that were never descaled.', 'What the warranty does not cover: Limescale damage from machines that were never descaled.'],
+        ['Minimum order: 10 kg per order.', 'Minimum order: 10 kg per order.'],
+      ],
+    );
+  });
+
+  test('list items that lost their line breaks are separate units read under their heading, and a list of fragments is read whole', () => {
     const chunk = '# Payment methods All prices are in euros. ## Accepted methods - iDEAL (Netherlands) - PayPal - Apple Pay and Google Pay We do not accept cash or cheques. ## Failed payments If a payment fails, we try again after 24 hours.';
     const passages = passagesOf(chunk);
     assert.deepEqual(
@@ -41,14 +81,21 @@ describe('sentence splitting (issue 16 item 4)', () => {
         'If a payment fails, we try again after 24 hours.',
       ],
     );
+    assert.equal(passages[1]?.answer, 'Accepted methods: Apple Pay and Google Pay');
     assert.equal(passages.at(-1)?.heading, 'Failed payments');
   });
 
-  test('numbered steps, links and emphasis: each step a unit, link text kept, markup dropped', () => {
-    assert.deepEqual(texts('## How to return 1. Log in to **your account** first. 2. Choose the [order page](https://x.example/o) and the items.'), [
-      'Log in to your account first.',
-      'Choose the order page and the items.',
-    ]);
+  test('numbered steps, links and emphasis: each step a unit under its heading, the steps read whole as the procedure, link text kept, markup dropped', () => {
+    const passages = passagesOf('## How to return 1. Log in to **your account** first. 2. Choose the [order page](https://x.example/o) and the items.');
+    assert.deepEqual(
+      passages.map((passage) => [passage.answer, passage.procedure]),
+      [
+        ['How to return: Log in to your account first.', false],
+        ['How to return: Choose the order page and the items.', false],
+        ['How to return: Log in to your account first; Choose the order page and the items', true],
+      ],
+    );
+    assert.deepEqual(passages[1]?.links, ['order page']);
   });
 
   test('a heading that runs into an imperative first sentence ends at its capital ("## Pause Choose **Pause** to …")', () => {
@@ -78,6 +125,40 @@ describe('question kinds and answer spans (issue 16 item 1)', () => {
     assert.equal(questionTypeOf('Where did the Normans settle?').kind, 'place');
     assert.equal(questionTypeOf('Which payment methods do you accept?').kind, 'any');
     assert.ok(questionTypeOf('In what year were the rule changes introduced?').focusTerms.has('year'));
+  });
+
+  test('the noun of the kind may follow a verb and a determiner ("What is your phone number?", "What was the population …")', () => {
+    assert.equal(questionTypeOf('What is your phone number?').kind, 'number');
+    assert.ok(questionTypeOf('What is your phone number?').focusTerms.has('number'));
+    assert.equal(questionTypeOf('What was the population of Warsaw in 1939?').kind, 'number');
+    assert.equal(questionTypeOf('What is the capital city of Poland?').kind, 'place');
+  });
+
+  test('"how long does it take": the verb frames the duration, the answer need not repeat it', () => {
+    const type = questionTypeOf('How long does shipping to Germany take?');
+    assert.equal(type.kind, 'number');
+    assert.ok(type.focusTerms.has('take'));
+    assert.equal(questionTypeOf('Who took the photograph?').focusTerms.has('take'), false);
+  });
+
+  test('"how do I …" asks for an instruction: an imperative, "you can …" or "to …, do …", not a statement or a gerund', () => {
+    assert.equal(questionTypeOf('How do I cancel my subscription?').kind, 'procedure');
+    assert.equal(questionTypeOf('How to change my address?').kind, 'procedure');
+    assert.equal(questionTypeOf('How did the Normans settle?').kind, 'any');
+    const instruction = (text: string): boolean => holdsNewSpan(typedWordsOf(wordTermsOf(text), 'procedure'), new Set(wordsOf('How do I cancel my subscription?')));
+    assert.equal(instruction('Choose Cancel subscription and confirm.'), true);
+    assert.equal(instruction('Log in and go to Account details.'), true);
+    assert.equal(instruction('You can cancel at any time.'), true);
+    assert.equal(instruction('To cancel, write to support@brightbean.example.'), true);
+    assert.equal(instruction('If you cancel, the subscription discount stops.'), false);
+    assert.equal(instruction('Resetting your password unlocks it straight away.'), false);
+    assert.equal(instruction('The subscription has no minimum term.'), false);
+  });
+
+  test('a capitalised weekday or month is a date, never a name or a place', () => {
+    const typed = (kind: AnswerKind, text: string): string[] => typedWordsOf(wordTermsOf(text), kind).filter((word) => word.typed).map((word) => word.raw);
+    assert.deepEqual(typed('place', 'The shop in Utrecht is open on Saturdays and in December.'), ['Utrecht']);
+    assert.deepEqual(typed('date', 'The shop in Utrecht is open on Saturdays and in December.'), ['Saturdays', 'December']);
   });
 
   test('a sentence without a span of the asked kind, new to the question, cannot answer it', () => {
@@ -156,6 +237,20 @@ describe('morphology (issue 16 item 1)', () => {
     assert.deepEqual(contentTermsOf('children'), contentTermsOf('child'));
     assert.deepEqual(contentTermsOf("Normandy's"), contentTermsOf('Normandy'));
     assert.deepEqual(contentTermsOf('refunded'), contentTermsOf('refunds'));
+    assert.deepEqual(contentTermsOf('ground'), contentTermsOf('grind'));
+  });
+});
+
+describe('support counts what a sentence says, not what it links to (issue 16 item 1)', () => {
+  test('the words of a link\'s text are context, so the page that answers outranks the sentence that points to it', () => {
+    const chunk = (id: string, title: string, text: string, score: number): RetrievedChunk => ({ chunkId: `${id}#0`, documentId: id, documentVersion: 1, collection: 'help', title, text, score });
+    const candidates = candidatesFor('How do I track my order?', [
+      chunk('shipping', 'Shipping', 'For help with a parcel, see [Order tracking](https://x.example/tracking) or write to us.', 0.7),
+      chunk('tracking', 'Order tracking', 'You can track your order in your account under Orders.', 0.6),
+    ]);
+    const coverage = (document: string): number => candidates.find((candidate) => candidate.chunk.documentId === document)?.features.sentenceCoverage ?? 0;
+    assert.ok(coverage('tracking') > coverage('shipping'), `${coverage('tracking')} > ${coverage('shipping')}`);
+    assert.ok(coverage('shipping') > 0 && coverage('shipping') < 1);
   });
 });
 

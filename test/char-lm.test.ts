@@ -9,6 +9,16 @@ describe('character language model (issue 15 item 2)', () => {
     assert.equal(toSymbols('Café  ORDER 42 similarlyNow Жук'), 'Cafe order 00 similarlyNow λλλ');
   });
 
+  test('toSymbols, when a word processor set dashes and quotes ("Wade–Giles", “new”, doesn’t), then they are the ASCII hyphen and quotes, not the other-symbol (issue 15 FPR, LLM01-5)', () => {
+    assert.equal(toSymbols('Wade–Giles — “new” doesn’t'), 'Wade-Giles - "new" doesn\'t');
+  });
+
+  test('wordSurprisals, when a word in another script is wrapped in brackets or quotes, then it is still foreign (issue 15 FPR, LLM01-5)', () => {
+    const model = loadCharLanguageModel(CHAR_LM_COUNTS);
+    const words = wordSurprisals(model, 'the sentence (大元) and «日本»');
+    assert.deepEqual(words.map((word) => word.foreign), [false, false, true, false, true]);
+  });
+
   test('the smoothed distribution, for any context, sums to 1 over the alphabet plus the unseen-symbol mass (Witten-Bell)', () => {
     const model = loadCharLanguageModel(serialiseCounts(countNgrams(['the cat sat on the mat', 'a dog sat on a log']), 1));
     const alphabet = [...new Set('the cat sat on the mat a dog sat on a log')];

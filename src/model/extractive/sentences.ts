@@ -4,9 +4,16 @@
 // kept its line breaks (the chunker joins block lines with spaces), so headings and bullets are also found inline.
 
 export interface Passage {
+  /** The unit's own words: what it is scored on. */
   readonly text: string;
-  /** The heading the unit sits under, if any: context for support, never part of the answer. */
+  /** The unit as answered: a list item is read under its heading ("What is not covered: Limescale damage …"). */
+  readonly answer: string;
+  /** The heading the unit sits under, if any: context for support. */
   readonly heading: string;
+  /** Its links' texts: they name another page ("see Order tracking"), so they are context for support, not content. */
+  readonly links: readonly string[];
+  /** A numbered list read whole: it answers "how do I …", not a question asking for one span (a date, a number). */
+  readonly procedure: boolean;
 }
 
 /** Words that end with a period without ending the sentence (lower-cased, without the period). */
@@ -62,13 +69,24 @@ function tableRows(text: string): string[] {
     });
 }
 
+const MARKDOWN_LINK = /\[([^\]]*)\]\([^)]*\)/g;
+
 /** Emphasis, code marks and link targets are presentation; the reader sees the link text. */
 const plain = (text: string): string =>
   text
-    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(MARKDOWN_LINK, '$1')
     .replace(/\*\*|__|[*`]/g, '')
     .replace(/\s+/g, ' ')
     .trim();
+
+/** A unit of `raw` markdown under `heading`: its plain text, its links' texts, and its heading as the answer's lead-in when `labelled`. */
+function passage(raw: string, heading: string, labelled = false, procedure = false): Passage {
+  const text = plain(raw);
+  const links = [...raw.matchAll(MARKDOWN_LINK)].map((link) => plain(link[1] ?? '')).filter((link) => link !== '');
+  // An item read alone loses what its heading says of it ("not covered", "steps"); an item that repeats it needs no lead-in.
+  const label = labelled && heading !== '' && !text.toLowerCase().includes(heading.toLowerCase());
+  return { text, answer: label ? `${heading}: ${text}` : text, heading, links, procedure };
+}
 
 // A heading marker at a line start or inline; a bullet ("- ", "* ", "+ ", "• ") or a numbered item ("1. ", "2) ") that
 // opens a line, follows a sentence end or a heading, and is followed by something that can start an item (a capital,
@@ -77,7 +95,7 @@ const HEADING = /(?:^|\s)#{1,6}\s+/u;
 const BULLET = /(?:^|\s)[-*+•]\s+(?=[\p{Lu}\p{N}"'“€$£*\[(]|\p{Ll}+\p{Lu})|(?:^|(?<=[.!?:]\s*)|\s(?=\d{1,2}[.)]\s+\p{Lu}))\s*\d{1,2}[.)]\s+(?=\p{Lu})/u;
 
 /** Capitalised, these open a sentence rather than continue a heading or a list item. */
-const SENTENCE_OPENERS = new Set('a all an any as at each every few for from how if in it its many most no our some the these this those to we what when where which while you your'.split(' '));
+const SENTENCE_OPENERS = new Set('a all an any as at do don\'t each every few for from how if in it its many most never no our please some the these this those to we what when where which while you your'.split(' '));
 
 const opensSentence = (word: string, next: string): boolean =>
   /^["'“(]?\p{Lu}/u.test(word) && (SENTENCE_OPENERS.has(word.toLowerCase()) || /^\p{Ll}/u.test(next));
@@ -86,12 +104,15 @@ const opensSentence = (word: string, next: string): boolean =>
 const HOLDS_SENTENCE_END = /[.!?]["'”’)\]]*(?:\s|$)/u;
 
 /**
- * A heading runs until a bullet or the first capitalised word that opens a sentence (a function word, or a capital
+ * A heading runs to its question mark, or until a bullet or the first capitalised word that opens a sentence (a function word, or a capital
  * followed by a lower-case word): "Failed payments If a payment fails…" is the heading "Failed payments" and the
  * sentence "If a payment fails…". A heading that would run past a sentence end ("Pause Choose **Pause** to stop
  * deliveries…") ends at its first capitalised word instead, as an imperative sentence starts there.
  */
 function splitHeading(text: string): { heading: string; rest: string } {
+  // A heading asked as a question ("Do I need an account?") ends at its question mark.
+  const asked = /^[^.!?]{1,120}\?(?=\s+["'“(]?\p{Lu})/u.exec(text);
+  if (asked !== null) return { heading: asked[0], rest: text.slice(asked[0].length) };
   const bullet = BULLET.exec(text);
   const end = bullet === null ? text.length : bullet.index;
   const words = text.slice(0, end).split(/\s+/u);
@@ -126,26 +147,30 @@ const wordCount = (text: string): number => text.split(/\s+/u).filter((word) => 
 /** Fewer words than this is a label or fragment, not an answer on its own. */
 const MIN_WORDS = 4;
 
-/** One heading's section: prose sentences, list items, and the list as a whole when its items are fragments. */
+/**
+ * One heading's section: prose sentences, list items (each read under the heading), and the list as a whole when its
+ * items are fragments or numbered steps (a procedure is answered with all of its steps).
+ */
 function sectionPassages(body: string, heading: string): Passage[] {
   const passages: Passage[] = [];
-  const [lead = '', ...items] = body.split(new RegExp(BULLET.source, 'gu'));
+  const bullet = new RegExp(BULLET.source, 'gu');
+  const [lead = '', ...items] = body.split(bullet);
+  const numbered = items.length > 0 && [...body.matchAll(bullet)].every((match) => /\d/u.test(match[0]));
   const pushProse = (text: string): void => {
-    for (const sentence of splitProse(text)) passages.push({ text: plain(sentence), heading });
+    for (const sentence of splitProse(text)) passages.push(passage(sentence, heading));
   };
   pushProse(lead);
   // Prose after the last item belongs to the section, not to the item: the item ends at its first sentence break.
   const itemTexts: string[] = [];
   for (const item of items) {
     const split = splitItem(item);
-    const itemText = plain(split.item);
-    if (itemText !== '') itemTexts.push(itemText);
-    passages.push({ text: itemText, heading });
+    if (plain(split.item) !== '') itemTexts.push(split.item);
+    passages.push(passage(split.item, heading, true));
     pushProse(split.after);
   }
-  if (itemTexts.length >= 2 && itemTexts.some((item) => wordCount(item) < MIN_WORDS)) {
-    const list = itemTexts.map((item) => item.replace(/[.;]$/u, '')).join('; ');
-    passages.push({ text: heading === '' ? list : `${heading}: ${list}`, heading });
+  if (itemTexts.length >= 2 && (numbered || itemTexts.some((item) => wordCount(plain(item)) < MIN_WORDS))) {
+    const list = itemTexts.map((item) => item.trim().replace(/[.;]$/u, '')).join('; ');
+    passages.push(passage(heading === '' ? list : `${heading}: ${list}`, heading, false, numbered));
   }
   return passages;
 }
@@ -164,14 +189,16 @@ function headedPassages(text: string): Passage[] {
 
 /** The answerable units of a chunk's text, in reading order. */
 export function passagesOf(text: string): Passage[] {
-  // Table rows stay on one line with their table; any other line break separates units.
-  const passages = text.split(/\n+(?!\s*\|)/u).flatMap((line) => {
+  // A line that starts in lower case continues the line before (a PDF's text layer keeps its wrapped lines); table rows
+  // stay on one line with their table; any other line break separates units.
+  const unwrapped = text.replace(/\s*\n\s*(?=\p{Ll})/gu, ' ');
+  const passages = unwrapped.split(/\n+(?!\s*\|)/u).flatMap((line) => {
     const tableStart = (line.match(/\|/g)?.length ?? 0) >= 3 ? line.indexOf('|') : -1;
     if (tableStart < 0) return headedPassages(line);
     const tableEnd = line.lastIndexOf('|') + 1;
     return [
       ...headedPassages(line.slice(0, tableStart)),
-      ...tableRows(line.slice(tableStart, tableEnd)).map((row) => ({ text: plain(row), heading: '' })),
+      ...tableRows(line.slice(tableStart, tableEnd)).map((row) => passage(row, '')),
       ...headedPassages(line.slice(tableEnd)),
     ];
   });

@@ -63,7 +63,10 @@ function keyTermsOf(question: string): string[] {
 interface Unit {
   readonly chunk: RetrievedChunk;
   readonly rank: number;
+  /** The unit's own words, scored; its heading and links' texts are its context. */
   readonly text: string;
+  /** What is answered: the text, a list item with its heading. */
+  readonly answer: string;
   readonly terms: ReadonlySet<string>;
   readonly context: ReadonlySet<string>;
   readonly lead: boolean;
@@ -98,9 +101,12 @@ export function candidatesFor(question: string, chunks: readonly RetrievedChunk[
       const lead = passage.heading !== heading;
       heading = passage.heading;
       // Chunks overlap by a sentence: the first (best-ranked) copy stands for both.
-      if (seen.has(passage.text)) continue;
-      seen.add(passage.text);
-      units.push({ chunk, rank, text: passage.text, terms: new Set(contentTermsOf(passage.text)), context: new Set([...title, ...contentTermsOf(passage.heading)]), lead });
+      if (seen.has(passage.answer) || (passage.procedure && type.kind !== 'any' && type.kind !== 'procedure')) continue;
+      seen.add(passage.answer);
+      // A link's text names another page: the sentence points there rather than says it, so its words count as context.
+      const own = passage.links.reduce((text, link) => text.replace(link, ' '), passage.text);
+      const context = [...title, ...contentTermsOf(passage.heading), ...passage.links.flatMap((link) => contentTermsOf(link))];
+      units.push({ chunk, rank, text: passage.text, answer: passage.answer, terms: new Set(contentTermsOf(own)), context: new Set(context), lead });
     }
   });
   // A term few retrieved sentences share weighs more; a term none holds weighs most, so missing it costs most.
@@ -131,7 +137,7 @@ export function candidatesFor(question: string, chunks: readonly RetrievedChunk[
     const newSpan = type.kind !== 'any' && (canAnswer[i] ?? false);
     candidates.push({
       chunk: unit.chunk,
-      text: unit.text,
+      text: unit.answer,
       features: {
         sentenceCoverage,
         chunkCoverage: share((term) => (inChunk.has(term) ? 1 : 0)),
@@ -143,7 +149,8 @@ export function candidatesFor(question: string, chunks: readonly RetrievedChunk[
         sentenceWords: Math.log(1 + sentenceWords.length),
         typeAsked: type.kind === 'any' ? 0 : 1,
         typedSpan: newSpan ? 1 : 0,
-        spanNearTerms: newSpan ? spanProximity(sentenceWords, questionWords, termSet) : 0,
+        // An instruction is its whole sentence: there is no span whose distance to the question's terms would tell.
+        spanNearTerms: newSpan && type.kind !== 'procedure' ? spanProximity(sentenceWords, questionWords, termSet) : 0,
         missingKeys: keyTerms.size === 0 ? 0 : [...keyTerms].filter((term) => !held(term)).length / keyTerms.size,
         missingRare: missing.length === 0 ? 0 : Math.max(...missing.map(weightOf)) / rarest,
         negationMismatch: questionNegated !== sentenceWords.some((word) => isNegation(word.lower)) ? 1 : 0,

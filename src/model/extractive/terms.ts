@@ -17,7 +17,7 @@ const STOPWORDS = new Set(
 /** Irregular verb and noun forms, mapped to the form Porter stems like the regular ones. */
 const IRREGULAR: Readonly<Record<string, string>> = Object.fromEntries(
   (
-    'wrote:write written:write began:begin begun:begin took:take taken:take made:make built:build fought:fight led:lead won:win ' +
+    'wrote:write written:write ground:grind began:begin begun:begin took:take taken:take made:make built:build fought:fight led:lead won:win ' +
     'held:hold gave:give given:give became:become came:come found:find left:leave brought:bring thought:think bought:buy sold:sell ' +
     'told:tell paid:pay knew:know known:know grew:grow grown:grow drew:draw drawn:draw chose:choose chosen:choose spoke:speak ' +
     'spoken:speak rose:rise risen:rise fell:fall fallen:fall ran:run met:meet sent:send spent:spend lost:lose kept:keep felt:feel ' +
