@@ -4,7 +4,8 @@ import { AppError } from '../errors.js';
 import { TaskRequestEnvelope } from '../contracts/envelope.js';
 import { zodIssuesToFieldErrors } from './field-errors.js';
 import type { Principal } from '../scopes.js';
-import { IdempotencyClaimLostError, type AuditRecord, type StoredResponse, type Store } from '../store/types.js';
+import { IdempotencyClaimLostError, type AuditRecord, type FinishingWrite, type StoredResponse, type Store } from '../store/types.js';
+import { runFinishing } from '../store/finishing.js';
 import { parseTaskInput, resolveTask, type TaskOutcome, type TaskPipeline } from './run-task.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { ModelCatalogue } from '../model/catalogue.js';
@@ -219,14 +220,23 @@ export function createTaskService(deps: TaskServiceDeps) {
                 result_url: resultUrl(call.requestId),
                 result: response.body,
               });
+        // Everything that ends the call goes with the outcome: on the embedded store it all lives in one file, so the
+        // token settlement, the slot, the webhook-id and a transient outcome's claim release commit once with it.
+        const finishing: FinishingWrite[] = [...outcome.finishing, slot.releasing()];
+        if (signed !== undefined) finishing.push(outcome.transient ? signed.releasing() : signed.completing(storeResponse ? idempotency.scope : null));
         await deps.store.recordOutcome({
           audit,
           ...(storeResponse ? { idempotency: { scope: idempotency.scope, token: claimToken, response, expiresAt: new Date(now.getTime() + deps.idempotencyTtlMs).toISOString() } } : {}),
+          ...(outcome.transient && idempotency !== undefined ? { releaseClaim: { scope: idempotency.scope, token: claimToken } } : {}),
           ...(outcome.review === undefined ? {} : { review: outcome.review }),
           ...(result === undefined ? {} : { result }),
           ...(deliveries.length === 0 ? {} : { deliveries }),
+          finishing,
         });
       } catch (error) {
+        // The outcome did not commit, nor anything that was to go with it: the token settlement happens on its own
+        // (the slot is released below); the webhook-id and claim are settled by what the failure means.
+        await runFinishing(outcome.finishing);
         if (error instanceof IdempotencyClaimLostError && idempotency !== undefined) {
           const stored = await afterLostClaim(audit, idempotency).catch(async (lost: unknown) => {
             await signed?.release();
@@ -239,8 +249,6 @@ export function createTaskService(deps: TaskServiceDeps) {
         await releaseClaims();
         throw new AppError('store_unavailable', { cause: error, headers: { 'Retry-After': '2' } });
       }
-      if (outcome.transient) await releaseClaims();
-      else await signed?.complete(storeResponse ? idempotency.scope : null);
       deps.onOutcome?.({ task, status: outcome.status, decision: outcome.decision, replayed: false, usage: outcome.usage.total_tokens, keyId: call.principal.keyId });
       return toReply(response, false);
     } finally {

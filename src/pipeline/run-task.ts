@@ -7,13 +7,13 @@ import type { CheckOutcome, Citation, TaskResponse, Usage } from '../contracts/t
 import type { TaskDefinition } from '../tasks/types.js';
 import type { TaskRegistry } from '../tasks/registry.js';
 import type { Retriever, RetrievedChunk } from '../retrieval/types.js';
-import type { ModelClient } from '../model/types.js';
-import { buildPrompt, estimatePromptTokens } from '../model/prompt.js';
+import type { ModelClient, ModelResponse } from '../model/types.js';
+import { buildPrompt, estimatePromptTokens, type Prompt } from '../model/prompt.js';
 import { POLICIES, type RateLimits } from '../security/rate-limit.js';
 import { runStage, type StageOutcome } from '../guard/run-stage.js';
 import type { CheckRegistry, ScreenUnavailable } from '../guard/types.js';
 import { allowedCollections, type Principal } from '../scopes.js';
-import type { AuditDecision, ReviewRecord } from '../store/types.js';
+import type { AuditDecision, FinishingWrite, ReviewRecord } from '../store/types.js';
 import type { PipelineObserver } from '../metrics.js';
 import { resultUrl } from './results.js';
 
@@ -54,6 +54,8 @@ export interface TaskOutcome {
   readonly review?: ReviewRecord;
   /** A transient upstream failure: not stored for idempotent replay, so a retry re-executes (IDEM-7). */
   readonly transient: boolean;
+  /** The token reservation's settlement (or release), for the caller to commit with the outcome. */
+  readonly finishing: readonly FinishingWrite[];
 }
 
 const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
@@ -111,6 +113,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
     const checkOutcomes: CheckOutcome[] = [];
     let chunks: readonly RetrievedChunk[] = [];
     let usage = NO_USAGE;
+    let finishing: readonly FinishingWrite[] = [];
 
     const failure = (code: ProblemCode, decision: AuditDecision, options: { detail?: string; extensions?: Record<string, unknown>; headers?: Record<string, string>; audit?: Record<string, unknown>; review?: ReviewRecord } = {}): TaskOutcome => {
       const error = new AppError(code, {
@@ -129,6 +132,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
         detail: { checks: checkOutcomes, ...options.audit },
         ...(options.review === undefined ? {} : { review: options.review }),
         transient: false,
+        finishing,
       };
     };
 
@@ -265,53 +269,67 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
       });
     } catch (error) {
       // Nothing is charged for a call that did not answer (LLM10: a stall past the deadline costs no budget).
-      await reservation.release();
-      if (!(error instanceof AppError)) throw error;
+      if (!(error instanceof AppError)) {
+        await reservation.release();
+        throw error;
+      }
+      finishing = [reservation.releasing()];
       deps.observer.upstream((performance.now() - upstreamStarted) / 1000, error.code.replace('upstream_', ''));
       const outcome = failure(error.code, 'error', { ...(error.detail === undefined ? {} : { detail: error.detail }), headers: { ...error.headers } });
       return { ...outcome, transient: error.code !== 'upstream_rejected' };
     }
     deps.observer.upstream((performance.now() - upstreamStarted) / 1000, 'ok');
     usage = completion.usage;
-    await reservation.settle(usage.total_tokens);
-
-    // LLM01-2 / LLM05-3: the answer is data until our own code has parsed and validated it; anything else is reviewed.
-    let candidate: unknown;
+    // Settled with the outcome (one commit on the embedded store); settled here if no outcome comes back.
+    const settlement = reservation.settling(usage.total_tokens);
+    finishing = [settlement];
     try {
-      candidate = JSON.parse(completion.text);
-    } catch {
-      return sendToReview(['model output is not JSON'], guardedInput, completion.text);
-    }
-    const schemaErrors = task.outputErrors(candidate, ['output']);
-    if (schemaErrors.length > 0) {
-      const reasons = schemaErrors.map((issue) => `${issue.path}: ${issue.message}`);
-      return sendToReview(['model output failed the output schema', ...reasons], guardedInput, completion.text);
+      return await answered(completion, prompt, guardedInput);
+    } catch (error) {
+      await settlement.run();
+      throw error;
     }
 
-    const outputStage = observeStage(await runStage({
-      registry: deps.checks,
-      rules: spec.output_rules,
-      stage: 'output',
-      context: {
-        requestId,
-        task: task.name,
-        retrievedChunkIds: new Set(chunks.map((chunk) => chunk.chunkId)),
-        canary: prompt.canary,
-        allowedLinkHosts: spec.allowed_link_hosts,
-        systemPrompt: prompt.system,
-      },
-      value: candidate as Record<string, unknown>,
-    }));
-    if (outputStage.decision === 'deny') {
-      return failure('output_rejected', 'rejected', { detail: 'The model output was blocked by policy.', audit: { reasons: reasonsOf(outputStage) } });
-    }
-    if (outputStage.decision === 'review') return sendToReview(reasonsOf(outputStage), guardedInput, completion.text);
-    recordChecks(outputStage);
-    // A repair (sanitised HTML, redaction) must still satisfy the contract: fail closed if it does not.
-    if (task.outputErrors(outputStage.value).length > 0) return sendToReview(['repaired output failed the output schema'], guardedInput, completion.text);
+    /** The model answered: parse, validate and guard its output into the outcome. */
+    async function answered(completion: ModelResponse, prompt: Prompt, guardedInput: Readonly<Record<string, unknown>>): Promise<TaskOutcome> {
+      // LLM01-2 / LLM05-3: the answer is data until our own code has parsed and validated it; anything else is reviewed.
+      let candidate: unknown;
+      try {
+        candidate = JSON.parse(completion.text);
+      } catch {
+        return sendToReview(['model output is not JSON'], guardedInput, completion.text);
+      }
+      const schemaErrors = task.outputErrors(candidate, ['output']);
+      if (schemaErrors.length > 0) {
+        const reasons = schemaErrors.map((issue) => `${issue.path}: ${issue.message}`);
+        return sendToReview(['model output failed the output schema', ...reasons], guardedInput, completion.text);
+      }
 
-    const output = outputStage.value;
-    return success(output, output['abstained'] === true ? 'abstained' : 'ok', { provider: run.model.provider, name: completion.model ?? run.model.modelName });
+      const outputStage = observeStage(await runStage({
+        registry: deps.checks,
+        rules: spec.output_rules,
+        stage: 'output',
+        context: {
+          requestId,
+          task: task.name,
+          retrievedChunkIds: new Set(chunks.map((chunk) => chunk.chunkId)),
+          canary: prompt.canary,
+          allowedLinkHosts: spec.allowed_link_hosts,
+          systemPrompt: prompt.system,
+        },
+        value: candidate as Record<string, unknown>,
+      }));
+      if (outputStage.decision === 'deny') {
+        return failure('output_rejected', 'rejected', { detail: 'The model output was blocked by policy.', audit: { reasons: reasonsOf(outputStage) } });
+      }
+      if (outputStage.decision === 'review') return sendToReview(reasonsOf(outputStage), guardedInput, completion.text);
+      recordChecks(outputStage);
+      // A repair (sanitised HTML, redaction) must still satisfy the contract: fail closed if it does not.
+      if (task.outputErrors(outputStage.value).length > 0) return sendToReview(['repaired output failed the output schema'], guardedInput, completion.text);
+
+      const output = outputStage.value;
+      return success(output, output['abstained'] === true ? 'abstained' : 'ok', { provider: run.model.provider, name: completion.model ?? run.model.modelName });
+    }
 
     function success(output: Readonly<Record<string, unknown>>, status: 'ok' | 'abstained', model: { provider: string; name: string }): TaskOutcome {
       const cited = new Set(Array.isArray(output['citations']) ? (output['citations'] as string[]) : []);
@@ -349,6 +367,7 @@ export function createTaskPipeline(deps: TaskPipelineDeps) {
         usage,
         detail: { checks: checkOutcomes, cited: [...cited] },
         transient: false,
+        finishing,
       };
     }
   };

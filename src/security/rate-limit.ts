@@ -3,6 +3,8 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { drawFraction, type RandomFraction } from './random.js';
+import type { FileStatements, FinishingWrite } from '../store/types.js';
+import { settleOnce } from '../store/finishing.js';
 
 export const RateLimitsConfig = z.strictObject({
   requestsPerMinute: z.int().min(1).describe('Requests per API key per task per minute'),
@@ -18,6 +20,8 @@ export interface RateLimiterStore {
   penalty(key: string, points?: number): Promise<RateLimiterRes>;
   reward(key: string, points?: number): Promise<RateLimiterRes>;
   get(key: string): Promise<RateLimiterRes | null>;
+  /** Counters in an embedded SQLite file only: a change by `points` (negative: handed back) as statements there. */
+  changeInFile?(key: string, points: number): FileStatements;
 }
 
 export type RateLimiterStoreFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterStore;
@@ -29,6 +33,8 @@ export type RateLimiterStoreFactory = (options: { keyPrefix: string; points: num
 export interface ConcurrencyStore {
   acquire(key: string, holder: string, limit: number, leaseMs: number): Promise<boolean>;
   release(key: string, holder: string): Promise<void>;
+  /** Slots in an embedded SQLite file only: the release as statements there. */
+  releaseInFile?(key: string, holder: string): FileStatements;
 }
 
 /** One process's slots; leases only matter across processes, where a holder can die without releasing. */
@@ -92,10 +98,24 @@ export interface RateLimits {
   consumeAuthFailure(ip: string): Promise<RateLimitDecision>;
 }
 
-export type ExecutionSlot = { readonly allowed: true; release(): Promise<void> } | { readonly allowed: false; readonly decision: RateLimitDecision };
+export type ExecutionSlot =
+  | {
+      readonly allowed: true;
+      release(): Promise<void>;
+      /** The release as a write that finishes the call (committed with its outcome where the slot lives in its file). */
+      releasing(): FinishingWrite;
+    }
+  | { readonly allowed: false; readonly decision: RateLimitDecision };
 
 export type TokenReservation =
-  | { readonly allowed: true; settle(actualTokens: number): Promise<void>; release(): Promise<void> }
+  | {
+      readonly allowed: true;
+      settle(actualTokens: number): Promise<void>;
+      release(): Promise<void>;
+      /** settle and release as writes that finish the call, committed with its outcome where the budget lives in its file. */
+      settling(actualTokens: number): FinishingWrite;
+      releasing(): FinishingWrite;
+    }
   | { readonly allowed: false; readonly decision: RateLimitDecision };
 
 export interface CreateRateLimitsOptions extends z.input<typeof RateLimitsConfig> {
@@ -214,17 +234,18 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
         await tokens.store.reward(keyId, reserved);
         return { allowed: false, decision: decide(tokens, rejection, false) };
       }
-      let open = true;
-      const close = async (adjust: () => Promise<unknown>): Promise<void> => {
-        if (!open) return;
-        open = false;
-        await adjust();
-      };
+      const once = settleOnce();
+      // Charges the difference to the reservation: more when the call used more, handed back when it used less.
+      const adjust = (points: number) => (): Promise<unknown> =>
+        points > 0 ? tokens.store.penalty(keyId, points) : points < 0 ? tokens.store.reward(keyId, -points) : Promise.resolve();
+      const adjustment = (points: number): FinishingWrite =>
+        once.write(adjust(points), points === 0 ? undefined : tokens.store.changeInFile?.(keyId, points));
       return {
         allowed: true,
-        settle: (actual) =>
-          close(() => (actual > reserved ? tokens.store.penalty(keyId, actual - reserved) : actual < reserved ? tokens.store.reward(keyId, reserved - actual) : Promise.resolve())),
-        release: () => close(() => tokens.store.reward(keyId, reserved)),
+        settle: (actual) => once.now(adjust(actual - reserved)),
+        release: () => once.now(adjust(-reserved)),
+        settling: (actual) => adjustment(actual - reserved),
+        releasing: () => adjustment(-reserved),
       };
     },
     async acquireSlot(keyId, holder) {
@@ -239,14 +260,12 @@ export function createRateLimits(options: CreateRateLimitsOptions): RateLimits {
         };
         return { allowed: false, decision };
       }
-      let held = true;
+      const once = settleOnce();
+      const release = (): Promise<void> => concurrencyStore.release(keyId, holder);
       return {
         allowed: true,
-        async release() {
-          if (!held) return;
-          held = false;
-          await concurrencyStore.release(keyId, holder);
-        },
+        release: () => once.now(release),
+        releasing: () => once.write(release, concurrencyStore.releaseInFile?.(keyId, holder)),
       };
     },
     checkAuthFailures: (ip) => peek(authFailures, ip),

@@ -2,6 +2,8 @@
 // Redis keys). A webhook-id is claimed while its request runs, completed when the request reached a final outcome,
 // and released when it failed transiently, so the sender's retry with the same id runs (Standard Webhooks keeps the
 // id across retries) while a captured copy of a completed request never runs again, whatever else it carries.
+import type { FileStatements, FinishingWrite } from '../store/types.js';
+import { settleOnce } from '../store/finishing.js';
 
 export type ReplayClaim =
   /** The id is this request's; settle it with the token. */
@@ -30,6 +32,9 @@ export interface ReplayCache {
   complete(entry: ReplayCacheEntry, token: string, replayScope: string | null, ttlSeconds: number, now: Date): Promise<boolean>;
   /** Forgets an in-flight claim held by `token`, so a retry with the same id runs; a completed id stays. */
   release(entry: ReplayCacheEntry, token: string): Promise<void>;
+  /** Ids in an embedded SQLite file only: complete and release as statements there (their result is not reported). */
+  completeInFile?(entry: ReplayCacheEntry, token: string, replayScope: string | null, ttlSeconds: number, now: Date): FileStatements;
+  releaseInFile?(entry: ReplayCacheEntry, token: string): FileStatements;
 }
 
 /**
@@ -43,6 +48,9 @@ export type SignedMessage =
       readonly settled: boolean;
       complete(replayScope: string | null): Promise<void>;
       release(): Promise<void>;
+      /** complete and release as writes that finish the call, committed with its outcome where the id lives in its file. */
+      completing(replayScope: string | null): FinishingWrite;
+      releasing(): FinishingWrite;
     }
   | { readonly kind: 'repeat'; readonly replayScope: string };
 
@@ -52,18 +60,17 @@ export type SignedMessage =
  * raised over the request's own outcome.
  */
 export function claimedMessage(cache: ReplayCache, entry: ReplayCacheEntry, token: string, ttlSeconds: number, clock: () => Date): SignedMessage {
-  let settled = false;
-  const once = async (settle: () => Promise<unknown>): Promise<void> => {
-    if (settled) return;
-    settled = true;
-    await settle().catch(() => undefined);
-  };
+  const once = settleOnce();
+  const complete = (replayScope: string | null) => (): Promise<unknown> => cache.complete(entry, token, replayScope, ttlSeconds, clock());
+  const release = (): Promise<unknown> => cache.release(entry, token);
   return {
     kind: 'first',
     get settled() {
-      return settled;
+      return once.done;
     },
-    complete: (replayScope) => once(() => cache.complete(entry, token, replayScope, ttlSeconds, clock())),
-    release: () => once(() => cache.release(entry, token)),
+    complete: (replayScope) => once.now(complete(replayScope)).catch(() => undefined),
+    release: () => once.now(release).catch(() => undefined),
+    completing: (replayScope) => once.write(complete(replayScope), cache.completeInFile?.(entry, token, replayScope, ttlSeconds, clock())),
+    releasing: () => once.write(release, cache.releaseInFile?.(entry, token)),
   };
 }

@@ -161,6 +161,32 @@ export interface ReviewStore {
   countOpen(): Promise<number>;
 }
 
+/**
+ * A write that finishes a call beside its outcome: settling the token reservation, releasing the execution slot,
+ * settling the webhook-id. Handed to recordOutcome, which commits it in the outcome's transaction when it lives in
+ * the same SQLite file (the embedded store keeps limits, slots and ids there too: one commit instead of four), and
+ * runs it on its own after the commit otherwise (Redis, or limits a PostgreSQL deployment keeps in memory).
+ */
+export interface FinishingWrite {
+  /** Performs the write on its own. Never rejects (a failed write leaves its safe state); does nothing once done. */
+  run(): Promise<void>;
+  /** The same write as statements of a transaction on an embedded SQLite file, when it lives in one. */
+  readonly inFile?: FileWrite;
+}
+
+/** Statements on an embedded SQLite file, for a transaction there (a FileWrite before its owner's bookkeeping). */
+export type FileStatements = Pick<FileWrite, 'file' | 'apply'>;
+
+/** A FinishingWrite's statements, for a transaction on the file they live in. */
+export interface FileWrite {
+  /** The connection the statements belong to (opaque): only a store on that very connection runs them. */
+  readonly file: object;
+  /** Runs the statements inside the caller's open transaction; its rollback undoes them. */
+  apply(): void;
+  /** Called once that transaction committed, so the write's owner counts it as done. */
+  committed(): void;
+}
+
 /** Everything a finished request writes, committed in one transaction. */
 export interface RequestOutcome {
   readonly audit: AuditRecord;
@@ -169,11 +195,18 @@ export interface RequestOutcome {
    * as abandoned) the whole outcome is rolled back with IdempotencyClaimLostError: a key never completes twice (B3).
    */
   readonly idempotency?: { readonly scope: string; readonly token: string; readonly response: StoredResponse; readonly expiresAt: string };
+  /** A transient outcome's claim, dropped with its audit row so a retry re-executes (IDEM-7); one taken over since stays. */
+  readonly releaseClaim?: { readonly scope: string; readonly token: string };
   readonly review?: ReviewRecord;
   /** The request's addressable result (GET /v1/results/{request_id}). */
   readonly result?: TaskResultRecord;
   /** Webhook deliveries of the events this outcome raised, in the outbox before the commit returns. */
   readonly deliveries?: readonly NewWebhookDelivery[];
+  /**
+   * Done when recordOutcome returns: in the outcome's transaction where they live in its file, else after the commit.
+   * When recordOutcome rejects, none is guaranteed: the caller runs the ones it still wants on their own.
+   */
+  readonly finishing?: readonly FinishingWrite[];
 }
 
 export type TaskResultState = 'done' | 'pending_review';
@@ -349,7 +382,7 @@ export interface Store {
   readonly tasks: TaskVersionStore;
   readonly results: ResultStore;
   readonly webhooks: WebhookStore;
-  /** Writes the audit row, the stored idempotent response and any review item atomically. */
+  /** Writes the audit row, the stored idempotent response and any review item atomically, then the finishing writes. */
   recordOutcome(outcome: RequestOutcome): Promise<void>;
   /** Resolves an open review with its decided result and webhook deliveries; undefined when it was not open. */
   recordReviewDecision(decision: ReviewDecision): Promise<ReviewRecord | undefined>;

@@ -1,6 +1,7 @@
 // A child process serving the real app over HTTP on a SQLite file it shares with the test (crash-recovery tests).
 // Configured by environment: AIRLOCK_CHILD_DIR (the data dir), AIRLOCK_CHILD_UPSTREAM (mock upstream base URL), and
-// optionally AIRLOCK_CHILD_MAX_RETRIES and AIRLOCK_CHILD_DEADLINE_MS for the upstream provider.
+// optionally AIRLOCK_CHILD_MAX_RETRIES and AIRLOCK_CHILD_DEADLINE_MS for the upstream provider, and
+// AIRLOCK_CHILD_LIMITS_IN_FILE=1 to keep rate limits and slots in the SQLite file as the embedded server does.
 // Prints "listening <port>" once ready. POST /__test/clock {"advance_ms": n} moves this process's clock forward,
 // so the test can age an in-flight claim past the stale limit (IDEM-8) without waiting. With AIRLOCK_CHILD_WEBHOOKS=1
 // it also runs the webhook delivery worker (http to 127.0.0.1 allowed, retries 1.5 s apart, polled every 100 ms).
@@ -30,6 +31,7 @@ const ctx = await createTestContext({
     ...(process.env['AIRLOCK_CHILD_DEADLINE_MS'] === undefined ? {} : { deadlineMs: Number(process.env['AIRLOCK_CHILD_DEADLINE_MS']) }),
   }),
   webhookAllowHosts: ['127.0.0.1'],
+  limitsInFile: process.env['AIRLOCK_CHILD_LIMITS_IN_FILE'] === '1',
 });
 
 const clock = (): Date => new Date(Date.now() + offsetMs);

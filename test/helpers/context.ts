@@ -24,6 +24,7 @@ import { importTaskFolders, openManagedTaskRegistry } from '../../src/tasks/mana
 import { compileTask } from '../../src/tasks/compile.js';
 import { offlineRefusal } from '../../src/model/offline.js';
 import { createRateLimits } from '../../src/security/rate-limit.js';
+import { createSqliteConcurrencyStore, createSqliteRateLimiters } from '../../src/store/sqlite/rate-limits.js';
 import { createKeyAdmin } from '../../src/admin/keys.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { Environment } from '../../src/store/types.js';
@@ -88,6 +89,8 @@ export interface TestContextOptions {
   readonly modelScreen?: TextScreen;
   /** Also screen ingested chunks with `modelScreen` (AIRLOCK_SCREEN_INGEST). */
   readonly screenIngest?: boolean;
+  /** Keep rate-limit counters and execution slots in the SQLite file, as a server on the embedded store does; default in memory. */
+  readonly limitsInFile?: boolean;
 }
 
 export interface TestContext {
@@ -140,6 +143,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       authFailuresPerMinutePerIp: options.authFailuresPerMinutePerIp ?? 10_000,
       ...(options.concurrentPerKey === undefined ? {} : { concurrentPerKey: options.concurrentPerKey }),
       random: () => 0,
+      ...(options.limitsInFile === true ? { storeFactory: createSqliteRateLimiters(store.db, clock), concurrencyStore: createSqliteConcurrencyStore(store.db, clock) } : {}),
     }),
     logger: createLogger({ level: 'info', destination }),
     metrics: createMetrics(),

@@ -9,6 +9,7 @@ import { IdempotencyClaimLostError, type ApiKeyRecord, type AuditRecord, type Re
 import { createSecretBox, SecretBoxError, type SecretBox } from '../../src/security/secret-box.js';
 import { randomBytes } from 'node:crypto';
 import { resultsAndOutboxContract } from './store-contract-results.js';
+import { claimedMessage } from '../../src/security/replay-cache.js';
 
 export interface BackendUnderTest {
   readonly store: Store;
@@ -444,6 +445,44 @@ export function storeContract(factory: BackendFactory): void {
         await assert.rejects(store.recordOutcome({ audit: failing, review, idempotency: { scope, token: 'holder', response: RESPONSE, expiresAt: at(999).toISOString() } }));
         assert.deepEqual(await store.audit.list({ requestId: failing.requestId, limit: 10 }), []);
         assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'other', now: at(1), staleAfterMs: STALE_MS }), { kind: 'in_flight' });
+      });
+
+      test('recordOutcome, when a transient outcome releases its claim, then the audit row is kept and a retry claims the key afresh (IDEM-7); a claim taken over since stays', async () => {
+        const scope = `scope-${randomUUID()}`;
+        await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'holder', now: at(0), staleAfterMs: STALE_MS });
+        const transient = auditRecord({ status: 503, decision: 'error' });
+        await store.recordOutcome({ audit: transient, releaseClaim: { scope, token: 'holder' } });
+        assert.equal((await store.audit.list({ requestId: transient.requestId, limit: 10 })).length, 1);
+        assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'retry', now: at(1), staleAfterMs: STALE_MS }), { kind: 'claimed' });
+        await store.recordOutcome({ audit: auditRecord({ status: 503, decision: 'error' }), releaseClaim: { scope, token: 'holder' } });
+        assert.deepEqual(await store.idempotency.claim({ scope, fingerprint: 'fp-a', token: 'third', now: at(2), staleAfterMs: STALE_MS }), { kind: 'in_flight' }, 'the stale token released nothing');
+      });
+
+      test('recordOutcome, when it carries finishing writes, then each is done when it returns; when the outcome fails, then none is, and it can still be settled otherwise (SIG-5, issue 17)', async () => {
+        const message = async () => {
+          const entry = { scope: 'key_contract', id: `msg_${randomUUID()}` };
+          const claim = await store.replayCache.claim(entry, randomUUID(), 60, new Date());
+          assert.equal(claim.kind, 'claimed');
+          return { entry, message: claimedMessage(store.replayCache, entry, claim.kind === 'claimed' ? claim.token : '', 60, () => new Date()) };
+        };
+        const stateOf = async (entry: { scope: string; id: string }) => (await store.replayCache.claim(entry, randomUUID(), 60, new Date())).kind;
+
+        const done = await message();
+        const scope = `scope-${randomUUID()}`;
+        if (done.message.kind !== 'first') throw new Error('a fresh id is claimed');
+        await store.recordOutcome({ audit: auditRecord(), finishing: [done.message.completing(scope)] });
+        assert.deepEqual(await store.replayCache.claim(done.entry, randomUUID(), 60, new Date()), { kind: 'completed', replayScope: scope });
+        assert.equal(done.message.settled, true, 'the write counts as done, so it is not made again');
+
+        const failed = await message();
+        if (failed.message.kind !== 'first') throw new Error('a fresh id is claimed');
+        const review = reviewRecord();
+        await store.recordOutcome({ audit: auditRecord(), review });
+        await assert.rejects(store.recordOutcome({ audit: auditRecord(), review, finishing: [failed.message.completing(null)] }));
+        assert.equal(failed.message.settled, false);
+        assert.equal(await stateOf(failed.entry), 'in_flight', 'the id was not completed by the outcome that failed');
+        await failed.message.release();
+        assert.equal(await stateOf(failed.entry), 'claimed', 'released on its own afterwards, the id is free for the retry');
       });
     });
 

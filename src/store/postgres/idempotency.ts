@@ -23,6 +23,11 @@ export async function completeClaim(db: Queryable, scope: string, token: string,
   if (completed.rowCount === 0) throw new IdempotencyClaimLostError(scope);
 }
 
+/** Drops the in-flight claim `token` holds (IDEM-7); a claim taken over since stays. Also runs inside recordOutcome's transaction. */
+export async function releaseClaim(db: Queryable, scope: string, token: string): Promise<void> {
+  await db.query("DELETE FROM idempotency_records WHERE scope = $1 AND claim_token = $2 AND state = 'in_flight'", [scope, token]);
+}
+
 /** A request that went to review replays its decided result from now on, never the stale 422; the fingerprint stays. */
 export async function replaceStoredResponse(db: Queryable, scope: string, response: StoredResponse): Promise<void> {
   await db.query(`UPDATE idempotency_records SET response = $2 WHERE scope = $1 AND state = 'completed'`, [scope, JSON.stringify(response)]);
@@ -68,9 +73,7 @@ export function createPostgresIdempotencyStore(pool: PgPool): IdempotencyStore {
         if (attempt === 3) return { kind: 'in_flight' };
       }
     },
-    async release(scope, token) {
-      await pool.query("DELETE FROM idempotency_records WHERE scope = $1 AND claim_token = $2 AND state = 'in_flight'", [scope, token]);
-    },
+    release: (scope, token) => releaseClaim(pool, scope, token),
     async purgeExpired(olderThan) {
       return (await pool.query("DELETE FROM idempotency_records WHERE state = 'completed' AND expires_at < $1", [olderThan])).rowCount ?? 0;
     },

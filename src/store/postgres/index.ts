@@ -4,7 +4,7 @@ import { applyMigrations, createPool, inTransaction, type PgPool } from './db.js
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { createPostgresKeyStore } from './keys.js';
 import { createPostgresAuditStore, insertAudit } from './audit.js';
-import { completeClaim, createPostgresIdempotencyStore, replaceStoredResponse } from './idempotency.js';
+import { completeClaim, createPostgresIdempotencyStore, releaseClaim, replaceStoredResponse } from './idempotency.js';
 import { createPostgresReviewStore, insertReview, resolveReview } from './reviews.js';
 import { createPostgresResultStore, decideResult, insertResult } from './results.js';
 import { createPostgresWebhookStore, insertDeliveries } from './webhooks.js';
@@ -13,6 +13,7 @@ import { createPostgresTaskVersionStore } from './task-versions.js';
 import type { Store } from '../types.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import { failClosed } from '../engine-failure.js';
+import { runFinishing } from '../finishing.js';
 
 export interface PostgresStoreOptions {
   readonly url: string;
@@ -61,9 +62,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         if (outcome.idempotency !== undefined) {
           await completeClaim(client, outcome.idempotency.scope, outcome.idempotency.token, outcome.idempotency.response, outcome.idempotency.expiresAt);
         }
+        if (outcome.releaseClaim !== undefined) await releaseClaim(client, outcome.releaseClaim.scope, outcome.releaseClaim.token);
         if (outcome.result !== undefined) await insertResult(client, outcome.result);
         if (outcome.deliveries !== undefined) await insertDeliveries(client, outcome.deliveries);
       });
+      // Limits and slots live in memory or in Redis here, the webhook-id in its own table: each settles on its own.
+      await runFinishing(outcome.finishing);
     },
     async recordReviewDecision(decision) {
       return inTransaction(pool, async (client) => {

@@ -143,8 +143,9 @@ export function withRedis(store: Store, client: Redis): Store {
     purgeExpired: (cutoffs) => store.purgeExpired(cutoffs),
     async recordOutcome(outcome) {
       await store.recordOutcome(outcome);
-      // After the commit: a duplicate that now misses the lock reads the completed record from the database.
-      if (outcome.idempotency !== undefined) await idempotency.unlock(outcome.idempotency.scope);
+      // After the commit: a duplicate that now misses the lock reads the completed (or released) record from the database.
+      const claimed = outcome.idempotency ?? outcome.releaseClaim;
+      if (claimed !== undefined) await idempotency.unlock(claimed.scope);
     },
     async ping() {
       const [database, redis] = await Promise.allSettled([store.ping(), client.ping()]);

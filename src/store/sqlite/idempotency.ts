@@ -13,6 +13,7 @@ interface RecordRow {
 
 export function createSqliteIdempotencyStore(db: SqliteDatabase): IdempotencyStore & {
   completeSync(scope: string, token: string, response: StoredResponse, expiresAt: string): void;
+  releaseSync(scope: string, token: string): void;
   replaceResponseSync(scope: string, response: StoredResponse): void;
 } {
   const find = db.prepare<[string], RecordRow>('SELECT fingerprint, state, claimed_at, expires_at, response FROM idempotency_records WHERE scope = ?');
@@ -49,6 +50,9 @@ export function createSqliteIdempotencyStore(db: SqliteDatabase): IdempotencySto
       return claim.immediate(request.scope, request.fingerprint, request.token, request.now, request.staleAfterMs);
     },
     async release(scope, token) {
+      release.run(scope, token);
+    },
+    releaseSync(scope, token) {
       release.run(scope, token);
     },
     async purgeExpired(olderThan) {

@@ -9,7 +9,8 @@ import { createSqliteResultStore } from './results.js';
 import { createSqliteWebhookStore } from './webhooks.js';
 import { createSqliteReplayCache } from './replay-cache.js';
 import { createSqliteTaskVersionStore } from './task-versions.js';
-import type { Store } from '../types.js';
+import type { FileWrite, Store } from '../types.js';
+import { runFinishing, splitFinishing } from '../finishing.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import { failClosed } from '../engine-failure.js';
 
@@ -53,12 +54,14 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     `DELETE FROM webhook_deliveries WHERE rowid IN (SELECT rowid FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND created_at < ? LIMIT ${PURGE_BATCH})`,
   );
 
-  const recordOutcome = db.transaction((outcome: Parameters<Store['recordOutcome']>[0]) => {
+  const recordOutcome = db.transaction((outcome: Parameters<Store['recordOutcome']>[0], joined: readonly FileWrite[]) => {
+    for (const write of joined) write.apply();
     audit.appendSync(outcome.audit);
     if (outcome.review !== undefined) reviews.insertSync(outcome.review);
     if (outcome.idempotency !== undefined) {
       idempotency.completeSync(outcome.idempotency.scope, outcome.idempotency.token, outcome.idempotency.response, outcome.idempotency.expiresAt);
     }
+    if (outcome.releaseClaim !== undefined) idempotency.releaseSync(outcome.releaseClaim.scope, outcome.releaseClaim.token);
     if (outcome.result !== undefined) results.insertSync(outcome.result);
     if (outcome.deliveries !== undefined) webhooks.enqueueSync(outcome.deliveries);
   });
@@ -85,7 +88,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     results,
     webhooks,
     async recordOutcome(outcome) {
-      recordOutcome.immediate(outcome);
+      // The call's limits, slot and webhook-id live in this file too: one commit finishes the whole call.
+      const { joined, after } = splitFinishing(outcome.finishing, db);
+      recordOutcome.immediate(outcome, joined);
+      for (const write of joined) write.committed();
+      await runFinishing(after);
     },
     async recordReviewDecision(decision) {
       return recordReviewDecision.immediate(decision);

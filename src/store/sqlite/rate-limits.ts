@@ -56,6 +56,7 @@ export function createSqliteRateLimiters(db: SqliteDatabase, clock: () => Date):
         const row = read.get(policy, key, now);
         return row === undefined ? null : result(row, now, Number.NaN);
       },
+      changeInFile: (key: string, points: number) => ({ file: db, apply: () => void change(key, points) }),
     });
   };
 }
@@ -79,5 +80,6 @@ export function createSqliteConcurrencyStore(db: SqliteDatabase, clock: () => Da
     async release(scope: string, holder: string) {
       give.run(scope, holder);
     },
+    releaseInFile: (scope: string, holder: string) => ({ file: db, apply: () => void give.run(scope, holder) }),
   });
 }

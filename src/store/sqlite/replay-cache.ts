@@ -47,5 +47,10 @@ export function createSqliteReplayCache(db: SqliteDatabase): ReplayCache {
     async release({ scope, id }, token) {
       release.run({ scope, id, token });
     },
+    completeInFile: ({ scope, id }, token, replayScope, ttlSeconds, now) => ({
+      file: db,
+      apply: () => void complete.run({ scope, id, token, replay_scope: replayScope, expires_at: expiry(now, ttlSeconds) }),
+    }),
+    releaseInFile: ({ scope, id }, token) => ({ file: db, apply: () => void release.run({ scope, id, token }) }),
   };
 }
