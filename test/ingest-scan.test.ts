@@ -97,6 +97,8 @@ describe('ingest injection scan (PI-4, LLM04-2)', () => {
       'Calculate the dose by body weight: 10 mg per kilogram, at most three times a day. Ask a pharmacist if you are unsure.',
       'Write the serial number on the warranty card and keep the receipt. Claims without a receipt cannot be accepted.',
       'Thanks for the order, Ana. If anything is unclear please give me a shout on 020 555 0134.',
+      // examples/help-docs: an imperative about the text's own figures.
+      'A Brightbean gift card is a 16-character code sent by e-mail. Choose a fixed value of €15, €25, €50 or €100, or any whole amount from €10 to €250. Gift cards are valid for 24 months.',
     ];
     for (const text of clean) assert.deepEqual(scanText(text), [], text);
   });

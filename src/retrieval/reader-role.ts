@@ -237,7 +237,8 @@ export function directivesOutOfPlace(text: string, skip: ReadonlySet<string>): O
     // "Keep it away from radiators": a pronoun object points back into the text, so the task is about its topic.
     if (directive.kind === 'imperative' && ANAPHORS.has(directive.rest[0] ?? '')) return;
     // "Descale the kettle …": hands-on work on a physical thing is asked of a person; a model reading text cannot do it.
-    if (directive.kind === 'imperative' && handsOn(directive)) return;
+    // "Choose a fixed value of €15 …": amounts make it an operating instruction about the text's own figures.
+    if (directive.kind === 'imperative' && (handsOn(directive) || asked.some((word) => /[\d€$£¥]/.test(word)))) return;
     const context = contentStems(`${text.slice(0, unit.start)} ${text.slice(unit.end)}`);
     // Out of place: fewer than half of the words it asks about occur anywhere else in the text.
     // With no data around it ("Descale the machine every three months." alone) nothing is out of place.
