@@ -79,6 +79,7 @@ export const OPENERS: ReadonlySet<string> = new Set(MOOD_NEUTRAL_OPENER.source.m
  * evidence is the words that name the reader's output, plus any opener the reading skipped.
  */
 function imperativesAboutOutput(text: string): string[] {
+  if (!ADDRESSEE.test(text)) return [];
   return readingUnits(text).flatMap((unit) => {
     const directive = SUBJECT_OPENER.test(unit.text) ? undefined : readDirective(unit.text, OPENERS, 'any', unit.inline);
     const addressee = ADDRESSEE.exec(unit.text)?.[0];
