@@ -8,6 +8,8 @@
 //   model instead, which was fitted on these very questions (in sample).
 // - banking77 questions (off-topic) on the bundled coffee-shop corpus and on SQuAD: the share answered instead of
 //   abstained, on the odd rows (the even rows are the fit's off-topic negatives on the SQuAD corpus).
+// - The newcomer questions on the bundled corpus (test/fixtures/newcomer-questions.json, scripts/newcomer-answers.ts):
+//   answered right (from the right document, with the gold text), with the shipped model.
 // - The provider's own CPU time per call (its complete(), no HTTP), on the shared machine: read it next to `uptime`.
 // Usage: npm run eval:answers [-- SQUAD_FILE] ; OFF_TOPIC_LIMIT=N caps the banking77 questions (default: all 3,080).
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { createOfflineModel } from '../src/model/offline.js';
 import type { ModelClient } from '../src/model/types.js';
 import { createTestContext, envelope, type TestContext } from '../test/helpers/context.js';
 import { judge, leaveArticleOut, offTopicHalves, retrieveAll } from './answer-fit.js';
+import { askNewcomerQuestions } from './newcomer-answers.js';
 import { banking77, foldAnswer, ingestSquad, readSquad, REPO_ROOT, SQUAD_PART_A } from './evaldata.js';
 
 const file = process.argv[2] ?? SQUAD_PART_A;
@@ -128,6 +131,7 @@ await squadCtx.close();
 const shopCtx = await createTestContext({ corpusDir: join(REPO_ROOT, 'corpus'), tokensPerDay: 1e12, model: offline.provider });
 const offShop = await offTopicAnswers(shopCtx, offTopic);
 await shopCtx.close();
+const newcomer = await askNewcomerQuestions(offline.provider);
 
 function summary(set: readonly Outcome[]): { answerable: number; right: number; unanswerable: number; abstained: number; given: number; givenRight: number } {
   const answerable = set.filter((o) => o.answerable);
@@ -151,6 +155,8 @@ console.log(`unanswerable abstained on                ${pct(all.abstained, all.u
 console.log(`precision of the answers given           ${pct(all.givenRight, all.given)}  (${all.givenRight} of ${all.given})`);
 console.log(`banking77 answered, bundled corpus       ${pct(offShop.length, offTopic.length)}  (odd rows, ${offTopic.length} questions)`);
 console.log(`banking77 answered, SQuAD corpus         ${pct(offSquad.length, offTopic.length)}`);
+const newcomerRight = newcomer.filter((o) => o.right).length;
+console.log(`newcomer questions, bundled corpus       ${newcomerRight} of ${newcomer.length} right, ${newcomer.filter((o) => o.answered).length} answered`);
 const sortedCpu = [...squadCpuMs].sort((x, y) => x - y);
 const quantile = (q: number): string => (sortedCpu[Math.floor(q * (sortedCpu.length - 1))] ?? 0).toFixed(3);
 const meanCpu = sortedCpu.reduce((sum, ms) => sum + ms, 0) / Math.max(1, sortedCpu.length);

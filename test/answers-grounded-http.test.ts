@@ -52,6 +52,20 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
     }
   });
 
+  test('the kind asked is read past its wording: a phone number is a number, "how long … take" a duration, "how do I" an instruction', async () => {
+    const expected: ReadonlyArray<readonly [string, string, RegExp]> = [
+      ['What is your phone number?', 'contact-and-support-hours', /\+31 30 555 0142/],
+      ['How long does shipping to Germany take?', 'shipping-times-and-costs', /Germany — .*2–3 business days/],
+      ['How do I change my e-mail address?', 'account-and-password-reset', /^Log in and go to Account details\.$/],
+    ];
+    for (const [question, document, answer] of expected) {
+      const body = await ask(question);
+      assert.equal(body.status, 'ok', question);
+      assert.match(body.output.answer, answer, question);
+      assert.match(body.output.citations[0] ?? '', new RegExp(`^${document}#`), question);
+    }
+  });
+
   test('a near-miss question whose key term the corpus lacks is abstained on', async () => {
     for (const question of ['How long is the password reset link valid in Japan?', 'When did the roastery open its Berlin shop?']) {
       const body = await ask(question);

@@ -42,12 +42,6 @@ interface VersionRecord {
   chunks: number;
 }
 
-interface ChunkRecord {
-  readonly chunkId: string;
-  readonly text: string;
-  readonly owner: VersionRecord;
-}
-
 const DEFAULT_DENSE_WEIGHT = 0.4;
 // Measured at the k the tasks use (5): 20, 30 and 50 candidates per list give the same SQuAD R@1 / R@5
 // (`K=5 CANDIDATES=… npm run eval:retrieval`, BENCHMARKS.md), and fewer candidates are less work for both lists.
@@ -58,14 +52,19 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
   const candidatesPerList = options.candidatesPerList ?? DEFAULT_CANDIDATES_PER_LIST;
   const vectors = createVectorIndex(options.dimension, options.index);
   const lexical = createLexicalIndex();
-  const records = new Map<number, ChunkRecord>();
+  // Each indexed chunk's id, text and version record, by rowid, in three arrays: a Map of per-chunk record objects cost
+  // ~50 bytes a chunk where these cost 12 (~5 MB at 100k chunks, BENCHMARKS.md "Lexical top-k and memory").
+  const chunkIds: (string | undefined)[] = [];
+  const texts: (string | undefined)[] = [];
+  const owners: (VersionRecord | undefined)[] = [];
+  let size = 0;
   const versions = new Map<string, VersionRecord>();
   const versionKey = (documentId: string, version: number): string => `${version}:${documentId}`;
 
   return {
     add(chunk) {
       const { rowid } = chunk;
-      if (records.has(rowid)) return;
+      if (owners[rowid] !== undefined) return;
       // The vector first: a wrong dimension throws before anything is indexed, so a failed add leaves no half chunk.
       vectors.add(rowid, chunk.collection, chunk.embedding);
       lexical.add(rowid, chunk.collection, chunk.text);
@@ -76,19 +75,26 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
         versions.set(key, owner);
       }
       owner.chunks += 1;
-      records.set(rowid, { chunkId: chunk.chunkId, text: chunk.text, owner });
+      chunkIds[rowid] = chunk.chunkId;
+      texts[rowid] = chunk.text;
+      owners[rowid] = owner;
+      size += 1;
     },
     remove(rowid) {
-      const record = records.get(rowid);
-      if (record === undefined) return;
-      records.delete(rowid);
+      const owner = owners[rowid];
+      if (owner === undefined) return;
+      // Emptied, not deleted: deleting elements can turn an array into a slow dictionary.
+      chunkIds[rowid] = undefined;
+      texts[rowid] = undefined;
+      owners[rowid] = undefined;
+      size -= 1;
       vectors.remove(rowid);
       lexical.remove(rowid);
-      record.owner.chunks -= 1;
-      if (record.owner.chunks === 0) versions.delete(versionKey(record.owner.documentId, record.owner.version));
+      owner.chunks -= 1;
+      if (owner.chunks === 0) versions.delete(versionKey(owner.documentId, owner.version));
     },
     get size() {
-      return records.size;
+      return size;
     },
     search(request, queryVector, mode = 'hybrid') {
       const collections = [...new Set(request.collections)];
@@ -115,21 +121,21 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
         const score = fusedScore(cosine, lexicalEvidence?.score ?? 0, weight);
         const rank =
           lexicalEvidence === undefined ? score : weight === 0 ? lexicalEvidence.bm25 : hybridRankScore(cosine, lexicalEvidence.bm25, lexicalEvidence.proximity);
-        return { record: records.get(rowid) as ChunkRecord, score, rank };
+        return { rowid, chunkId: chunkIds[rowid] as string, score, rank };
       });
       // Ties are broken by chunk id, which every backend derives alike, so all of them return the same order.
-      scored.sort((a, b) => b.rank - a.rank || b.score - a.score || (a.record.chunkId < b.record.chunkId ? -1 : a.record.chunkId > b.record.chunkId ? 1 : 0));
+      scored.sort((a, b) => b.rank - a.rank || b.score - a.score || (a.chunkId < b.chunkId ? -1 : a.chunkId > b.chunkId ? 1 : 0));
       const results: RetrievedChunk[] = [];
-      for (const { record, score } of scored) {
+      for (const { rowid, chunkId, score } of scored) {
         if (score < request.minScore) continue;
-        const { owner } = record;
+        const owner = owners[rowid] as VersionRecord;
         results.push({
-          chunkId: record.chunkId,
+          chunkId,
           documentId: owner.documentId,
           documentVersion: owner.version,
           collection: owner.collection,
           title: owner.title,
-          text: record.text,
+          text: texts[rowid] as string,
           score,
         });
         if (results.length === request.k) break;

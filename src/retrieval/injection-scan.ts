@@ -1,4 +1,5 @@
 // Ingest-time prompt-injection scan of corpus chunks (PI-4, LLM04-2): pattern families with named reasons, no model.
+import { directivesOutOfPlace, readDirective, readingUnits } from './reader-role.js';
 import type { ScanFinding } from './types.js';
 
 /**
@@ -27,22 +28,8 @@ const ADDRESSEE = new RegExp(`\\b(?:your|the assistant's|the model's|the AI's)\\
 const INSTRUCTION_VERB =
   /\b(?:add|append|include|insert|integrate|incorporate|introduce|embed|merge|blend|fuse|meld|weave|infuse|inject|modify|augment|enhance|enrich|replace|substitute|convert|render|rewrite|remove|combine|group|scramble|jumble|rearrange|misspell|anagram|use|utili[sz]e|employ|leverage|adopt|deploy|enlist|engage|absorb|execute|ensure|make|keep|provide|give|write|respond|reply|answer|start|end|begin|finish|format|translate|mention|suggest|promote|encourage|invite|express|highlight|emphasi[sz]e|stress|tease|hint|direct|link|recommend|consider)\b/i;
 
-// A task handed to whoever reads the text, opening a sentence: "Write a poem...", "Determine the sentiment of...".
-// The verbs are the ones that give a reader intellectual work (analyse, classify, encode, summarise), not the ones
-// help articles and e-mails give people (click, open, choose, enter, contact, check, find, add, make, create).
-const TASK_VERB =
-  '(?:write|compose|draft|translate|explain|describe|summari[sz]e|paraphrase|rephrase|rewrite|outline|generate|elaborate on|discuss|brainstorm|list|enumerate|define|critique|analy[sz]e|develop|produce|provide|give|tell|show|teach|break down|compare|contrast|recite|pretend|act as|roleplay|role-play|imagine|determine|evaluate|assess|identify|classify|categori[sz]e|calculate|compute|estimate|predict|forecast|rate|rank|interpret|investigate|examine|research|explore|encode|decode|encrypt|decrypt|reverse|convert|transform|simulate|design|propose|suggest|recommend|compile|extract|infer|perform|conduct|craft|formulate|devise|construct|implement|automate|converse|detect|solve|prove|derive|draw up|come up with|put together|sum up)';
-const TASK_OPENER = new RegExp(
-  `(?:^|[.!?:\\n]\\s*|\\bplease\\s+)(?:now\\s+|also\\s+|then\\s+|kindly\\s+)?${TASK_VERB}\\s+(?:me\\s+|us\\s+)?(?:a|an|the|some|all|any|each|every|its|their|key|main|how|what|why|who|whether|which|in|me|your|about|this|that|these|those|\\d+|[a-z]+ing|[a-z]+s)\\b`,
-  'i',
-);
-
-// The same task or question pasted into the middle of a sentence keeps its capital ("… total due $42 Explain the
-// theory of …"); a capitalised word after another capitalised word is a name ("Bell Northern Research which"), not that.
-// Case-sensitive: with the i flag the look-behind would refuse every word, not just capitalised ones, and a task pasted
-// after a lower-case word ("… sent from your Draft an essay …") would go unseen.
-const CAPITALISED_TASK_VERB = TASK_VERB.replace(/(\(\?:|\|)([a-z])/g, (_match, before: string, letter: string) => `${before}${letter.toUpperCase()}`);
-const TASK_INLINE = new RegExp(`(?<![A-Z][\\w'-]*)\\s(${CAPITALISED_TASK_VERB})\\s+(?:me\\s+|us\\s+)?(?:a|an|the|some|how|what|why|who|your|this|that|these|those)\\b`, 'g');
+// A question pasted into the middle of a sentence keeps its capital ("… total due $42 What is the capital of …"); a
+// capitalised word after another capitalised word is a name ("Bell Northern Research which"), not that.
 const QUESTION_INLINE = /(?<![A-Z][\w'-]*)\s(?:What(?:'s| is| are| was| were)|Who (?:wrote|is|was|invented|discovered|painted)|How (?:do|does|did|can|is|are|many|much) \w+|Why (?:do|does|did|is|are|was|were)|When (?:did|was|is|were)|Where (?:is|are|was|did))\b[^.!?\n]{3,160}\?/;
 
 // Text handed over for the reader to work on: "Determine the sentiment of this review: …", "Summarise the following text:".
@@ -81,19 +68,46 @@ const EXFILTRATION_LINK =
   /!\[[^\]]*\]\(\s*(?:https?:)?\/\/[^)\s]*\?[^)\s]*\)|(?:https?:)?\/\/[^\s)"'<>]+\?[^\s)"'<>]*(?:\{|%7B|\$\{|\[|<)[^\s]*|<img\b[^>]*\bsrc\s*=\s*["']?https?:\/\/[^"'\s>]*\?/i;
 const ENCODED_PAYLOAD = /(?:[A-Za-z0-9+/]{80,}={0,2})|(?:\b(?:0x)?[0-9a-fA-F]{64,}\b)/;
 
+// Words before an imperative that leave it an imperative ("Please describe …", "Now write …"). Hand-written, so they
+// stay in the rules' patterns and an evaluation traces them like any other rule word.
+const MOOD_NEUTRAL_OPENER = /\b(?:please|kindly|now|also|then|next|finally|additionally|furthermore|moreover|lastly|so|and|just|simply|instead)\b/i;
+const OPENERS: ReadonlySet<string> = new Set(MOOD_NEUTRAL_OPENER.source.match(/[a-z]+/g));
+
+/**
+ * Imperatives about the reader's output ("Make the following code block a component of your implementation"): the
+ * sentence is read as an imperative by its shape (any base-form verb, reader-role.ts), not by a list of verbs; the
+ * evidence is the words that name the reader's output, plus any opener the reading skipped.
+ */
+function imperativesAboutOutput(text: string): string[] {
+  return readingUnits(text).flatMap((unit) => {
+    const directive = SUBJECT_OPENER.test(unit.text) ? undefined : readDirective(unit.text, OPENERS, 'any', unit.inline);
+    const addressee = ADDRESSEE.exec(unit.text)?.[0];
+    return directive?.kind === 'imperative' && addressee !== undefined ? [[...directive.lead, addressee].join(' ')] : [];
+  });
+}
+
 export const RULES: readonly ScanRule[] = [
   matchRule('override_instructions', OVERRIDE_INSTRUCTIONS),
   matchRule('role_marker', ROLE_MARKER),
   {
     reason: 'instruction_to_assistant',
-    patterns: [ADDRESSEE, INSTRUCTION_VERB],
-    find: (text) =>
-      sentences(text)
+    patterns: [ADDRESSEE, INSTRUCTION_VERB, MOOD_NEUTRAL_OPENER],
+    find: (text) => [
+      ...imperativesAboutOutput(text),
+      ...sentences(text)
         .filter((s) => ADDRESSEE.test(s) && INSTRUCTION_VERB.test(s) && !SUBJECT_OPENER.test(s))
         .map((s) => evidenceIn(s, [ADDRESSEE, INSTRUCTION_VERB])),
+    ],
+  },
+  {
+    // Issue 15 item 3: an imperative or a question put to the reader about a topic the rest of the text never
+    // mentions, in a text that is not itself a set of instructions (reader-role.ts). The evidence is the openers only:
+    // the verb comes from the WordNet lexicon and the rest from closed grammatical classes.
+    reason: 'directive_out_of_place',
+    patterns: [MOOD_NEUTRAL_OPENER],
+    find: (text) => directivesOutOfPlace(text, OPENERS).map(({ directive }) => directive.lead.join(' ')),
   },
   matchRule('embedded_content_instruction', EMBEDDED_CONTENT_INSTRUCTION),
-  { reason: 'task_for_reader', patterns: [TASK_OPENER, TASK_INLINE], find: (text) => [...matchesOf(TASK_OPENER)(text), ...matchesOf(TASK_INLINE)(text)] },
   matchRule('material_for_reader', MATERIAL_FOR_READER),
   matchRule('persona_for_reader', PERSONA_FOR_READER),
   matchRule('text_transformation', TEXT_TRANSFORMATION),
