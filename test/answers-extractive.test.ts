@@ -196,6 +196,11 @@ describe('answer-type agreement and near-miss evidence (issue 16 item 1)', () =>
     assert.ok(near.spanNearTerms > far.spanNearTerms, `${near.spanNearTerms} > ${far.spanNearTerms}`);
   });
 
+  test('"no" inside an e-mail address or a URL is not a negation ("no-reply@…")', () => {
+    assert.equal(featuresOf('How do I reset my password?', 'Open the e-mail from no-reply@brightbean.example to reset your password.').negationMismatch, 0);
+    assert.equal(featuresOf('How do I reset my password?', 'You cannot reset your password from https://x.example/no-access yet.').negationMismatch, 1);
+  });
+
   test('a negation in the question the sentence lacks, and a rare question term the sentence lacks, are evidence against', () => {
     assert.equal(featuresOf('Which members did not sign the treaty?', 'Six members signed the treaty in 1953.').negationMismatch, 1);
     assert.equal(featuresOf('Which members signed the treaty?', 'Six members signed the treaty in 1953.').negationMismatch, 0);

@@ -52,11 +52,12 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
     }
   });
 
-  test('the kind asked is read past its wording: a phone number is a number, "how long … take" a duration, "how do I" an instruction', async () => {
+  test('the kind asked is read past its wording: a phone number is a number, "how long … take" a duration, "how do I" an instruction (numbered steps read whole)', async () => {
     const expected: ReadonlyArray<readonly [string, string, RegExp]> = [
       ['What is your phone number?', 'contact-and-support-hours', /\+31 30 555 0142/],
       ['How long does shipping to Germany take?', 'shipping-times-and-costs', /Germany — .*2–3 business days/],
       ['How do I change my e-mail address?', 'account-and-password-reset', /^Log in and go to Account details\.$/],
+      ['How do I reset my password?', 'account-and-password-reset', /^Reset your password: Go to \S+lost-password; Enter .*; Open .*; Choose a new password/],
     ];
     for (const [question, document, answer] of expected) {
       const body = await ask(question);

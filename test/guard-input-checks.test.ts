@@ -212,6 +212,10 @@ describe('jailbreak_screen, issue 15: decisive evidence, adversarial suffixes, s
       'Could you always reply in English? My card was charged twice.',
       'I am not sure I explained it well. Do you understand what happened with my transfer?',
       'Please write the product description for <product name> in a friendly tone.',
+      // Naming the model beside an ordinary request or question is one signal, not two.
+      'Hello ChatGPT, when you answer my customers, please keep it short.',
+      'Our team tried OpenAI tools last year. Please never share our order history. Do you understand our concern?',
+      'You will receive your refund in 5 days; you should never share your PIN with anyone.',
       // A prefix demand is response_prefix_control's alone: the same phrase does not also count as a standing order.
       'Start every reply with a greeting, please.',
     ]) {

@@ -52,6 +52,12 @@ export interface Features {
 
 const CONTEXT_CREDIT = 0.75;
 
+/** An e-mail address or a URL: its words name a mailbox or a page ("no-reply@…"), they say nothing. */
+const ADDRESS = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\bhttps?:\/\/[^\s)]+/gu;
+
+/** Whether a text says "not", "never", "no" (outside its addresses). */
+const negated = (text: string): boolean => wordTermsOf(text.replace(ADDRESS, ' ')).some((word) => isNegation(word.lower));
+
 /** Names and numbers of the question: capitalised words after its first word, and digits. */
 function keyTermsOf(question: string): string[] {
   const words = question.match(/[\p{L}\p{N}][\p{L}\p{N}'’]*/gu) ?? [];
@@ -153,7 +159,7 @@ export function candidatesFor(question: string, chunks: readonly RetrievedChunk[
         spanNearTerms: newSpan && type.kind !== 'procedure' ? spanProximity(sentenceWords, questionWords, termSet) : 0,
         missingKeys: keyTerms.size === 0 ? 0 : [...keyTerms].filter((term) => !held(term)).length / keyTerms.size,
         missingRare: missing.length === 0 ? 0 : Math.max(...missing.map(weightOf)) / rarest,
-        negationMismatch: questionNegated !== sentenceWords.some((word) => isNegation(word.lower)) ? 1 : 0,
+        negationMismatch: questionNegated !== negated(unit.text) ? 1 : 0,
         newTerms: Math.log(1 + [...unit.terms].filter((term) => !termSet.has(term)).length),
         lead: unit.lead ? 1 : 0,
       },
