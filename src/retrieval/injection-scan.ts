@@ -71,7 +71,7 @@ const ENCODED_PAYLOAD = /(?:[A-Za-z0-9+/]{80,}={0,2})|(?:\b(?:0x)?[0-9a-fA-F]{64
 // Words before an imperative that leave it an imperative ("Please describe …", "Now write …"). Hand-written, so they
 // stay in the rules' patterns and an evaluation traces them like any other rule word.
 const MOOD_NEUTRAL_OPENER = /\b(?:please|kindly|now|also|then|next|finally|additionally|furthermore|moreover|lastly|so|and|just|simply|instead)\b/i;
-const OPENERS: ReadonlySet<string> = new Set(MOOD_NEUTRAL_OPENER.source.match(/[a-z]+/g));
+export const OPENERS: ReadonlySet<string> = new Set(MOOD_NEUTRAL_OPENER.source.match(/[a-z]+/g));
 
 /**
  * Imperatives about the reader's output ("Make the following code block a component of your implementation"): the
@@ -79,6 +79,7 @@ const OPENERS: ReadonlySet<string> = new Set(MOOD_NEUTRAL_OPENER.source.match(/[
  * evidence is the words that name the reader's output, plus any opener the reading skipped.
  */
 function imperativesAboutOutput(text: string): string[] {
+  if (!ADDRESSEE.test(text)) return [];
   return readingUnits(text).flatMap((unit) => {
     const directive = SUBJECT_OPENER.test(unit.text) ? undefined : readDirective(unit.text, OPENERS, 'any', unit.inline);
     const addressee = ADDRESSEE.exec(unit.text)?.[0];

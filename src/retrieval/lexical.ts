@@ -22,7 +22,9 @@ export function queryTerms(query: string): QueryTerm[] {
   const seen = new Map<string, QueryTerm>();
   for (const token of tokenize(foldDiacritics(query))) {
     if (!carriesEvidence(token)) continue;
-    const term = porterStem(token);
+    // Read-only use of the indexing cache: a word the corpus holds was stemmed when it was indexed (the stemmer was most
+    // of a query's term preparation), and queries never fill the cache, so they cannot grow or flush it.
+    const term = stems.get(token) ?? porterStem(token);
     if (!seen.has(term)) seen.set(term, { term });
     if (seen.size === MAX_QUERY_TERMS) break;
   }

@@ -61,6 +61,9 @@ export interface Directive {
   readonly lead: readonly string[];
 }
 
+// Enough characters for a lead-in, openers, a phrasal verb and the first word of its object.
+const DECIDING_PREFIX = 160;
+
 // A particle after the verb keeps it a verb when an object follows ("Jumble up the letters …").
 const PARTICLES = words('up down out off over away back along around through');
 
@@ -76,15 +79,33 @@ function opensObject(word: string | undefined, inline: boolean, after: string | 
   return pronounOrDeterminer || WH_WORDS.has(lower) || (/^[a-z][a-z'-]*$/.test(word ?? '') && !FUNCTION_WORDS.has(lower));
 }
 
+// The first word, and the first word after an early comma or colon (a lead-in).
+const OPENING_WORDS = /^[^A-Za-z]*([A-Za-z][A-Za-z'’-]*)(?:[^,:.!?\n]{0,60}?[,:]\s*([A-Za-z][A-Za-z'’-]*))?/;
+// Words a phrasal verb starts with ("break" of break_down), per lexicon.
+const phrasalStarts = (lemmas: ReadonlySet<string>): Set<string> => new Set([...lemmas].filter((lemma) => lemma.includes('_')).map((lemma) => lemma.split('_')[0] ?? ''));
+const OPENING_VERBS = { usual: new Set([...USUAL, ...phrasalStarts(USUAL)]), any: new Set([...ANY_VERB, ...phrasalStarts(ANY_VERB)]) };
+const mayOpen = (word: string | undefined, skip: ReadonlySet<string>, verbs: 'usual' | 'any'): boolean => {
+  const lower = (word ?? '').toLowerCase().replace(/’/g, "'");
+  return OPENING_VERBS[verbs].has(lower) || skip.has(lower) || WH_WORDS.has(lower) || AUXILIARIES.has(lower) || NEGATION.test(lower) || lower.endsWith('ly');
+};
+/** A cheap first look: most sentences open with a word no directive opens with, and need no tokenising. */
+function mayOpenDirective(sentence: string, skip: ReadonlySet<string>, verbs: 'usual' | 'any'): boolean {
+  const [, first, afterLeadIn] = OPENING_WORDS.exec(sentence) ?? [];
+  return mayOpen(first, skip, verbs) || (afterLeadIn !== undefined && mayOpen(afterLeadIn, skip, verbs));
+}
+
 /**
  * The imperative or question a sentence puts to its reader, or undefined. `skip` lists leading words that do not
  * change the mood ("please", "now"); `verbs` is which lexicon counts (USUAL where a noun reading would be a false
  * alarm, ANY where the sentence already addresses the reader's output). `inline` marks a start inside a sentence.
  */
 export function readDirective(sentence: string, skip: ReadonlySet<string>, verbs: 'usual' | 'any', inline = false): Directive | undefined {
-  const all = tokens(sentence.replace(/^[\s>*#•\-–—\d.)]+/, ''));
+  if (!mayOpenDirective(sentence, skip, verbs)) return undefined;
+  const text = sentence.replace(/^[\s>*#•\-–—\d.)]+/, '');
+  // The mood is decided in the first words; the whole sentence is tokenised only for a directive's object.
+  const all = tokens(text.slice(0, DECIDING_PREFIX));
   const lower = (index: number): string => (all[index] ?? '').toLowerCase();
-  const rest = (from: number): string[] => all.slice(from).map((token) => token.toLowerCase());
+  const rest = (from: number): string[] => tokens(text).slice(from).map((token) => token.toLowerCase());
   // A short lead-in closed by a comma or a colon ("To proceed, blend …", "In your reply, add …", a record's
   // "Registrant Organization: …") does not change the mood.
   const leadIn = all.findIndex((token) => token === ',' || token === ':');
