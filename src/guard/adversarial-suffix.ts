@@ -29,6 +29,31 @@ const PLAIN_WORD = new RegExp(`^(?:["'(<]?(?:[A-Za-z][a-z]*|[A-Z]+|0)(?:['-][A-Z
 // "Yuan[a]", "1998[12]") are editorial apparatus of pasted articles, blanked too.
 const NOT_PROSE = /(?:https?:\/\/|www\.)\S+|\S+@\S+|\[[A-Z][A-Z_]*(?::[\w-]+)?\]|(?<=\S)\[(?:\d{1,3}|[a-z]|[a-z]+(?: [a-z]+){0,2} needed)\]/g;
 const IDENTIFIER = /[^\s\d_]*[\d_][^\s]*/g;
+// Markup and code are structure, not words, and caller text is full of them (a content tool sends an HTML fragment or a
+// WordPress shortcode, a shop its price list "espresso = 2.50", a developer "{{ cart.total }}" or a CSS rule): a
+// well-formed tag or shortcode reads as its attribute values, a comment, a template expression and a balanced brace
+// pair as what they hold, an operator standing between spaces goes, and a hex colour is a value like any number. An optimiser's soup glues its symbols to its words ("dois]=setAttribute^{+sizeof", "]](", "_)") and leaves
+// brackets open, so none of this removes any of it.
+const TAG = /<\/?[A-Za-z][\w-]*((?:\s+[A-Za-z_:@][\w:.-]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
+const SHORTCODE = /\[\/[A-Za-z][\w-]*\]|\[[A-Za-z][\w-]*((?:\s+[A-Za-z_][\w-]*\s*=\s*(?:"[^"[\]]*"|'[^'[\]]*'|[^\s"'=[\]]+))+)\s*\/?\]/g;
+const MARKUP_COMMENT = /<!--([\s\S]*?)-->/g;
+const HEX_COLOUR = /#(?:[0-9A-Fa-f]{3,4}){1,2}\b/g;
+const ATTRIBUTE_VALUE = /=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))/g;
+const TEMPLATE_EXPRESSION = /\{\{([^{}]*)\}\}|\{%([^{}]*)%\}/g;
+const BRACE_PAIR = /\{([^{}[\]]*)\}/g;
+const SPACED_OPERATOR = /(?<=\s)(?:[=!<>]=?=?|[-+*/%]=?|&&|\|\||=>)(?=\s)/g;
+const attributeValues = (attributes: string): string => [...attributes.matchAll(ATTRIBUTE_VALUE)].map((match) => match[1] ?? match[2] ?? match[3] ?? '').join(' ');
+
+/** Caller text with its markup and code syntax taken out, the words inside kept. */
+const withoutSyntax = (text: string): string =>
+  text
+    .replace(MARKUP_COMMENT, ' $1 ')
+    .replace(TAG, (_tag, attributes: string) => ` ${attributeValues(attributes)} `)
+    .replace(SHORTCODE, (_shortcode, attributes: string | undefined) => ` ${attributeValues(attributes ?? '')} `)
+    .replace(TEMPLATE_EXPRESSION, (_expression, inner: string | undefined, statement: string | undefined) => ` ${inner ?? statement ?? ''} `)
+    .replace(BRACE_PAIR, ' $1 ')
+    .replace(SPACED_OPERATOR, ' ')
+    .replace(HEX_COLOUR, '0');
 // Text pasted from forms and mail loses the space after punctuation ("Hi Ganesh,The company's", "ACH|CONTENT:"); a
 // word boundary is put back, or two ordinary words read as one improbable one.
 const GLUED_SENTENCE = /([.,;:!?|])(?=[A-Za-z])/g;
@@ -74,7 +99,7 @@ const languageModel = (): CharLanguageModel => (model ??= loadCharLanguageModel(
  * a lone "0" where an order number stood.
  */
 export const suffixProse = (text: string): string =>
-  text
+  withoutSyntax(text)
     .replace(NOT_PROSE, ' ')
     .replace(GLUED_SENTENCE, '$1 ')
     .replace(IDENTIFIER, '0')

@@ -39,5 +39,5 @@ export const FITTED_MODEL: JailbreakModel = {
     "unbounded_compliance": 0.9,
     "vendor_policy_reference": 0.9
   },
-  "suffixBits": 3.95
+  "suffixBits": 4
 };
