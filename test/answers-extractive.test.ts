@@ -170,6 +170,10 @@ describe('question kinds and answer spans (issue 16 item 1)', () => {
     assert.equal(hasAnswerSpan('number', 'We refund within a few business days.', 'How many business days until my refund?'), false);
     assert.equal(hasAnswerSpan('person', 'The treaty was written by Thomas Jefferson.', 'Who wrote the treaty?'), true);
     assert.equal(hasAnswerSpan('person', 'The treaty was written in haste.', 'Who wrote the treaty?'), false);
+    // A list item's number counts steps, it states no quantity (the bundled corpus's tracking steps answered a duration).
+    assert.equal(hasAnswerSpan('number', '5. Delivered – the carrier has confirmed delivery.', 'How long does delivery take?'), false);
+    assert.equal(hasAnswerSpan('number', 'Delivery takes 2 business days.', 'How long does delivery take?'), true);
+    assert.equal(hasAnswerSpan('number', '12 bags fit in one box.', 'How many bags fit in a box?'), true);
   });
 });
 

@@ -72,7 +72,10 @@ export interface TypedWord extends Word {
 
 /** Whether each word belongs to a span of `kind`: a date or duration, a number or amount, or a name (a capital inside the sentence). */
 export function typedWordsOf(words: readonly Word[], kind: AnswerKind): TypedWord[] {
-  const isNumber = (i: number): boolean => NUMBER_WORD.test(words[i]?.lower ?? '');
+  // A list item's number opens it before a capitalised word ("5. Delivered – the carrier …"): it counts the steps, it
+  // is not a quantity the sentence states, so "How long does delivery take?" is not answered by step 5.
+  const enumerator = /^\d{1,2}$/u.test(words[0]?.raw ?? '') && /^\p{Lu}/u.test(words[1]?.raw ?? '');
+  const isNumber = (i: number): boolean => !(i === 0 && enumerator) && NUMBER_WORD.test(words[i]?.lower ?? '');
   const instruction = kind === 'procedure' && isInstruction(words);
   const typed: boolean[] = [];
   const typedAt = (word: Word, i: number): boolean => {
