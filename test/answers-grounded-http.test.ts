@@ -26,6 +26,15 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
     assert.equal(response.status, 200);
     return response.body;
   };
+  /** Each question is answered (status ok) with text matching its pattern, citing its document first. */
+  const expectAnswers = async (expected: ReadonlyArray<readonly [string, string, RegExp]>): Promise<void> => {
+    for (const [question, document, answer] of expected) {
+      const body = await ask(question);
+      assert.equal(body.status, 'ok', question);
+      assert.match(body.output.answer, answer, question);
+      assert.match(body.output.citations[0] ?? '', new RegExp(`^${document}#`), question);
+    }
+  };
 
   test('an answerable question is answered with the one supporting unit, here the list under its heading, cited', async () => {
     const body = await ask('Which payment methods do you accept?');
@@ -44,12 +53,7 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
       ['How long is the password reset link valid?', 'account-and-password-reset', /valid for 60 minutes/],
       ['What happens if a payment fails?', 'payment-methods', /we try again after 24 hours/],
     ];
-    for (const [question, document, answer] of expected) {
-      const body = await ask(question);
-      assert.equal(body.status, 'ok', question);
-      assert.match(body.output.answer, answer, question);
-      assert.match(body.output.citations[0] ?? '', new RegExp(`^${document}#`), question);
-    }
+    await expectAnswers(expected);
   });
 
   test('the kind asked is read past its wording: a phone number is a number, "how long … take" a duration, "how do I" an instruction (numbered steps read whole)', async () => {
@@ -59,12 +63,7 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
       ['How do I change my e-mail address?', 'account-and-password-reset', /^Log in and go to Account details\.$/],
       ['How do I reset my password?', 'account-and-password-reset', /^Reset your password: Go to \S+lost-password; Enter .*; Open .*; Choose a new password/],
     ];
-    for (const [question, document, answer] of expected) {
-      const body = await ask(question);
-      assert.equal(body.status, 'ok', question);
-      assert.match(body.output.answer, answer, question);
-      assert.match(body.output.citations[0] ?? '', new RegExp(`^${document}#`), question);
-    }
+    await expectAnswers(expected);
   });
 
   test('a near-miss question whose key term the corpus lacks is abstained on', async () => {

@@ -44,6 +44,7 @@ const NEGATION = /^(?:don't|do not|never)$/;
 
 // Web and e-mail addresses name places, not topics, and their punctuation is not the sentence's.
 const ADDRESS = /\b(?:https?:\/\/|www\.)\S+|\S+@\S+/g;
+const HAS_ADDRESS = new RegExp(ADDRESS.source);
 
 /** A sentence's words, lower case, with the original spelling of the first one kept for the capital test. */
 const TOKEN = /[A-Za-z][A-Za-z'’-]*|\d[\d.,:/-]*|[^\sA-Za-z\d]/g;
@@ -253,7 +254,7 @@ export function directivesOutOfPlace(text: string, skip: ReadonlySet<string>): O
     const { words: asked, own, quoted } = askedFor(directive);
     if (own.length + quoted.length < 2 || own.length === 0) return;
     // Pointing the reader at an address ("Use the form at https://…", "write to support@…") is navigation.
-    if (new RegExp(ADDRESS.source).test(unit.text)) return;
+    if (HAS_ADDRESS.test(unit.text)) return;
     if (directive.kind === 'imperative' && asked.some((word) => PERSONAL.has(word))) return;
     // "Keep it away from radiators": a pronoun object points back into the text, so the task is about its topic.
     if (directive.kind === 'imperative' && ANAPHORS.has(directive.rest[0] ?? '')) return;

@@ -93,6 +93,8 @@ function passage(raw: string, heading: string, labelled = false, procedure = fal
 // a digit, a quote, or a brand written like "iDEAL").
 const HEADING = /(?:^|\s)#{1,6}\s+/u;
 const BULLET = /(?:^|\s)[-*+•]\s+(?=[\p{Lu}\p{N}"'“€$£*\[(]|\p{Ll}+\p{Lu})|(?:^|(?<=[.!?:]\s*)|\s(?=\d{1,2}[.)]\s+\p{Lu}))\s*\d{1,2}[.)]\s+(?=\p{Lu})/u;
+/** Every bullet or step number of a section (split and matchAll take their own copy of a global pattern's state). */
+const BULLETS = new RegExp(BULLET.source, 'gu');
 
 /** Capitalised, these open a sentence rather than continue a heading or a list item. */
 const SENTENCE_OPENERS = new Set('a all an any as at do don\'t each every few for from how if in it its many most never no our please some the these this those to we what when where which while you your'.split(' '));
@@ -153,9 +155,8 @@ const MIN_WORDS = 4;
  */
 function sectionPassages(body: string, heading: string): Passage[] {
   const passages: Passage[] = [];
-  const bullet = new RegExp(BULLET.source, 'gu');
-  const [lead = '', ...items] = body.split(bullet);
-  const numbered = items.length > 0 && [...body.matchAll(bullet)].every((match) => /\d/u.test(match[0]));
+  const [lead = '', ...items] = body.split(BULLETS);
+  const numbered = items.length > 0 && [...body.matchAll(BULLETS)].every((match) => /\d/u.test(match[0]));
   const pushProse = (text: string): void => {
     for (const sentence of splitProse(text)) passages.push(passage(sentence, heading));
   };
