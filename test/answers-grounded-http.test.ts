@@ -9,6 +9,21 @@ import { createTestContext, editedBundledTasks, envelope, type TestContext } fro
 
 const BUNDLED_CORPUS = join(import.meta.dirname, '..', 'corpus');
 
+interface SupportAnswer {
+  readonly status: string;
+  readonly output: { answer: string; citations: string[]; confidence: number; abstained: boolean };
+}
+
+/** Asks support.answer through the HTTP stack; every call here must be a 200 (answered or abstained). */
+async function askSupport(ctx: TestContext, key: string, question: string): Promise<SupportAnswer> {
+  const response = await request(ctx.app)
+    .post('/v1/tasks/support.answer')
+    .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
+    .send(JSON.stringify(envelope({ question })));
+  assert.equal(response.status, 200);
+  return response.body;
+}
+
 describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
   let ctx: TestContext;
   let key: string;
@@ -18,14 +33,7 @@ describe('grounded offline answers over HTTP (issue 16, LLM09-2)', () => {
   });
   after(async () => ctx.close());
 
-  const ask = async (question: string): Promise<{ status: string; output: { answer: string; citations: string[]; confidence: number; abstained: boolean } }> => {
-    const response = await request(ctx.app)
-      .post('/v1/tasks/support.answer')
-      .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
-      .send(JSON.stringify(envelope({ question })));
-    assert.equal(response.status, 200);
-    return response.body;
-  };
+  const ask = (question: string): Promise<SupportAnswer> => askSupport(ctx, key, question);
   /** Each question is answered (status ok) with text matching its pattern, citing its document first. */
   const expectAnswers = async (expected: ReadonlyArray<readonly [string, string, RegExp]>): Promise<void> => {
     for (const [question, document, answer] of expected) {
@@ -93,12 +101,7 @@ describe('the task policy sets the answer threshold (issue 16 item 2)', () => {
     const ctx = await createTestContext({ corpusDir: BUNDLED_CORPUS, tasksDir });
     try {
       const { key } = await ctx.createKey(['tasks:*']);
-      const response = await request(ctx.app)
-        .post('/v1/tasks/support.answer')
-        .set({ authorization: `Bearer ${key}`, 'content-type': 'application/json' })
-        .send(JSON.stringify(envelope({ question })));
-      assert.equal(response.status, 200);
-      return response.body;
+      return await askSupport(ctx, key, question);
     } finally {
       await ctx.close();
       rmSync(tasksDir, { recursive: true, force: true });
